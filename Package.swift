@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The built-in architecture plugins: one folder under Zoo/ each. Adding an
+// architecture = a folder, one name here, one line in Sources/ZooCatalog/Catalog.swift.
+let plugins = ["DenseGAN", "DCGAN", "ConditionalGAN", "Classifier"]
+
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Zoo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "zoo", targets: ["zoo"]),
+        .library(name: "ZooKit", targets: ["ZooKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "ZooEngine", dependencies: ["CBLAS", "CZlib"], swiftSettings: release),
+        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib"], swiftSettings: release),
+        .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CBLAS"], swiftSettings: release),
+    ] + plugins.map { name in
+        .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)", swiftSettings: release)
+    } + [
+        .target(name: "ZooCatalog", dependencies: ["ZooKit"] + plugins.map { .target(name: $0) }),
+        .executableTarget(name: "zoo", dependencies: [
+            "ZooCatalog", "ZooKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "CBLAS"],
+                          path: "tools/bench/Sources", swiftSettings: release),
+
+        .testTarget(name: "ZooEngineTests", dependencies: ["ZooEngine"]),
+        .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
+        .testTarget(name: "ZooKitTests", dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooRegistry"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

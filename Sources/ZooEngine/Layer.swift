@@ -1,0 +1,89 @@
+/// A named tensor that training updates, with its gradient beside it.
+/// Non-trainable state (BatchNorm moving statistics) is a Parameter with `trainable == false`.
+public final class Parameter {
+    public let name: String
+    public let value: Tensor
+    public let grad: Tensor
+    public let trainable: Bool
+
+    public init(_ name: String, shape: [Int], trainable: Bool = true) {
+        self.name = name
+        self.value = Tensor(shape: shape)
+        self.grad = Tensor(shape: trainable ? shape : [0])
+        self.trainable = trainable
+    }
+}
+
+/// Which gradients a backward pass must produce. The first layer of a network rarely
+/// needs its input gradient, and a frozen discriminator (generator step) needs no
+/// parameter gradients: skipping them is a large share of the step.
+public struct GradientNeeds: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let input = GradientNeeds(rawValue: 1)
+    public static let parameters = GradientNeeds(rawValue: 2)
+    public static let all: GradientNeeds = [.input, .parameters]
+}
+
+/// One layer: forward and backward side by side, caches kept by the layer itself.
+///
+/// Contract: `forward` returns a tensor owned by the layer (valid until the next forward);
+/// `backward` must follow the matching `forward`, *adds* parameter gradients into
+/// `Parameter.grad` when `.parameters` is needed, and returns dL/dx (owned by the layer,
+/// unspecified content when `.input` is not needed).
+public protocol Layer: AnyObject {
+    func forward(_ x: Tensor, training: Bool) -> Tensor
+    func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor
+    /// Trainable parameters then non-trainable state, with names local to the layer
+    /// ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance").
+    var parameters: [Parameter] { get }
+}
+
+public extension Layer {
+    var parameters: [Parameter] { [] }
+}
+
+/// Layers in a row, each with a name; parameter paths are "layerName.paramName".
+public final class Sequential {
+    public let layers: [(name: String, layer: Layer)]
+
+    public init(_ layers: [(String, Layer)]) {
+        self.layers = layers.map { (name: $0.0, layer: $0.1) }
+        var seen = Set<String>()
+        for (name, _) in layers { precondition(seen.insert(name).inserted, "duplicate layer name \(name)") }
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        var h = x
+        for entry in layers { h = entry.layer.forward(h, training: training) }
+        return h
+    }
+
+    /// Backpropagates dy through every layer; `needs` says whether the caller wants
+    /// dL/dinput and whether parameter gradients are accumulated.
+    @discardableResult
+    public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
+        var g = dy
+        for index in layers.indices.reversed() {
+            var layerNeeds: GradientNeeds = needs.contains(.parameters) ? [.parameters] : []
+            if index > 0 || needs.contains(.input) { layerNeeds.insert(.input) }
+            if layerNeeds.isEmpty { break }
+            g = layers[index].layer.backward(g, needs: layerNeeds)
+        }
+        return g
+    }
+
+    /// Every parameter and state tensor by path, in a stable order.
+    public var namedParameters: [(path: String, parameter: Parameter)] {
+        layers.flatMap { entry in entry.layer.parameters.map { (path: "\(entry.name).\($0.name)", parameter: $0) } }
+    }
+
+    public var trainableParameters: [Parameter] { namedParameters.map(\.parameter).filter(\.trainable) }
+
+    public var trainableCount: Int { trainableParameters.reduce(0) { $0 + $1.value.count } }
+    public var totalCount: Int { namedParameters.reduce(0) { $0 + $1.parameter.value.count } }
+
+    public func zeroGradients() {
+        for p in trainableParameters { p.grad.fill(0) }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// The one source of randomness: xoshiro256** with a Box–Muller normal sampler.
+/// A reference type so every consumer (noise, dropout, shuffling, initializers) shares one
+/// stream; its complete state (`state`) is saved with each checkpoint, so a resumed run draws
+/// exactly the numbers the uninterrupted run would have drawn.
+public final class RandomSource: RandomNumberGenerator {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+    /// Box–Muller yields pairs; the unused second value is part of the state.
+    private var spareNormal: Float?
+
+    public init(seed: UInt64) {
+        // splitmix64 expands the seed so nearby seeds give unrelated streams.
+        var x = seed
+        func next() -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s = (next(), next(), next(), next())
+        spareNormal = nil
+    }
+
+    public func next() -> UInt64 {
+        let result = rotl(s.1 &* 5, 7) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0
+        s.3 ^= s.1
+        s.1 ^= s.2
+        s.0 ^= s.3
+        s.2 ^= t
+        s.3 = rotl(s.3, 45)
+        return result
+    }
+
+    @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+    /// Uniform in [0, 1) with 24 random bits.
+    @inline(__always) public func uniform() -> Float { Float(next() >> 40) * 0x1p-24 }
+
+    public func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * uniform() }
+
+    /// Standard normal N(0, 1).
+    public func normal() -> Float {
+        if let spare = spareNormal { spareNormal = nil; return spare }
+        var u1: Float
+        repeat { u1 = uniform() } while u1 <= Float.leastNormalMagnitude
+        let u2 = uniform()
+        let r = (-2 * log(u1)).squareRoot()
+        let theta = 2 * Float.pi * u2
+        spareNormal = r * sin(theta)
+        return r * cos(theta)
+    }
+
+    public func fillNormal(_ t: Tensor, mean: Float = 0, std: Float = 1) {
+        for i in 0..<t.count { t.data[i] = mean + std * normal() }
+    }
+
+    public func fillUniform(_ t: Tensor, _ low: Float, _ high: Float) {
+        for i in 0..<t.count { t.data[i] = uniform(low, high) }
+    }
+
+    /// Uniform integer in 0..<bound (bound > 0), unbiased.
+    public func int(below bound: Int) -> Int {
+        // Lemire's multiply-shift with rejection: unbiased, no division in the common case.
+        let range = UInt64(bound)
+        var m = next().multipliedFullWidth(by: range)
+        if m.low < range {
+            let threshold = (0 &- range) % range
+            while m.low < threshold { m = next().multipliedFullWidth(by: range) }
+        }
+        return Int(m.high)
+    }
+
+    /// Fisher–Yates permutation of 0..<n.
+    public func permutation(_ n: Int) -> [Int] {
+        var p = Array(0..<n)
+        if n > 1 { for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, int(below: i + 1)) } }
+        return p
+    }
+
+    /// The complete generator state: 4 words of xoshiro, a flag and the spare normal's bits.
+    public var state: [UInt64] {
+        get { [s.0, s.1, s.2, s.3, spareNormal == nil ? 0 : 1, UInt64(spareNormal?.bitPattern ?? 0)] }
+        set {
+            precondition(newValue.count == 6, "RNG state must have 6 words")
+            s = (newValue[0], newValue[1], newValue[2], newValue[3])
+            spareNormal = newValue[4] == 0 ? nil : Float(bitPattern: UInt32(truncatingIfNeeded: newValue[5]))
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// A float32 tensor: a shape and a contiguous, row-major buffer (NCHW for images).
+///
+/// A reference type on purpose: layers keep their outputs and caches between steps and
+/// `resize` them, so a steady-state training step allocates no new buffers. A tensor
+/// either owns its memory or is a view (`reshaped`) that keeps its owner alive.
+public final class Tensor {
+    public private(set) var shape: [Int]
+    public private(set) var count: Int
+    public private(set) var data: UnsafeMutablePointer<Float>
+    private var capacity: Int
+    private let owner: Tensor?
+
+    public init(shape: [Int], repeating value: Float = 0) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.capacity = max(count, 1)
+        self.data = .allocate(capacity: capacity)
+        self.data.initialize(repeating: value, count: capacity)
+        self.owner = nil
+    }
+
+    public convenience init(shape: [Int], values: [Float]) {
+        self.init(shape: shape)
+        precondition(values.count == count, "\(values.count) values for shape \(shape)")
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    private init(viewOf base: Tensor, shape: [Int]) {
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.capacity = count
+        self.data = base.data
+        self.owner = base
+    }
+
+    deinit { if owner == nil { data.deallocate() } }
+
+    /// Changes the shape, reallocating only when the buffer is too small. Contents are
+    /// unspecified afterwards (callers overwrite them).
+    public func resize(_ newShape: [Int]) {
+        precondition(owner == nil, "cannot resize a view")
+        let n = newShape.reduce(1, *)
+        if n > capacity {
+            data.deallocate()
+            capacity = n
+            data = .allocate(capacity: n)
+            data.initialize(repeating: 0, count: n)
+        }
+        shape = newShape
+        count = n
+    }
+
+    /// A view with another shape over the same memory (no copy).
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "cannot view \(shape) as \(newShape)")
+        return Tensor(viewOf: owner ?? self, shape: newShape)
+    }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+    public var array: [Float] { Array(buffer) }
+
+    public subscript(i: Int) -> Float {
+        get { data[i] }
+        set { data[i] = newValue }
+    }
+
+    public func fill(_ value: Float) { data.update(repeating: value, count: count) }
+
+    public func copy(from other: Tensor) {
+        precondition(other.count == count, "copy \(other.shape) into \(shape)")
+        data.update(from: other.data, count: count)
+    }
+
+    public func copy() -> Tensor {
+        let t = Tensor(shape: shape)
+        t.copy(from: self)
+        return t
+    }
+
+    /// Batch size: the first dimension.
+    public var batch: Int { shape.first ?? 1 }
+    /// Elements per sample.
+    public var perSample: Int { shape.isEmpty ? 1 : count / max(shape[0], 1) }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String { "Tensor\(shape)" }
+}

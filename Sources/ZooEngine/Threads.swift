@@ -1,0 +1,39 @@
+import CBLAS
+import Foundation
+
+/// Threading for the engine: OpenBLAS threads for GEMM, and a 2-way split of large
+/// elementwise loops. `ZOO_THREADS` (default 2, this project's target machine) sets both.
+public enum Threads {
+    public nonisolated(unsafe) private(set) static var count: Int = 2
+
+    /// Call once at start-up (the CLI and the benchmark do; tests may skip it).
+    public static func configure(_ requested: Int? = nil) {
+        let env = ProcessInfo.processInfo.environment["ZOO_THREADS"].flatMap(Int.init)
+        count = max(1, requested ?? env ?? 2)
+        openblas_set_num_threads(Int32(count))
+    }
+
+    /// The OpenBLAS kernel family in use ("Haswell", "SkylakeX", ...).
+    public static var blasCore: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// Below this many elements the split costs more than it saves.
+    public static let parallelThreshold = 1 << 16
+
+    /// Runs body(range) over 0..<n, split across `count` threads when n is large.
+    @inline(__always)
+    public static func parallelFor(_ n: Int, minimum: Int = parallelThreshold, _ body: (Range<Int>) -> Void) {
+        let parts = count
+        if parts <= 1 || n < minimum {
+            body(0..<n)
+            return
+        }
+        let chunk = (n + parts - 1) / parts
+        DispatchQueue.concurrentPerform(iterations: parts) { i in
+            let lo = i * chunk, hi = min(n, lo + chunk)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
