@@ -1,1 +1,47 @@
+import ZooEngine
 import ZooKit
+
+/// The TensorFlow DCGAN tutorial's networks (DESIGN.md), NCHW.
+public final class DCGAN: AdversarialArchitecture {
+    public static let descriptor = ArchitectureDescriptor(
+        name: "dcgan", title: "DCGAN",
+        summary: "Deep convolutional GAN: dense + 3 transposed convolutions with BatchNorm; conv discriminator with dropout.",
+        reference: "TensorFlow DCGAN tutorial (Radford et al. 2015)",
+        kind: .gan, conditional: false, latentSize: 100,
+        defaults: Hyperparameters(batchSize: 256, epochs: 50, generatorLearningRate: 1e-4, discriminatorLearningRate: 1e-4,
+                                  extras: ["dropout": 0.3, "leakyAlpha": 0.3]))
+
+    public let gan: GANStep
+
+    public init(hyperparameters h: Hyperparameters, rng: RandomSource) {
+        let alpha = Float(h.extras["leakyAlpha"] ?? 0.3)
+        let dropout = Float(h.extras["dropout"] ?? 0.3)
+        // z: [N, 100] → [N, 1, 28, 28]
+        let generator = Sequential([
+            ("dense", Dense(inputs: 100, outputs: 7 * 7 * 256, bias: false, rng: rng)),
+            ("bn0", BatchNorm(features: 7 * 7 * 256)),
+            ("act0", LeakyReLU(alpha: alpha)),
+            ("reshape", Reshape([256, 7, 7])),
+            ("deconv1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)),
+            ("bn1", BatchNorm(features: 128)),
+            ("act1", LeakyReLU(alpha: alpha)),
+            ("deconv2", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng)),
+            ("bn2", BatchNorm(features: 64)),
+            ("act2", LeakyReLU(alpha: alpha)),
+            ("deconv3", Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng)),
+            ("tanh", Tanh()),
+        ])
+        // x: [N, 1, 28, 28] → logit [N, 1]
+        let discriminator = Sequential([
+            ("conv1", Conv2D(inChannels: 1, outChannels: 64, kernel: 5, stride: 2, rng: rng)),
+            ("act1", LeakyReLU(alpha: alpha)),
+            ("drop1", Dropout(rate: dropout, rng: rng)),
+            ("conv2", Conv2D(inChannels: 64, outChannels: 128, kernel: 5, stride: 2, rng: rng)),
+            ("act2", LeakyReLU(alpha: alpha)),
+            ("drop2", Dropout(rate: dropout, rng: rng)),
+            ("flatten", Flatten()),
+            ("logit", Dense(inputs: 128 * 7 * 7, outputs: 1, rng: rng)),
+        ])
+        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100)
+    }
+}

@@ -1,1 +1,36 @@
+import ZooEngine
 import ZooKit
+
+/// The seed "GANs module" dense GAN (DESIGN.md). D ends in a logit: sigmoid + BCE is
+/// computed as BCE-from-logits, the same function without float saturation.
+public final class DenseGAN: AdversarialArchitecture {
+    public static let descriptor = ArchitectureDescriptor(
+        name: "dense-gan", title: "Dense GAN",
+        summary: "Fully connected GAN: 100→256→512→1024→784 generator with BatchNorm, 784→512→256→1 discriminator.",
+        reference: "Goodfellow et al. 2014; seed \"GANs module\"",
+        kind: .gan, conditional: false, latentSize: 100,
+        defaults: Hyperparameters(batchSize: 256, epochs: 20, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3,
+                                  extras: ["leakyAlpha": 0.2]))
+
+    public let gan: GANStep
+
+    public init(hyperparameters h: Hyperparameters, rng: RandomSource) {
+        let alpha = Float(h.extras["leakyAlpha"] ?? 0.2)
+        // z: [N, 100] → [N, 1, 28, 28]
+        let generator = Sequential([
+            ("dense1", Dense(inputs: 100, outputs: 256, rng: rng)), ("act1", LeakyReLU(alpha: alpha)), ("bn1", BatchNorm(features: 256)),
+            ("dense2", Dense(inputs: 256, outputs: 512, rng: rng)), ("act2", LeakyReLU(alpha: alpha)), ("bn2", BatchNorm(features: 512)),
+            ("dense3", Dense(inputs: 512, outputs: 1024, rng: rng)), ("act3", LeakyReLU(alpha: alpha)), ("bn3", BatchNorm(features: 1024)),
+            ("dense4", Dense(inputs: 1024, outputs: 784, rng: rng)), ("tanh", Tanh()),
+            ("reshape", Reshape([1, 28, 28])),
+        ])
+        // x: [N, 1, 28, 28] → logit [N, 1]
+        let discriminator = Sequential([
+            ("flatten", Flatten()),
+            ("dense1", Dense(inputs: 784, outputs: 512, rng: rng)), ("act1", LeakyReLU(alpha: alpha)),
+            ("dense2", Dense(inputs: 512, outputs: 256, rng: rng)), ("act2", LeakyReLU(alpha: alpha)),
+            ("logit", Dense(inputs: 256, outputs: 1, rng: rng)),
+        ])
+        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100)
+    }
+}

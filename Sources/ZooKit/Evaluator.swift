@@ -1,0 +1,171 @@
+import Foundation
+import ZooEngine
+import ZooRegistry
+
+/// What `zoo evaluate` measures for one model (or for real digits, the reference row).
+public struct EvaluationReport: Codable {
+    public var model: String
+    public var samples: Int
+    public var seed: UInt64
+    public var classifier: String
+    public var classifierSHA256: String
+    /// What the Fréchet distance compares against.
+    public var referenceSplit: String
+    public var score: Double
+    public var frechetDistance: Double
+    public var histogram: [Int]
+    public var classesCovered: Int
+    public var klFromUniform: Double
+    /// Conditional models: fraction of images classified as the digit they were asked for.
+    public var requestedAccuracy: Double?
+    public var requestedAccuracyPerDigit: [Double]?
+    /// Classifier models: accuracy on the test split.
+    public var testAccuracy: Double?
+}
+
+/// Scores generators with the zoo's own classifier: MNIST score (IS-style), Fréchet
+/// distance on penultimate features against the 10k test digits, class coverage, and for
+/// conditional models the accuracy of the requested digit.
+public final class Evaluator {
+    public let store: ModelStore
+    public let classifierName: String
+    public let classifierSHA256: String
+    private let classifier: any ImageClassifying
+    private let testSet: Dataset
+    private let dataDirectory: String
+    private lazy var testFeatures: Result<(mean: [Double], covariance: [Double], probabilities: [Double]), Error> =
+        Result { try self.statistics(of: testSet.images) }
+
+    public static let referenceSplit = "mnist-test-10k"
+
+    public init(store: ModelStore, classifier name: String, dataDirectory: String) throws {
+        self.store = store
+        self.classifierName = name
+        self.dataDirectory = dataDirectory
+        let loaded = try store.load(name)
+        guard let model = loaded.architecture as? any ImageClassifying else {
+            throw ZooError.notAClassifier(model: name, architecture: loaded.info.architecture)
+        }
+        classifier = model
+        classifierSHA256 = Self.fingerprint(loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") })
+        testSet = try IDX.load(directory: dataDirectory, split: .test, limit: nil)
+    }
+
+    /// sha256 over the classifier's weights in path order: provenance for every metric.
+    static func fingerprint(_ tensors: [TensorRecord]) -> String {
+        var data = Data()
+        for t in tensors.sorted(by: { ($0.network, $0.path) < ($1.network, $1.path) }) {
+            data.append(contentsOf: Array("\(t.network)/\(t.path)\(t.shape)".utf8))
+            t.values.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+        return SHA256.hex(data)
+    }
+
+    func classify(_ images: Tensor) -> (probabilities: [Double], features: [Double], featureCount: Int) {
+        Self.classify(classifier, images)
+    }
+
+    /// Probabilities [N*classes] and features [N*F] of images [N, C, H, W], in batches.
+    static func classify(_ classifier: any ImageClassifying, _ images: Tensor) -> (probabilities: [Double], features: [Double], featureCount: Int) {
+        var probabilities = [Double](), features = [Double]()
+        probabilities.reserveCapacity(images.batch * 10)
+        var featureCount = 0
+        let per = images.perSample
+        let batch = Tensor(shape: [0])
+        var start = 0
+        while start < images.batch {
+            let n = min(500, images.batch - start)
+            batch.resize([n] + Array(images.shape.dropFirst()))
+            batch.data.update(from: images.data + start * per, count: n * per)
+            let (p, f) = classifier.classify(batch)
+            featureCount = f.perSample
+            probabilities.append(contentsOf: p.buffer.lazy.map(Double.init))
+            features.append(contentsOf: f.buffer.lazy.map(Double.init))
+            start += n
+        }
+        return (probabilities, features, featureCount)
+    }
+
+    private func statistics(of images: Tensor) throws -> (mean: [Double], covariance: [Double], probabilities: [Double]) {
+        let (p, f, d) = classify(images)
+        let (mean, covariance) = try EvaluationMath.meanAndCovariance(f, dimension: d)
+        return (mean, covariance, p)
+    }
+
+    /// Scores `samples` images of a generator and stores the figures in the registry.
+    public func evaluate(model name: String, samples: Int, seed: UInt64) throws -> EvaluationReport {
+        guard (100...ModelStore.maximumCount).contains(samples) else { throw ZooError.countOutOfRange(samples, limit: ModelStore.maximumCount) }
+        let loaded = try store.load(name)
+        if loaded.architecture is any ImageClassifying { return try evaluateClassifier(loaded) }
+        let descriptor = loaded.architecture.descriptor
+        let labels: [Int]? = descriptor.conditional ? (0..<samples).map { $0 % descriptor.classes } : nil
+        let images = try store.generate(with: loaded, count: samples, labels: labels, seed: seed)
+        var report = try score(images, model: name, seed: seed, against: testFeatures.get(), split: Self.referenceSplit)
+        if let labels {
+            let (p, _, _) = classify(images)
+            var correct = [Int](repeating: 0, count: descriptor.classes), asked = correct
+            for (i, label) in labels.enumerated() {
+                asked[label] += 1
+                if EvaluationMath.argmax(p, row: i, classes: descriptor.classes) == label { correct[label] += 1 }
+            }
+            report.requestedAccuracy = Double(correct.reduce(0, +)) / Double(samples)
+            report.requestedAccuracyPerDigit = zip(correct, asked).map { Double($0) / Double(max($1, 1)) }
+        }
+        try record(report, model: name, checkpointStep: loaded.checkpoint.step)
+        return report
+    }
+
+    /// The reference row: 10k real test digits scored the same way, their features
+    /// compared with the training set's. Not stored (it describes the data, not a model).
+    public func referenceRow() throws -> EvaluationReport {
+        let train = try IDX.load(directory: dataDirectory, split: .train, limit: nil)
+        let trainStats = try statistics(of: train.images)
+        return try score(testSet.images, model: "real test digits", seed: 0, against: trainStats, split: "mnist-train-60k")
+    }
+
+    private func score(_ images: Tensor, model: String, seed: UInt64,
+                       against reference: (mean: [Double], covariance: [Double], probabilities: [Double]),
+                       split: String) throws -> EvaluationReport {
+        let (p, f, d) = classify(images)
+        let (mean, covariance) = try EvaluationMath.meanAndCovariance(f, dimension: d)
+        let fd = try EvaluationMath.frechetDistance(mean1: mean, covariance1: covariance, mean2: reference.mean, covariance2: reference.covariance)
+        let counts = EvaluationMath.histogram(p, classes: 10)
+        return EvaluationReport(model: model, samples: images.batch, seed: seed, classifier: classifierName,
+                                classifierSHA256: classifierSHA256, referenceSplit: split,
+                                score: EvaluationMath.classifierScore(p, classes: 10), frechetDistance: fd,
+                                histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
+                                klFromUniform: EvaluationMath.klFromUniform(counts))
+    }
+
+    private func evaluateClassifier(_ loaded: ModelStore.Loaded) throws -> EvaluationReport {
+        guard let model = loaded.architecture as? any ImageClassifying else { preconditionFailure() }
+        let (p, _, _) = Self.classify(model, testSet.images)
+        var correct = 0
+        for i in 0..<testSet.count where EvaluationMath.argmax(p, row: i, classes: 10) == testSet.labels[i] { correct += 1 }
+        let counts = EvaluationMath.histogram(p, classes: 10)
+        let report = EvaluationReport(model: loaded.info.name, samples: testSet.count, seed: 0, classifier: loaded.info.name,
+                                      classifierSHA256: Self.fingerprint(loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") }),
+                                      referenceSplit: Self.referenceSplit, score: EvaluationMath.classifierScore(p, classes: 10),
+                                      frechetDistance: 0, histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
+                                      klFromUniform: EvaluationMath.klFromUniform(counts), testAccuracy: Double(correct) / Double(testSet.count))
+        try store.registry.recordMetric(model: loaded.info.name, checkpoint: loaded.checkpoint.step, name: "accuracy",
+                                        value: report.testAccuracy ?? 0, sampleCount: testSet.count,
+                                        evaluator: "self@\(report.classifierSHA256.prefix(12)) on \(Self.referenceSplit)",
+                                        details: "{}")
+        return report
+    }
+
+    private func record(_ report: EvaluationReport, model: String, checkpointStep: Int) throws {
+        let evaluator = "\(classifierName)@\(classifierSHA256.prefix(12)) seed \(report.seed) vs \(report.referenceSplit)"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let details = String(decoding: try encoder.encode(report), as: UTF8.self)
+        var rows: [(String, Double)] = [("score", report.score), ("fd", report.frechetDistance),
+                                        ("classes_covered", Double(report.classesCovered)), ("kl_uniform", report.klFromUniform)]
+        if let accuracy = report.requestedAccuracy { rows.append(("requested_accuracy", accuracy)) }
+        for (metric, value) in rows {
+            try store.registry.recordMetric(model: model, checkpoint: checkpointStep, name: metric, value: value,
+                                            sampleCount: report.samples, evaluator: evaluator, details: details)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import ZooEngine
+import ZooRegistry
+
+/// The bridge between plugins and the registry: turns a live architecture into a
+/// checkpoint record and back. Loading is strict: every stored tensor must match a
+/// parameter path and shape, and every parameter must be stored.
+public struct ModelStore {
+    public let registry: Registry
+    public let catalog: Catalog
+
+    public init(registry: Registry, catalog: Catalog) {
+        self.registry = registry
+        self.catalog = catalog
+    }
+
+    /// Network name under which an optimizer's moments are stored.
+    static func optimizerNetwork(_ name: String) -> String { "\(name)#adam" }
+
+    /// A model rebuilt from one of its checkpoints.
+    public struct Loaded {
+        public let info: ModelInfo
+        public let architecture: any Architecture
+        public let hyperparameters: Hyperparameters
+        public let checkpoint: CheckpointRecord
+        public let rng: RandomSource
+        public let position: TrainingPosition
+    }
+
+    /// Makes sure the registry knows the plugin (name, version, summary) before a model uses it.
+    public func register(_ type: any Architecture.Type) throws {
+        let d = type.descriptor
+        try registry.registerArchitecture(name: d.name, version: d.version, summary: d.summary,
+                                          conditional: d.conditional, kind: d.kind.rawValue)
+    }
+
+    public func load(_ name: String, checkpoint selector: CheckpointSelector = .latest,
+                     withOptimizer: Bool = false) throws -> Loaded {
+        let info = try registry.model(named: name)
+        let type = try catalog.lookup(info.architecture)
+        let hyperparameters = try Hyperparameters.decode(json: info.hyperparameters, model: name)
+        let record = try registry.loadCheckpoint(model: name, checkpoint: selector)
+        let rng = RandomSource(seed: info.seed)
+        let architecture = try type.init(hyperparameters: hyperparameters, rng: rng)
+
+        let weights = record.tensors.filter { !$0.network.hasSuffix("#adam") }
+        let expected = architecture.namedTensors.map { (network: $0.network, path: $0.path, shape: $0.tensor.shape) }
+        try registry.validate(tensors: weights, expected: expected, model: name)
+        let byKey = Dictionary(weights.map { ("\($0.network)/\($0.path)", $0) }, uniquingKeysWith: { a, _ in a })
+        for entry in architecture.namedTensors {
+            guard let stored = byKey["\(entry.network)/\(entry.path)"] else { continue }  // validate() already threw
+            stored.values.withUnsafeBufferPointer { entry.tensor.data.update(from: $0.baseAddress!, count: entry.tensor.count) }
+        }
+
+        let position = try TrainingPosition.decode(record.optimizerState, model: name)
+        if withOptimizer {
+            for (netName, optimizer) in architecture.optimizers {
+                let network = Self.optimizerNetwork(netName)
+                let state = record.tensors.filter { $0.network == network }.map { (name: $0.path, values: Tensor(shape: $0.shape, values: $0.values)) }
+                guard let steps = position.optimizerSteps[netName] else {
+                    throw ZooError.corruptModel(name, "checkpoint at step \(record.step) has no optimizer state for '\(netName)' (only the latest checkpoint keeps it)")
+                }
+                do { try optimizer.importState(stepCount: steps, state) } catch {
+                    throw ZooError.corruptModel(name, "optimizer state of '\(netName)': \(error)")
+                }
+            }
+            rng.state = try decodeRNG(record.rngState, model: name)
+        }
+        return Loaded(info: info, architecture: architecture, hyperparameters: hyperparameters,
+                      checkpoint: record, rng: rng, position: position)
+    }
+
+    /// Everything needed to continue training exactly: weights, optimizer moments, RNG.
+    func checkpointRecord(of architecture: any Architecture, position: TrainingPosition, rng: RandomSource,
+                          isFinal: Bool, log: [TrainingLogRow]) -> CheckpointRecord {
+        var tensors = architecture.namedTensors.map {
+            TensorRecord(network: $0.network, path: $0.path, shape: $0.tensor.shape, values: $0.tensor.array)
+        }
+        var position = position
+        for (netName, optimizer) in architecture.optimizers {
+            position.optimizerSteps[netName] = optimizer.stepCount
+            for (path, values) in optimizer.exportState() {
+                tensors.append(TensorRecord(network: Self.optimizerNetwork(netName), path: path, shape: values.shape, values: values.array))
+            }
+        }
+        return CheckpointRecord(epoch: position.epoch, step: position.globalStep, isFinal: isFinal,
+                                optimizerState: position.encoded(), rngState: encodeRNG(rng.state),
+                                tensors: tensors, log: log)
+    }
+
+    func encodeRNG(_ state: [UInt64]) -> Data {
+        var data = Data()
+        for word in state { withUnsafeBytes(of: word.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    func decodeRNG(_ data: Data, model: String) throws -> [UInt64] {
+        guard data.count == 48 else { throw ZooError.corruptModel(model, "RNG state is \(data.count) bytes, expected 48") }
+        return (0..<6).map { i in data[data.startIndex + i * 8 ..< data.startIndex + i * 8 + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+    }
+}
+
+/// Where a training run stands; stored as JSON in the checkpoint's optimizer_state.
+public struct TrainingPosition: Codable, Equatable {
+    /// Completed epochs, counting a partly done epoch as not completed.
+    public var epoch: Int
+    public var stepInEpoch: Int
+    public var globalStep: Int
+    public var stepsPerEpoch: Int
+    public var datasetSize: Int
+    /// Adam's step counter per network.
+    public var optimizerSteps: [String: Int]
+    /// Running sums of the current epoch (first, second metric, steps, seconds), so a
+    /// resumed epoch logs the same means as an uninterrupted one.
+    public var epochSums: [Double]
+
+    public init(stepsPerEpoch: Int, datasetSize: Int) {
+        epoch = 0; stepInEpoch = 0; globalStep = 0
+        self.stepsPerEpoch = stepsPerEpoch; self.datasetSize = datasetSize
+        optimizerSteps = [:]; epochSums = [0, 0, 0, 0]
+    }
+
+    func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)) ?? Data()
+    }
+
+    static func decode(_ data: Data, model: String) throws -> TrainingPosition {
+        do { return try JSONDecoder().decode(TrainingPosition.self, from: data) } catch {
+            throw ZooError.corruptModel(model, "its training position does not parse (\(error))")
+        }
+    }
+}
+
+public extension ModelStore {
+    /// Stores a live, possibly untrained architecture as a new ready model with one
+    /// checkpoint (benchmarks, tests, imported weights).
+    @discardableResult
+    func save(_ architecture: any Architecture, name: String, hyperparameters: Hyperparameters, seed: UInt64,
+              dataset: String = "mnist", rng: RandomSource, description: String? = nil) throws -> ModelInfo {
+        try ModelName.validate(name)
+        try register(type(of: architecture))
+        let info = try registry.createModel(name: name, architecture: architecture.descriptor.name, dataset: dataset,
+                                            hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
+        let position = TrainingPosition(stepsPerEpoch: 1, datasetSize: 0)
+        try registry.saveCheckpoint(model: name, checkpointRecord(of: architecture, position: position, rng: rng, isFinal: true, log: []))
+        try registry.setStatus(name, status: .ready, error: nil)
+        return info
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import ZooEngine
+import ZooRegistry
+
+/// One progress report from a running training.
+public struct TrainingProgress {
+    public enum Event { case step, checkpoint, epochEnd }
+    public let event: Event
+    /// 1-based epoch being trained, of `epochs`.
+    public let epoch: Int
+    public let epochs: Int
+    public let stepInEpoch: Int
+    public let stepsPerEpoch: Int
+    public let globalStep: Int
+    public let totalSteps: Int
+    /// Epoch means so far of the two step metrics (names in the descriptor).
+    public let first: Double
+    public let second: Double
+    public let metricNames: (String, String)
+    public let imagesPerSecond: Double
+    public let elapsed: Double
+    public let eta: Double
+}
+
+public enum DatasetChoice: String, CaseIterable, Sendable {
+    case mnist, fashion
+}
+
+/// What `zoo train` asks for.
+public struct TrainingRequest {
+    public var architecture: String
+    public var name: String
+    public var dataset: DatasetChoice = .mnist
+    public var dataDirectory: String
+    public var epochs: Int?
+    public var batchSize: Int?
+    public var seed: UInt64 = 1
+    public var checkpointEvery: Int?
+    /// Use only the first N training images (quick runs and tests).
+    public var limit: Int?
+    public var description: String?
+
+    public init(architecture: String, name: String, dataDirectory: String) {
+        self.architecture = architecture; self.name = name; self.dataDirectory = dataDirectory
+    }
+}
+
+public struct TrainingOutcome {
+    public let model: String
+    public let epochsCompleted: Int
+    public let steps: Int
+    public let interrupted: Bool
+    public let seconds: Double
+    public let lastMetrics: (Double, Double)
+}
+
+/// Runs training loops and writes checkpoints. The epoch order is a function of
+/// (seed, epoch) and everything else random comes from the checkpointed RandomSource, so
+/// stopping after any checkpoint and resuming reproduces the uninterrupted run bit for bit
+/// (at the same thread count).
+public final class Trainer {
+    public let store: ModelStore
+    /// Called after each step and each checkpoint; the CLI draws its bar from it.
+    public var progress: (TrainingProgress) -> Void = { _ in }
+    /// Polled after every step (the CLI sets it on SIGINT): checkpoint and stop.
+    public var shouldStop: () -> Bool = { false }
+
+    public init(store: ModelStore) { self.store = store }
+
+    public static func loadDataset(_ choice: DatasetChoice, directory: String, limit: Int?) throws -> Dataset {
+        switch choice {
+        case .mnist: return try IDX.load(directory: directory, split: .train, limit: limit)
+        case .fashion: return try IDX.loadFashion(split: .train, limit: limit)
+        }
+    }
+
+    /// Creates the model and trains it. Nothing is written to the registry until the data
+    /// has loaded and the hyperparameters are valid.
+    public func train(_ request: TrainingRequest) throws -> TrainingOutcome {
+        let type = try store.catalog.lookup(request.architecture)
+        try ModelName.validate(request.name)
+        if (try? store.registry.model(named: request.name)) != nil {
+            throw RegistryError.modelExists(request.name)
+        }
+        var h = type.descriptor.defaults
+        if let epochs = request.epochs { h.epochs = epochs }
+        if let batch = request.batchSize { h.batchSize = batch }
+        guard h.epochs >= 1, h.epochs <= 10_000 else { throw ZooError.invalidHyperparameter("--epochs \(h.epochs) must be in 1...10000") }
+        guard h.batchSize >= 1, h.batchSize <= 8192 else { throw ZooError.invalidHyperparameter("--batch-size \(h.batchSize) must be in 1...8192") }
+        if let k = request.checkpointEvery, k < 1 { throw ZooError.invalidHyperparameter("--checkpoint-every \(k) must be ≥ 1") }
+
+        let data = try Self.loadDataset(request.dataset, directory: request.dataDirectory, limit: request.limit)
+        guard data.count >= h.batchSize else { throw ZooError.datasetTooSmall(count: data.count, batchSize: h.batchSize) }
+
+        let rng = RandomSource(seed: request.seed)
+        let architecture = try type.init(hyperparameters: h, rng: rng)
+        try store.register(type)
+        _ = try store.registry.createModel(name: request.name, architecture: type.descriptor.name,
+                                           dataset: request.dataset.rawValue, hyperparameters: h.json(),
+                                           seed: request.seed, description: request.description, parent: nil)
+        let position = TrainingPosition(stepsPerEpoch: Self.stepsPerEpoch(data.count, h.batchSize), datasetSize: data.count)
+        return try run(model: request.name, architecture: architecture, hyperparameters: h, seed: request.seed,
+                       data: data, rng: rng, position: position, checkpointEvery: request.checkpointEvery)
+    }
+
+    /// Continues a model from its latest checkpoint up to `epochs` in total (default: the
+    /// epochs it was created with).
+    public func resume(_ name: String, epochs: Int?, dataDirectory: String, checkpointEvery: Int?) throws -> TrainingOutcome {
+        let loaded = try store.load(name, withOptimizer: true)
+        var h = loaded.hyperparameters
+        let target = epochs ?? h.epochs
+        guard target > loaded.position.epoch || loaded.position.stepInEpoch > 0 else {
+            throw ZooError.alreadyTrained(model: name, epochs: loaded.position.epoch)
+        }
+        h.epochs = target
+        let dataset = DatasetChoice(rawValue: loaded.info.dataset) ?? .mnist
+        let data = try Self.loadDataset(dataset, directory: dataDirectory, limit: loaded.position.datasetSize)
+        guard data.count == loaded.position.datasetSize else {
+            throw ZooError.corruptModel(name, "it was trained on \(loaded.position.datasetSize) images but the data directory has \(data.count)")
+        }
+        try store.registry.setStatus(name, status: .training, error: nil)
+        return try run(model: name, architecture: loaded.architecture, hyperparameters: h, seed: loaded.info.seed,
+                       data: data, rng: loaded.rng, position: loaded.position, checkpointEvery: checkpointEvery)
+    }
+
+    static func stepsPerEpoch(_ count: Int, _ batch: Int) -> Int { (count + batch - 1) / batch }
+
+    /// The permutation of epoch `epoch`: derived from the seed alone, so it is the same
+    /// after a resume without being stored.
+    static func epochOrder(seed: UInt64, epoch: Int, count: Int) -> [Int] {
+        RandomSource(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1)).permutation(count)
+    }
+
+    private func run(model: String, architecture: any Architecture, hyperparameters h: Hyperparameters, seed: UInt64,
+                     data: Dataset, rng: RandomSource, position start: TrainingPosition,
+                     checkpointEvery: Int?) throws -> TrainingOutcome {
+        var position = start
+        let names = architecture.descriptor.stepMetricNames
+        let totalSteps = h.epochs * position.stepsPerEpoch
+        let started = Date()
+        let startStep = position.globalStep
+        var pendingLog: [TrainingLogRow] = []
+        var last = (0.0, 0.0)
+        let perImage = data.images.perSample
+        let sampleShape = Array(data.images.shape.dropFirst())
+        let batchImages = Tensor(shape: [h.batchSize] + sampleShape)
+        var batchLabels = [Int](repeating: 0, count: h.batchSize)
+
+        func save(final: Bool) throws {
+            let record = store.checkpointRecord(of: architecture, position: position, rng: rng, isFinal: final, log: pendingLog)
+            _ = try store.registry.saveCheckpoint(model: model, record)
+            pendingLog.removeAll()
+        }
+
+        do {
+            while position.epoch < h.epochs {
+                let order = Self.epochOrder(seed: seed, epoch: position.epoch, count: data.count)
+                while position.stepInEpoch < position.stepsPerEpoch {
+                    let stepStart = Date()
+                    let lo = position.stepInEpoch * h.batchSize
+                    let hi = min(lo + h.batchSize, data.count)
+                    // The last batch of an epoch is partial, as with tf.data's batch().
+                    batchImages.resize([hi - lo] + sampleShape)
+                    batchLabels.removeAll(keepingCapacity: true)
+                    for (row, index) in order[lo..<hi].enumerated() {
+                        (batchImages.data + row * perImage).update(from: data.images.data + index * perImage, count: perImage)
+                        batchLabels.append(data.labels[index])
+                    }
+                    let result = architecture.trainStep(Batch(images: batchImages, labels: batchLabels), rng: rng)
+                    guard result.first.isFinite, result.second.isFinite else {
+                        throw TrainingError.diverged(step: position.globalStep, first: result.first, second: result.second)
+                    }
+                    position.stepInEpoch += 1
+                    position.globalStep += 1
+                    position.epochSums[0] += result.first
+                    position.epochSums[1] += result.second
+                    position.epochSums[2] += 1
+                    position.epochSums[3] += Date().timeIntervalSince(stepStart)
+                    last = (position.epochSums[0] / position.epochSums[2], position.epochSums[1] / position.epochSums[2])
+
+                    let elapsed = Date().timeIntervalSince(started)
+                    let done = position.globalStep - startStep
+                    let rate = Double(done) / max(elapsed, 1e-9)
+                    let report = { (event: TrainingProgress.Event) in
+                        // After an epoch ends, `position` already points at the next one.
+                        let ended = event == .epochEnd
+                        self.progress(TrainingProgress(
+                            event: event, epoch: ended ? position.epoch : position.epoch + 1, epochs: h.epochs,
+                            stepInEpoch: ended ? position.stepsPerEpoch : position.stepInEpoch,
+                            stepsPerEpoch: position.stepsPerEpoch, globalStep: position.globalStep, totalSteps: totalSteps,
+                            first: last.0, second: last.1, metricNames: names,
+                            imagesPerSecond: rate * Double(h.batchSize), elapsed: elapsed,
+                            eta: Double(totalSteps - position.globalStep) / max(rate, 1e-9)))
+                    }
+                    report(.step)
+
+                    let epochDone = position.stepInEpoch == position.stepsPerEpoch
+                    if epochDone {
+                        pendingLog.append(TrainingLogRow(epoch: position.epoch + 1, step: position.globalStep,
+                                                         dLoss: last.0, gLoss: last.1, seconds: position.epochSums[3]))
+                        position.epoch += 1
+                        position.stepInEpoch = 0
+                        position.epochSums = [0, 0, 0, 0]
+                        try save(final: position.epoch == h.epochs)
+                        report(.epochEnd)
+                    } else if let k = checkpointEvery, position.globalStep % k == 0 {
+                        try save(final: false)
+                        report(.checkpoint)
+                    }
+                    if shouldStop() && position.epoch < h.epochs {
+                        if !epochDone { try save(final: false); report(.checkpoint) }
+                        return TrainingOutcome(model: model, epochsCompleted: position.epoch, steps: position.globalStep,
+                                               interrupted: true, seconds: Date().timeIntervalSince(started), lastMetrics: last)
+                    }
+                    if epochDone { break }
+                }
+            }
+            try store.registry.setStatus(model, status: .ready, error: nil)
+        } catch {
+            try? store.registry.setStatus(model, status: .failed, error: "\(error)")
+            throw error
+        }
+        return TrainingOutcome(model: model, epochsCompleted: position.epoch, steps: position.globalStep,
+                               interrupted: false, seconds: Date().timeIntervalSince(started), lastMetrics: last)
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case diverged(step: Int, first: Double, second: Double)
+
+    public var description: String {
+        switch self {
+        case let .diverged(step, first, second):
+            return "training diverged at step \(step) (losses \(first), \(second)); try a lower learning rate or another --seed."
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// Errors of the plugin layer, the trainer and generation. Each message says what to do.
+public enum ZooError: Error, CustomStringConvertible, Equatable {
+    case unknownArchitecture(String, suggestions: [String], available: [String])
+    case notConditional(model: String)
+    case digitOutOfRange(Int, classes: Int)
+    case countOutOfRange(Int, limit: Int)
+    case notAGenerator(model: String, architecture: String)
+    case notAClassifier(model: String, architecture: String)
+    case corruptModel(String, String)
+    case noCheckpoint(model: String)
+    case datasetTooSmall(count: Int, batchSize: Int)
+    case invalidHyperparameter(String)
+    case modelNotReady(model: String, status: String)
+    case alreadyTrained(model: String, epochs: Int)
+
+    public var description: String {
+        switch self {
+        case let .unknownArchitecture(name, suggestions, available):
+            let hint = suggestions.isEmpty ? "" : " Did you mean \(suggestions.joined(separator: " or "))?"
+            return "unknown architecture '\(name)'.\(hint) Available: \(available.joined(separator: ", ")) (see `zoo architectures`)."
+        case let .notConditional(model):
+            return "model '\(model)' is not conditional, so it cannot draw a chosen digit; drop --digit, or use a conditional model such as cgan-mnist."
+        case let .digitOutOfRange(digit, classes):
+            return "--digit \(digit) is out of range: use 0...\(classes - 1)."
+        case let .countOutOfRange(count, limit):
+            return "--count \(count) is out of range: use 1...\(limit)."
+        case let .notAGenerator(model, architecture):
+            return "model '\(model)' is a \(architecture) (a classifier), it does not generate images; use `zoo evaluate --classifier \(model)` instead."
+        case let .notAClassifier(model, architecture):
+            return "model '\(model)' (\(architecture)) is not a classifier; pass a model trained with `zoo train classifier`."
+        case let .corruptModel(model, detail):
+            return "model '\(model)' cannot be loaded: \(detail). Run `zoo verify \(model)`."
+        case let .noCheckpoint(model):
+            return "model '\(model)' has no checkpoint yet; train it with `zoo resume \(model)`."
+        case let .datasetTooSmall(count, batchSize):
+            return "the dataset has \(count) images, fewer than one batch of \(batchSize); lower --batch-size."
+        case let .invalidHyperparameter(detail):
+            return "invalid hyperparameter: \(detail)."
+        case let .modelNotReady(model, status):
+            return "model '\(model)' is \(status); only its last checkpoint can be used (`zoo resume \(model)` to continue)."
+        case let .alreadyTrained(model, epochs):
+            return "model '\(model)' already has \(epochs) epochs; pass --epochs N with N > \(epochs) to train further."
+        }
+    }
+}
+
+/// Closest candidates by edit distance, for "did you mean" hints.
+public func closestNames(to name: String, in candidates: [String], limit: Int = 2) -> [String] {
+    let scored = candidates.map { (name: $0, distance: editDistance(name.lowercased(), $0.lowercased())) }
+    let cutoff = max(2, name.count / 2)
+    return scored.filter { $0.distance <= cutoff || $0.name.hasPrefix(name) || name.hasPrefix($0.name) }
+        .sorted { ($0.distance, $0.name) < ($1.distance, $1.name) }
+        .prefix(limit).map(\.name)
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = previous
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import ZooKit
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score a model with the zoo's classifier and store the metrics.",
+        discussion: """
+        Generators: MNIST score (max 10), Fréchet distance to the 10k test digits on the \
+        classifier's features, class coverage, KL from uniform, and requested-digit accuracy \
+        for conditional models. Classifiers: test accuracy. --reference also prints the same \
+        figures for real test digits, to read the numbers against.
+
+        Examples:
+          zoo evaluate dcgan-mnist
+          zoo evaluate cgan-mnist --samples 10000 --reference
+        """)
+
+    @Argument(help: "Model name.") var name: String
+    @Option(help: "Generated images to score (100–10000).") var samples: Int = 10_000
+    @Option(help: "Noise seed.") var seed: UInt64 = 0
+    @Option(help: "Classifier model used as the evaluator.") var classifier: String = "mnist-classifier"
+    @Option(help: "MNIST folder (default: $ZOO_DATA, else ./data/mnist).") var data: String?
+    @Flag(help: "Also score 10k real test digits against the training set.") var reference = false
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var registry: RegistryOptions
+
+    func run() throws {
+        guard (100...10_000).contains(samples) else { throw UsageError("--samples must be in 100...10000") }
+        let store = try Locations.store(registry.path)
+        let evaluator = try Evaluator(store: store, classifier: classifier, dataDirectory: Locations.dataDirectory(data))
+        var reports = [try evaluator.evaluate(model: name, samples: samples, seed: seed)]
+        if reference { reports.append(try evaluator.referenceRow()) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+            return
+        }
+        for r in reports { print(Self.describe(r)) }
+        print("Stored in the registry (see `zoo show \(name)`); evaluator \(evaluator.classifierName)@\(evaluator.classifierSHA256.prefix(12)).")
+    }
+
+    static func describe(_ r: EvaluationReport) -> String {
+        var lines = ["\(r.model)  (n=\(r.samples), seed \(r.seed))"]
+        if let accuracy = r.testAccuracy {
+            lines.append("  test accuracy      \(Format.number(accuracy * 100, digits: 2))%")
+            return lines.joined(separator: "\n")
+        }
+        lines.append("  MNIST score        \(Format.number(r.score)) / 10")
+        lines.append("  Fréchet distance   \(Format.number(r.frechetDistance)) (vs \(r.referenceSplit))")
+        lines.append("  classes covered    \(r.classesCovered)/10   KL from uniform \(Format.number(r.klFromUniform, digits: 4))")
+        let total = max(r.histogram.reduce(0, +), 1)
+        lines.append("  class histogram    " + r.histogram.enumerated().map { "\($0.offset):\(Format.number(100 * Double($0.element) / Double(total), digits: 1))%" }.joined(separator: " "))
+        if let accuracy = r.requestedAccuracy {
+            lines.append("  requested digit    \(Format.number(accuracy * 100, digits: 2))% correct")
+            if let per = r.requestedAccuracyPerDigit {
+                lines.append("    per digit        " + per.enumerated().map { "\($0.offset):\(Format.number($0.element * 100, digits: 1))" }.joined(separator: " "))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct Card: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a self-contained HTML model card.",
+        discussion: "Example:\n  zoo card dcgan-mnist --html dcgan-mnist.html")
+
+    @Argument(help: "Model name.") var name: String
+    @Option(help: "Output HTML file.") var html: String
+    @OptionGroup var registry: RegistryOptions
+
+    func run() throws {
+        try OutputFile.checkWritable(html)
+        let store = try Locations.store(registry.path)
+        let card = try ModelCard.collect(name, store: store, previewCount: 0)
+        var grid: Data? = nil
+        if let loaded = try? store.load(name), loaded.architecture is any ImageGenerating {
+            let conditional = loaded.architecture.descriptor.conditional
+            let images = try store.generate(with: loaded, count: conditional ? 100 : 64,
+                                            labels: conditional ? (0..<100).map { $0 / 10 } : nil, seed: 0)
+            let tiled = ImageGrid.tile(images, rows: conditional ? 10 : 8, cols: conditional ? 10 : 8, padding: 2, scale: 2)
+            grid = try ImageGrid.pngData(pixels: tiled.pixels, width: tiled.width, height: tiled.height)
+        }
+        let page = HTMLCard.render(card, samplePNG: grid)
+        do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch {
+            throw UsageError("cannot write \(html): \(error.localizedDescription)")
+        }
+        print("Wrote \(html)")
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import ZooCatalog
+import ZooKit
+import ZooRegistry
+
+struct Architectures: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the architecture plugins this build knows.",
+        discussion: "Example:\n  zoo architectures")
+
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let entries = builtinCatalog.entries.map(\.descriptor)
+        if json {
+            print(Format.json(entries.map { d in
+                ["name": d.name, "title": d.title, "summary": d.summary, "reference": d.reference, "kind": d.kind.rawValue,
+                 "conditional": d.conditional, "latentSize": d.latentSize, "defaults": d.defaults.json()] as [String: Any]
+            }))
+            return
+        }
+        for d in entries {
+            let flags = [d.kind.rawValue, d.conditional ? "conditional" : nil].compactMap { $0 }.joined(separator: ", ")
+            print("\(d.name)  —  \(d.title) (\(flags))")
+            print("    \(d.summary)")
+            print("    defaults: batch \(d.defaults.batchSize), epochs \(d.defaults.epochs), lr G \(d.defaults.generatorLearningRate)"
+                  + (d.kind == .gan ? ", lr D \(d.defaults.discriminatorLearningRate)" : ""))
+            print("    reference: \(d.reference)")
+        }
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the models in the registry.",
+        discussion: "Examples:\n  zoo list\n  zoo list --architecture dcgan --json")
+
+    @OptionGroup var registry: RegistryOptions
+    @Option(help: "Only this architecture.") var architecture: String?
+    @Option(help: "Only this dataset (mnist, fashion).") var dataset: String?
+    @Option(help: "Only this status (training, ready, failed).") var status: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        var statusFilter: ModelStatus? = nil
+        if let status {
+            guard let s = ModelStatus(rawValue: status) else { throw UsageError("--status must be training, ready or failed") }
+            statusFilter = s
+        }
+        let models = try Locations.openRegistry(registry.path)
+            .listModels(architecture: architecture, dataset: dataset, status: statusFilter, sort: .name)
+        if json {
+            print(Format.json(models.map(ModelJSON.summary)))
+            return
+        }
+        if models.isEmpty {
+            print("No models. Train one: zoo train dcgan --name my-dcgan --epochs 5")
+            return
+        }
+        let rows = models.map { m -> [String] in
+            [m.name, m.architecture, m.dataset, "\(m.epochs)", Format.count(m.parameterCount),
+             "\(Format.bytes(m.storedBytes))/\(Format.bytes(m.rawBytes))", keyMetrics(m.metrics), m.status.rawValue,
+             Format.age(m.updatedAt)]
+        }
+        print(Format.table(["NAME", "ARCHITECTURE", "DATASET", "EPOCHS", "PARAMETERS", "SIZE (stored/raw)", "METRICS", "STATUS", "UPDATED"], rows))
+    }
+
+    func keyMetrics(_ metrics: [String: Double]) -> String {
+        let keys = ["accuracy", "score", "fd", "requested_accuracy", "classes_covered"]
+        let shown = keys.compactMap { k in metrics[k].map { "\(k)=\(Format.number($0, digits: k == "classes_covered" ? 0 : 3))" } }
+        return shown.isEmpty ? "-" : shown.joined(separator: " ")
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import ZooCatalog
+import ZooKit
+import ZooRegistry
+
+/// Where things live when the user does not say: registry, data, shipped models.
+enum Locations {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    static func registryPath(_ option: String?) -> String {
+        if let option { return option }
+        if let env = environment["ZOO_REGISTRY"], !env.isEmpty { return env }
+        let base = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
+        return (base as NSString).appendingPathComponent("zoo/registry.sqlite")
+    }
+
+    static func dataDirectory(_ option: String?) -> String {
+        if let option { return option }
+        if let env = environment["ZOO_DATA"], !env.isEmpty { return env }
+        return "data/mnist"
+    }
+
+    /// The shipped zoo: $ZOO_PRETRAINED, else Zoo/pretrained.sqlite found by walking up
+    /// from the executable (it sits in .build/<triple>/release inside the checkout).
+    static func pretrainedRegistry() -> String? {
+        if let env = environment["ZOO_PRETRAINED"] { return env.isEmpty ? nil : env }
+        var directory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                            ?? CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = directory.appendingPathComponent("Zoo/pretrained.sqlite").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Opens (creating if needed) the registry. A registry created here starts with the
+    /// shipped models, so `zoo generate cgan-mnist` works right after setup.
+    static func openRegistry(_ option: String?) throws -> Registry {
+        let path = registryPath(option)
+        let isNew = !FileManager.default.fileExists(atPath: path)
+        if isNew {
+            let parent = (path as NSString).deletingLastPathComponent
+            if !parent.isEmpty {
+                do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
+                    throw UsageError("cannot create the registry folder \(parent): \(error.localizedDescription); pass --registry PATH")
+                }
+            }
+        }
+        let registry = try Registry(path: path)
+        if isNew, let shipped = pretrainedRegistry() {
+            try seed(registry, from: shipped)
+        }
+        return registry
+    }
+
+    static func seed(_ registry: Registry, from shipped: String) throws {
+        let source = try Registry(path: shipped, readOnly: true)
+        for model in try source.listModels() {
+            _ = try registry.importModel(from: shipped, name: model.name, as: nil)
+        }
+    }
+
+    static func store(_ option: String?) throws -> ModelStore {
+        ModelStore(registry: try openRegistry(option), catalog: builtinCatalog)
+    }
+}

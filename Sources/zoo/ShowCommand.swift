@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import ZooEngine
+import ZooKit
+import ZooRegistry
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a model card: hyperparameters, training history, metrics, checkpoints and a preview.",
+        discussion: "Examples:\n  zoo show dcgan-mnist\n  zoo show cgan-mnist --json")
+
+    @Argument(help: "Model name.") var name: String
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Skip the generated preview.") var noPreview = false
+    @OptionGroup var registry: RegistryOptions
+
+    func run() throws {
+        let store = try Locations.store(registry.path)
+        let card = try ModelCard.collect(name, store: store, previewCount: noPreview ? 0 : 8)
+        if json {
+            print(Format.json(card.json))
+            return
+        }
+        print(card.terminalText)
+    }
+}
+
+/// Everything a model card shows, gathered once for the terminal, JSON and HTML forms.
+struct ModelCard {
+    let info: ModelInfo
+    let descriptor: ArchitectureDescriptor?
+    let log: [TrainingLogRow]
+    let metrics: [MetricRow]
+    let checkpoints: [CheckpointInfo]
+    let aliases: [(alias: String, epoch: Int)]
+    let preview: Tensor?
+    let parameterCounts: [(network: String, trainable: Int)]
+
+    static func collect(_ name: String, store: ModelStore, previewCount: Int) throws -> ModelCard {
+        let registry = store.registry
+        let info = try registry.model(named: name)
+        let descriptor = try? store.catalog.lookup(info.architecture).descriptor
+        let checkpoints = try registry.checkpoints(of: name)
+        var preview: Tensor? = nil
+        var counts: [(String, Int)] = []
+        if !checkpoints.isEmpty {
+            let loaded = try store.load(name)
+            counts = loaded.architecture.networks.map { ($0.name, $0.network.trainableCount) }
+            if previewCount > 0, loaded.architecture is any ImageGenerating {
+                preview = try store.generate(with: loaded, count: previewCount, labels: nil, seed: 0).copy()
+            }
+        }
+        let aliases = try registry.aliases(of: name).map { (alias: $0.alias, epoch: $0.epoch) }
+        return ModelCard(info: info, descriptor: descriptor, log: try registry.trainingLog(of: name),
+                         metrics: try registry.metrics(of: name), checkpoints: checkpoints, aliases: aliases,
+                         preview: preview, parameterCounts: counts)
+    }
+
+    var metricNames: (String, String) { descriptor?.stepMetricNames ?? ("d_loss", "g_loss") }
+
+    var latestMetrics: [MetricRow] {
+        var seen = Set<String>()
+        return metrics.sorted { $0.createdAt > $1.createdAt }.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+    }
+
+    var terminalText: String {
+        var out: [String] = []
+        out.append("\(info.name)  —  \(descriptor?.title ?? info.architecture) on \(info.dataset)  [\(info.status.rawValue)]")
+        if let d = info.description, !d.isEmpty { out.append("  \(d)") }
+        if let e = info.error, !e.isEmpty { out.append("  error: \(e)") }
+        out.append("  created \(Format.age(info.createdAt)), updated \(Format.age(info.updatedAt)), seed \(info.seed)"
+                   + (info.parent.map { ", derived from \($0)" } ?? ""))
+        if !parameterCounts.isEmpty {
+            out.append("  parameters: " + parameterCounts.map { "\($0.network) \(Format.count($0.trainable))" }.joined(separator: ", "))
+        }
+        out.append("\nHyperparameters")
+        if let h = try? Hyperparameters.decode(json: info.hyperparameters, model: info.name) {
+            out.append("  batch \(h.batchSize), epochs \(h.epochs), lr G \(h.generatorLearningRate), lr D \(h.discriminatorLearningRate), Adam β \(h.beta1)/\(h.beta2) ε \(h.epsilon)"
+                       + (h.extras.isEmpty ? "" : ", " + h.extras.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        } else {
+            out.append("  \(info.hyperparameters)")
+        }
+        out.append("\nTraining history (\(log.count) epochs)")
+        if log.isEmpty {
+            out.append("  none yet")
+        } else {
+            let (a, b) = metricNames
+            out.append("  \(a.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Sparkline.render(log.map(\.dLoss), width: 40))  last \(Format.number(log.last?.dLoss ?? .nan))")
+            out.append("  \(b.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Sparkline.render(log.map(\.gLoss), width: 40))  last \(Format.number(log.last?.gLoss ?? .nan))")
+            let seconds = log.map(\.seconds).reduce(0, +)
+            out.append("  \(Format.duration(seconds)) of training, \(Format.number(seconds / Double(log.count), digits: 1)) s/epoch")
+        }
+        out.append("\nMetrics")
+        if latestMetrics.isEmpty {
+            out.append("  none (run `zoo evaluate \(info.name)`)")
+        } else {
+            for m in latestMetrics {
+                out.append("  \(m.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(Format.number(m.value, digits: 4))  (n=\(m.sampleCount), \(m.evaluator))")
+            }
+        }
+        out.append("\nCheckpoints (\(checkpoints.count))")
+        for c in checkpoints.suffix(5) {
+            out.append("  epoch \(c.epoch)  step \(c.step)\(c.isFinal ? "  final" : "")  \(Format.age(c.createdAt))")
+        }
+        if checkpoints.count > 5 { out.append("  … \(checkpoints.count - 5) earlier") }
+        if !aliases.isEmpty { out.append("Aliases: " + aliases.map { "\($0.alias) → epoch \($0.epoch)" }.joined(separator: ", ")) }
+        if let preview {
+            out.append("\nPreview (seed 0)")
+            out.append(TerminalPreview.render(preview, columns: 8))
+        }
+        return out.joined(separator: "\n")
+    }
+
+    var json: [String: Any] {
+        var result: [String: Any] = [
+            "name": info.name, "architecture": info.architecture, "dataset": info.dataset, "status": info.status.rawValue,
+            "seed": info.seed, "hyperparameters": (try? JSONSerialization.jsonObject(with: Data(info.hyperparameters.utf8))) ?? [:],
+            "created": ISO8601DateFormatter().string(from: info.createdAt), "updated": ISO8601DateFormatter().string(from: info.updatedAt),
+            "parameters": Dictionary(parameterCounts.map { ($0.network, $0.trainable) }, uniquingKeysWith: { a, _ in a }),
+            "history": log.map { ["epoch": $0.epoch, "step": $0.step, metricNames.0: $0.dLoss, metricNames.1: $0.gLoss, "seconds": $0.seconds] },
+            "metrics": latestMetrics.map { ["name": $0.name, "value": $0.value, "samples": $0.sampleCount, "evaluator": $0.evaluator] as [String: Any] },
+            "checkpoints": checkpoints.map { ["epoch": $0.epoch, "step": $0.step, "final": $0.isFinal] as [String: Any] },
+            "aliases": Dictionary(aliases.map { ($0.alias, $0.epoch) }, uniquingKeysWith: { a, _ in a }),
+        ]
+        if let d = info.description { result["description"] = d }
+        if let e = info.error { result["error"] = e }
+        return result
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import XCTest
+
+/// End-to-end: runs the built `zoo` binary in a temporary folder with a temporary registry
+/// and synthetic MNIST-format data.
+final class CLITests: XCTestCase {
+    nonisolated(unsafe) static var workspace: URL?
+    var dir: URL { Self.workspace! }
+    var registry: String { dir.appendingPathComponent("registry.sqlite").path }
+    var data: String { dir.appendingPathComponent("mnist").path }
+
+    struct Result {
+        let code: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static var zooBinary: URL {
+        // The test bundle sits in the products folder next to the executable.
+        let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") } ?? Bundle.main
+        return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("zoo")
+    }
+
+    @discardableResult
+    func zoo(_ args: String..., withRegistry: Bool = true) throws -> Result { try zoo(args, withRegistry: withRegistry) }
+
+    func zoo(_ args: [String], withRegistry: Bool = true) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.zooBinary
+        process.arguments = args + (withRegistry ? ["--registry", registry] : [])
+        process.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["ZOO_PRETRAINED"] = ""      // start from an empty registry
+        env["ZOO_DATA"] = data
+        env.removeValue(forKey: "ZOO_REGISTRY")
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(code: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    override class func setUp() {
+        super.setUp()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-cli-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url.appendingPathComponent("mnist"), withIntermediateDirectories: true)
+        try? SyntheticMNIST.write(to: url.appendingPathComponent("mnist"), count: 96)
+        workspace = url
+    }
+
+    override class func tearDown() {
+        if let workspace { try? FileManager.default.removeItem(at: workspace) }
+        super.tearDown()
+    }
+
+    /// Trains the two tiny models the other tests use, once.
+    func ensureModels() throws {
+        if FileManager.default.fileExists(atPath: registry),
+           (try zoo("list", "--json")).stdout.contains("tiny-dcgan") { return }
+        let a = try zoo("train", "cgan", "--name", "tiny-cgan", "--epochs", "2", "--batch-size", "32", "--data", data)
+        XCTAssertEqual(a.code, 0, a.stderr)
+        let b = try zoo("train", "dcgan", "--name", "tiny-dcgan", "--epochs", "1", "--batch-size", "32")
+        XCTAssertEqual(b.code, 0, b.stderr)
+        XCTAssertTrue(b.stderr.contains("epoch 1/1"), "progress lines expected on a non-terminal: \(b.stderr)")
+    }
+
+    func testTrainListShowGenerate() throws {
+        try ensureModels()
+        let list = try zoo("list")
+        XCTAssertEqual(list.code, 0)
+        XCTAssertTrue(list.stdout.contains("tiny-cgan") && list.stdout.contains("tiny-dcgan"), list.stdout)
+
+        let json = try zoo("list", "--json")
+        let models = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(models?.count, 2)
+        XCTAssertEqual(models?.first { $0["name"] as? String == "tiny-cgan" }?["epochs"] as? Int, 2)
+
+        let show = try zoo("show", "tiny-cgan")
+        XCTAssertEqual(show.code, 0, show.stderr)
+        XCTAssertTrue(show.stdout.contains("Training history (2 epochs)"), show.stdout)
+        let showJSON = try zoo("show", "tiny-dcgan", "--json")
+        let card = try JSONSerialization.jsonObject(with: Data(showJSON.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(card?["architecture"] as? String, "dcgan")
+
+        let png = dir.appendingPathComponent("seven.png")
+        let gen = try zoo("generate", "tiny-cgan", "--digit", "7", "--count", "6", "--grid", "2x3", "--scale", "1", "--out", png.path)
+        XCTAssertEqual(gen.code, 0, gen.stderr)
+        let (width, height) = try pngSize(png)
+        // 3 columns and 2 rows of 28-pixel digits with 2-pixel gaps around each.
+        XCTAssertEqual(width, 3 * 28 + 4 * 2)
+        XCTAssertEqual(height, 2 * 28 + 3 * 2)
+
+        let rows = try zoo("generate", "tiny-cgan", "--out", dir.appendingPathComponent("rows.png").path, "--scale", "1")
+        XCTAssertEqual(rows.code, 0, rows.stderr)
+        XCTAssertEqual(try pngSize(dir.appendingPathComponent("rows.png")).1, 10 * 28 + 11 * 2)
+    }
+
+    func testErrorPathsExitNonZeroAndLeaveRegistryUnchanged() throws {
+        try ensureModels()
+        let before = try zoo("list", "--json").stdout
+        let out = dir.appendingPathComponent("x.png").path
+        let cases: [([String], String)] = [
+            (["generate", "tiny-cgn", "--out", out], "tiny-cgan"),                       // suggestion
+            (["generate", "tiny-dcgan", "--digit", "3", "--out", out], "not conditional"),
+            (["generate", "tiny-cgan", "--digit", "11", "--out", out], "0...9"),
+            (["generate", "tiny-dcgan", "--count", "0", "--out", out], "1...10000"),
+            (["generate", "tiny-dcgan", "--count", "1000000000", "--out", out], "1...10000"),
+            (["generate", "tiny-dcgan", "--out", "/nonexistent-dir/x.png"], "does not exist"),
+            (["train", "dcgan", "--name", "Bad Name!", "--epochs", "1"], "[a-z0-9]"),
+            (["train", "dcgan", "--name", "nodata", "--data", dir.appendingPathComponent("nowhere").path], "nowhere"),
+            (["train", "dcgna", "--name", "typo"], "dcgan"),
+            (["train", "dcgan", "--name", "tiny-dcgan"], "exists"),
+            (["show", "missing-model"], "missing-model"),
+            (["generate", "tiny-dcgan", "--bogus-option"], "bogus"),
+        ]
+        for (args, needle) in cases {
+            let r = try zoo(args)
+            XCTAssertTrue(r.code == 1 || r.code == 2, "\(args): exit \(r.code)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(args): stderr lacks '\(needle)': \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("Stack dump"), "\(args): crashed: \(r.stderr)")
+            XCTAssertEqual(r.stdout.isEmpty || !r.stdout.contains("Wrote"), true)
+        }
+        XCTAssertEqual(try zoo("generate", "tiny-dcgan", "--bogus-option").code, 2, "unknown options are usage errors")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        XCTAssertEqual(try zoo("list", "--json").stdout, before, "a failed command changed the registry")
+    }
+
+    func testRenameAliasExportImportDeleteVerify() throws {
+        try ensureModels()
+        XCTAssertEqual(try zoo("verify").code, 0)
+        let file = dir.appendingPathComponent("export.zoo").path
+        XCTAssertEqual(try zoo("export", "tiny-cgan", file).code, 0)
+        XCTAssertNotEqual(try zoo("import", file).code, 0, "importing over an existing name must fail")
+        let imported = try zoo("import", file, "--as", "cgan-copy")
+        XCTAssertEqual(imported.code, 0, imported.stderr)
+        XCTAssertEqual(try zoo("alias", "cgan-copy", "best", "--checkpoint", "1").code, 0)
+        XCTAssertEqual(try zoo("generate", "cgan-copy", "--checkpoint", "best", "--out", dir.appendingPathComponent("b.png").path).code, 0)
+        XCTAssertEqual(try zoo("rename", "cgan-copy", "cgan-renamed").code, 0)
+        XCTAssertEqual(try zoo("delete", "cgan-renamed").code, 0)
+        XCTAssertFalse(try zoo("list").stdout.contains("cgan-renamed"))
+        XCTAssertEqual(try zoo("architectures").code, 0)
+        XCTAssertEqual(try zoo("--help", withRegistry: false).code, 0)
+    }
+
+    /// Width and height from a PNG's IHDR, after checking the signature.
+    func pngSize(_ url: URL) throws -> (Int, Int) {
+        let bytes = [UInt8](try Data(contentsOf: url))
+        XCTAssertEqual(Array(bytes.prefix(8)), [137, 80, 78, 71, 13, 10, 26, 10], "not a PNG")
+        func be(_ i: Int) -> Int { bytes[i..<i + 4].reduce(0) { $0 << 8 | Int($1) } }
+        return (be(16), be(20))
+    }
+}
+
+/// The same synthetic IDX files as ZooKitTests' fixtures (a bar per digit).
+enum SyntheticMNIST {
+    static func write(to directory: URL, count: Int) throws {
+        for (prefix, n) in [("train", count), ("t10k", 100)] {
+            var images = Data([0, 0, 8, 3]), labels = Data([0, 0, 8, 1])
+            for value in [n, 28, 28] { images.append(contentsOf: be(value)) }
+            labels.append(contentsOf: be(n))
+            for i in 0..<n {
+                labels.append(UInt8(i % 10))
+                for y in 0..<28 { for x in 0..<28 { images.append(abs(x - (4 + 2 * (i % 10))) <= 1 && y > 4 && y < 24 ? 230 : 10) } }
+            }
+            try images.write(to: directory.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+            try labels.write(to: directory.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+        }
+    }
+
+    static func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class ZooCLITestsPlaceholder: XCTestCase { func testNothing() {} }

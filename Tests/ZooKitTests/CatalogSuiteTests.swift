@@ -1,0 +1,145 @@
+import XCTest
+import ZooCatalog
+import ZooEngine
+@testable import ZooKit
+import ZooRegistry
+
+/// Runs over every catalog entry, so a new plugin is tested by being listed.
+final class CatalogSuiteTests: XCTestCase {
+    /// Keras's trainable parameter counts for the seed networks (DESIGN.md).
+    let kerasCounts: [String: [String: Int]] = [
+        "dense-gan": ["generator": 1_489_936, "discriminator": 533_505],
+        "dcgan": ["generator": 2_305_472, "discriminator": 212_865],
+        "cgan": ["generator": 115_344, "discriminator": 236_545],
+    ]
+
+    func make(_ type: any Architecture.Type, seed: UInt64 = 3) throws -> (any Architecture, RandomSource) {
+        let rng = RandomSource(seed: seed)
+        var h = type.descriptor.defaults
+        h.batchSize = 8
+        return (try type.init(hyperparameters: h, rng: rng), rng)
+    }
+
+    func testCatalogNamesAreUniqueAndLookupSuggests() throws {
+        XCTAssertEqual(Set(builtinCatalog.names).count, builtinCatalog.names.count)
+        XCTAssertThrowsError(try builtinCatalog.lookup("dcgna")) { error in
+            guard case let ZooError.unknownArchitecture(_, suggestions, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(suggestions.first, "dcgan")
+        }
+    }
+
+    func testParameterCountsMatchKeras() throws {
+        for type in builtinCatalog.entries {
+            let (model, _) = try make(type)
+            for (network, expected) in kerasCounts[type.descriptor.name] ?? [:] {
+                XCTAssertEqual(model.trainableCount(of: network), expected, "\(type.descriptor.name) \(network)")
+            }
+        }
+        let (dcgan, _) = try make(try builtinCatalog.lookup("dcgan"))
+        XCTAssertEqual(dcgan.networks.first { $0.name == "generator" }?.network.totalCount, 2_330_944)
+    }
+
+    func testOutputShapes() throws {
+        for type in builtinCatalog.entries {
+            let d = type.descriptor
+            let (model, rng) = try make(type)
+            if let generator = model as? any ImageGenerating {
+                let noise = Tensor(shape: [5, d.latentSize])
+                rng.fillNormal(noise)
+                let images = generator.generate(noise: noise, labels: d.conditional ? [0, 1, 2, 3, 4] : nil)
+                XCTAssertEqual(images.shape, [5] + d.imageShape, d.name)
+                XCTAssertTrue(images.buffer.allSatisfy { $0 >= -1 && $0 <= 1 }, "\(d.name) output outside [-1, 1]")
+            }
+            if let classifier = model as? any ImageClassifying {
+                let images = Tensor(shape: [5] + d.imageShape)
+                rng.fillUniform(images, -1, 1)
+                let (p, f) = classifier.classify(images)
+                XCTAssertEqual(p.shape, [5, d.classes])
+                XCTAssertEqual(f.batch, 5)
+                for i in 0..<5 { XCTAssertEqual((0..<d.classes).map { p[i * d.classes + $0] }.reduce(0, +), 1, accuracy: 1e-4) }
+            }
+        }
+    }
+
+    /// Directional finite difference over every parameter of every network at once:
+    /// catches a wrong gradient anywhere in the composed network, not just per layer.
+    func testWholeNetworkGradientsAgreeWithFiniteDifferences() throws {
+        for type in builtinCatalog.entries {
+            let (model, rng) = try make(type)
+            for (name, network) in model.networks {
+                let first = network.layers.first?.layer
+                // Dense first layers take [N, kernel rows] (conditional inputs include the one-hot).
+                let inputShape: [Int]
+                if let dense = first as? Dense, let kernel = dense.parameters.first {
+                    inputShape = [4, kernel.value.shape[0]]
+                } else {
+                    inputShape = [4] + type.descriptor.imageShape
+                }
+                let x = Tensor(shape: inputShape)
+                rng.fillNormal(x, std: 0.5)
+                let saved = rng.state
+                func loss() -> Double {
+                    rng.state = saved   // the same dropout masks every evaluation
+                    let y = network.forward(x, training: true)
+                    var sum = 0.0
+                    for i in 0..<y.count { sum += Double(y[i]) * Double(i % 7) * 0.1 }
+                    return sum
+                }
+                network.zeroGradients()
+                rng.state = saved
+                let y = network.forward(x, training: true)
+                let dy = Tensor(shape: y.shape)
+                for i in 0..<y.count { dy[i] = Float(i % 7) * 0.1 }
+                network.backward(dy, needs: .parameters)
+                // Direction: the sign of each gradient component on a random subset.
+                let parameters = network.trainableParameters
+                var analytic = 0.0
+                var direction: [[Float]] = []
+                for p in parameters {
+                    var d = [Float](repeating: 0, count: p.value.count)
+                    for i in 0..<d.count where rng.uniform() < 0.05 { d[i] = rng.uniform() < 0.5 ? -1 : 1 }
+                    for i in 0..<d.count { analytic += Double(d[i]) * Double(p.grad[i]) }
+                    direction.append(d)
+                }
+                let eps: Float = 1e-3
+                func shift(_ scale: Float) {
+                    for (p, d) in zip(parameters, direction) { for i in 0..<d.count where d[i] != 0 { p.value[i] += scale * d[i] } }
+                }
+                shift(eps); let plus = loss()
+                shift(-2 * eps); let minus = loss()
+                shift(eps)
+                let numeric = (plus - minus) / Double(2 * eps)
+                XCTAssertEqual(numeric, analytic, accuracy: 0.03 * max(1, abs(analytic)),
+                               "\(type.descriptor.name).\(name): numeric \(numeric) vs analytic \(analytic)")
+            }
+        }
+    }
+
+    func testSaveLoadRoundTripReproducesImages() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try Fixtures.store(at: dir)
+        for type in builtinCatalog.entries {
+            let d = type.descriptor
+            let (model, rng) = try make(type)
+            // A few steps so BatchNorm statistics and weights are not at their initial values.
+            let images = Tensor(shape: [8] + d.imageShape)
+            rng.fillUniform(images, -1, 1)
+            for _ in 0..<2 { _ = model.trainStep(Batch(images: images, labels: Array(0..<8)), rng: rng) }
+            let name = "roundtrip-\(d.name)"
+            try store.save(model, name: name, hyperparameters: d.defaults, seed: 3, rng: rng)
+            let loaded = try store.load(name)
+            for (live, stored) in zip(model.namedTensors, loaded.architecture.namedTensors) {
+                XCTAssertEqual(live.path, stored.path)
+                XCTAssertEqual(live.tensor.array, stored.tensor.array, "\(name) \(live.network).\(live.path)")
+            }
+            if model is any ImageGenerating {
+                let labels: [Int]? = d.conditional ? Array(repeating: 7, count: 6) : nil
+                let a = ModelStore.sample(model as! any ImageGenerating, latentSize: d.latentSize, imageShape: d.imageShape,
+                                          count: 6, labels: labels, seed: 42)
+                let b = try store.generate(model: name, count: 6, labels: labels, seed: 42)
+                XCTAssertEqual(a.array, b.array, "\(name): generated images differ after a registry round trip")
+            }
+        }
+    }
+}

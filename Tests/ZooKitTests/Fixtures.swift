@@ -1,0 +1,49 @@
+import Foundation
+import XCTest
+import ZooCatalog
+import ZooEngine
+import ZooKit
+import ZooRegistry
+
+/// Small synthetic MNIST-format data written to a temp folder, so trainer tests need no
+/// download: each "digit" is a blurry bar whose position depends on the label.
+enum Fixtures {
+    static func temporaryDirectory(_ tag: String = #function) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func writeSyntheticMNIST(to directory: URL, count: Int, testCount: Int = 200) throws {
+        for (prefix, n) in [("train", count), ("t10k", testCount)] {
+            var images = Data([0, 0, 8, 3])
+            var labels = Data([0, 0, 8, 1])
+            for value in [n, 28, 28] { images.append(contentsOf: bigEndian(value)) }
+            labels.append(contentsOf: bigEndian(n))
+            var state: UInt64 = 99
+            for i in 0..<n {
+                let label = i % 10
+                labels.append(UInt8(label))
+                for y in 0..<28 {
+                    for x in 0..<28 {
+                        state = state &* 6364136223846793005 &+ 1442695040888963407
+                        let noise = Int(state >> 60)
+                        let onBar = abs(x - (4 + 2 * label)) <= 1 && y > 4 && y < 24
+                        images.append(UInt8(clamping: (onBar ? 230 : 10) + noise))
+                    }
+                }
+            }
+            try images.write(to: directory.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+            try labels.write(to: directory.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+        }
+    }
+
+    static func bigEndian(_ value: Int) -> [UInt8] {
+        let v = UInt32(value)
+        return [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
+    }
+
+    static func store(at directory: URL) throws -> ModelStore {
+        ModelStore(registry: try Registry(path: directory.appendingPathComponent("registry.sqlite").path), catalog: builtinCatalog)
+    }
+}

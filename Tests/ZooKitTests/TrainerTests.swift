@@ -1,0 +1,110 @@
+import XCTest
+import ZooCatalog
+import ZooEngine
+@testable import ZooKit
+import ZooRegistry
+
+final class TrainerTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try Fixtures.temporaryDirectory()
+        try Fixtures.writeSyntheticMNIST(to: directory, count: 96)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    func request(_ architecture: String, _ name: String, epochs: Int) -> TrainingRequest {
+        var r = TrainingRequest(architecture: architecture, name: name, dataDirectory: directory.path)
+        r.epochs = epochs
+        r.batchSize = 32
+        r.seed = 11
+        return r
+    }
+
+    func weights(_ store: ModelStore, _ name: String) throws -> [String: [Float]] {
+        let record = try store.registry.loadCheckpoint(model: name, checkpoint: .latest)
+        return Dictionary(record.tensors.map { ("\($0.network)/\($0.path)", $0.values) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Two epochs straight == one epoch, stop, resume for one (DCGAN: BatchNorm + dropout,
+    /// and a checkpoint mid-epoch via an interruption).
+    func testResumeIsBitExact() throws {
+        for architecture in ["dcgan", "cgan"] {
+            let store = try Fixtures.store(at: directory.appendingPathComponent(architecture, isDirectory: true).creatingDirectory())
+            let trainer = Trainer(store: store)
+            let straight = try trainer.train(request(architecture, "straight", epochs: 2))
+            XCTAssertFalse(straight.interrupted)
+            XCTAssertEqual(straight.steps, 6)
+
+            _ = try trainer.train(request(architecture, "resumed", epochs: 1))
+            _ = try trainer.resume("resumed", epochs: 2, dataDirectory: directory.path, checkpointEvery: nil)
+
+            var stops = 0
+            trainer.shouldStop = { stops += 1; return stops == 4 }   // stop mid-epoch 2
+            let interrupted = try trainer.train(request(architecture, "interrupted", epochs: 2))
+            XCTAssertTrue(interrupted.interrupted)
+            XCTAssertEqual(interrupted.steps, 4)
+            trainer.shouldStop = { false }
+            _ = try trainer.resume("interrupted", epochs: nil, dataDirectory: directory.path, checkpointEvery: nil)
+
+            let reference = try weights(store, "straight")
+            XCTAssertGreaterThan(reference.count, 4)
+            XCTAssertEqual(try weights(store, "resumed"), reference, "\(architecture): resumed weights differ")
+            XCTAssertEqual(try weights(store, "interrupted"), reference, "\(architecture): weights after an interruption differ")
+            XCTAssertEqual(try store.registry.model(named: "resumed").status, .ready)
+            XCTAssertEqual(try store.registry.trainingLog(of: "straight").map(\.dLoss), try store.registry.trainingLog(of: "interrupted").map(\.dLoss))
+        }
+    }
+
+    func testCheckpointEveryWritesCheckpointsAndLogsEpochs() throws {
+        let store = try Fixtures.store(at: directory)
+        let trainer = Trainer(store: store)
+        var events: [TrainingProgress.Event] = []
+        trainer.progress = { events.append($0.event) }
+        var r = request("cgan", "every", epochs: 2)
+        r.checkpointEvery = 2
+        _ = try trainer.train(r)
+        XCTAssertEqual(events.filter { $0 == .epochEnd }.count, 2)
+        let checkpoints = try store.registry.checkpoints(of: "every")
+        XCTAssertEqual(checkpoints.map(\.step), [2, 3, 4, 6])
+        XCTAssertEqual(checkpoints.last?.isFinal, true)
+        XCTAssertEqual(try store.registry.trainingLog(of: "every").map(\.epoch), [1, 2])
+    }
+
+    func testFailuresLeaveNoModel() throws {
+        let store = try Fixtures.store(at: directory)
+        let trainer = Trainer(store: store)
+        var bad = request("cgan", "nodata", epochs: 1)
+        bad.dataDirectory = directory.appendingPathComponent("missing").path
+        XCTAssertThrowsError(try trainer.train(bad))
+        XCTAssertThrowsError(try trainer.train(request("cgann", "typo", epochs: 1))) { error in
+            XCTAssertTrue("\(error)".contains("cgan"), "\(error)")
+        }
+        XCTAssertThrowsError(try trainer.train(request("cgan", "Bad Name", epochs: 1)))
+        var huge = request("cgan", "huge-batch", epochs: 1)
+        huge.batchSize = 1000
+        XCTAssertThrowsError(try trainer.train(huge))
+        XCTAssertEqual(try store.registry.listModels().count, 0)
+    }
+
+    func testGenerateValidatesRequests() throws {
+        let store = try Fixtures.store(at: directory)
+        _ = try Trainer(store: store).train(request("dcgan", "tiny", epochs: 1))
+        XCTAssertThrowsError(try store.generate(model: "tiny", count: 4, labels: [1, 1, 1, 1], seed: 0)) { error in
+            XCTAssertEqual(error as? ZooError, .notConditional(model: "tiny"))
+        }
+        XCTAssertThrowsError(try store.generate(model: "tiny", count: 0, seed: 0))
+        XCTAssertThrowsError(try store.generate(model: "tiny", count: 1_000_000_000, seed: 0))
+        let a = try store.generate(model: "tiny", count: 3, seed: 5)
+        let b = try store.generate(model: "tiny", count: 3, seed: 5)
+        XCTAssertEqual(a.array, b.array)
+    }
+}
+
+extension URL {
+    func creatingDirectory() throws -> URL {
+        try FileManager.default.createDirectory(at: self, withIntermediateDirectories: true)
+        return self
+    }
+}
