@@ -1,2 +1,0 @@
-import XCTest
-final class ZooKitTestsPlaceholder: XCTestCase { func testNothing() {} }
