@@ -1,0 +1,103 @@
+import CPNG
+import Foundation
+
+public enum PNGError: Error, CustomStringConvertible, Equatable {
+    case invalidImage(String)
+    case encodeFailed(String)
+    case unwritable(path: String, reason: String)
+    case unreadable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidImage(why): return "Cannot make a PNG: \(why)."
+        case let .encodeFailed(why): return "PNG encoding failed: \(why)."
+        case let .unwritable(path, reason):
+            return "Cannot write \(path): \(reason). Choose another output path or check its directory's permissions."
+        case let .unreadable(path, reason): return "Cannot read the PNG \(path): \(reason)."
+        }
+    }
+}
+
+// libpng's classic API reports errors by longjmp, which must never cross Swift frames.
+// The "simplified" png_image API keeps its setjmp inside libpng and returns 0 with a
+// message instead, so everything here goes through it.
+extension ImageGrid {
+    /// Encodes 8-bit grayscale pixels (row-major, width·height bytes) as a PNG.
+    public static func pngData(pixels: [UInt8], width: Int, height: Int) throws -> Data {
+        guard width > 0, height > 0, width <= 1_000_000, height <= 1_000_000 else {
+            throw PNGError.invalidImage("size \(width)×\(height) is outside 1...1000000 per side")
+        }
+        guard pixels.count == width * height else {
+            throw PNGError.invalidImage("\(pixels.count) pixels given for \(width)×\(height)")
+        }
+        var image = newImage(width: width, height: height)
+        var size: png_alloc_size_t = 0
+        // First call with no buffer only measures the encoded size.
+        guard png_image_write_to_memory(&image, nil, &size, 0, pixels, 0, nil) != 0, size > 0 else {
+            throw PNGError.encodeFailed(message(of: image))
+        }
+        var data = Data(count: Int(size))
+        let ok = data.withUnsafeMutableBytes { buffer in
+            png_image_write_to_memory(&image, buffer.baseAddress, &size, 0, pixels, 0, nil)
+        }
+        guard ok != 0 else { throw PNGError.encodeFailed(message(of: image)) }
+        return data.prefix(Int(size))
+    }
+
+    /// Writes the PNG atomically (no half-written file on failure), creating missing directories.
+    public static func writePNG(pixels: [UInt8], width: Int, height: Int, to path: String) throws {
+        let data = try pngData(pixels: pixels, width: width, height: height)
+        let url = URL(fileURLWithPath: path)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
+            try data.write(to: url, options: .atomic)
+        } catch {
+            throw PNGError.unwritable(path: path, reason: reason(error))
+        }
+    }
+
+    /// Reads any PNG as 8-bit grayscale (libpng converts color and bit depth).
+    public static func readPNG(path: String) throws -> (width: Int, height: Int, pixels: [UInt8]) {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        defer { png_image_free(&image) }
+        guard png_image_begin_read_from_file(&image, path) != 0 else {
+            throw PNGError.unreadable(path: path, reason: message(of: image))
+        }
+        image.format = UInt32(PNG_FORMAT_GRAY)
+        let width = Int(image.width), height = Int(image.height)
+        var pixels = [UInt8](repeating: 0, count: width * height)
+        guard png_image_finish_read(&image, nil, &pixels, 0, nil) != 0 else {
+            throw PNGError.unreadable(path: path, reason: message(of: image))
+        }
+        return (width, height, pixels)
+    }
+
+    private static func newImage(width: Int, height: Int) -> png_image {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        image.width = UInt32(width)
+        image.height = UInt32(height)
+        image.format = UInt32(PNG_FORMAT_GRAY)
+        return image
+    }
+
+    private static func message(of image: png_image) -> String {
+        let text = withUnsafeBytes(of: image.message) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return text.isEmpty ? "unknown libpng error" : text
+    }
+
+    private static func reason(_ error: Error) -> String {
+        if let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError,
+           posix.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(posix.code)) {
+            return String(cString: strerror(code.rawValue))
+        }
+        // Foundation's sentences end in "."; ours continue after the reason.
+        var text = error.localizedDescription
+        while text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+}
