@@ -1,0 +1,133 @@
+import Foundation
+
+/// Elementwise layers. Each caches what its derivative needs (input or output).
+/// x: any shape → y: same shape
+
+public final class LeakyReLU: Layer {
+    public let alpha: Float
+    private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
+    private var input: Tensor?
+    public init(alpha: Float) { self.alpha = alpha }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        input = x
+        output.resize(x.shape)
+        let xs = x.data, ys = output.data, a = alpha
+        Threads.parallelFor(x.count) { r in for i in r { let v = xs[i]; ys[i] = v > 0 ? v : a * v } }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
+        guard needs.contains(.input), let x = input else { return gradInput }
+        gradInput.resize(x.shape)
+        let xs = x.data, ds = dy.data, gs = gradInput.data, a = alpha
+        Threads.parallelFor(x.count) { r in for i in r { gs[i] = xs[i] > 0 ? ds[i] : a * ds[i] } }
+        return gradInput
+    }
+}
+
+public final class ReLU: Layer {
+    private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
+    public init() {}
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        output.resize(x.shape)
+        let xs = x.data, ys = output.data
+        Threads.parallelFor(x.count) { r in for i in r { ys[i] = max(xs[i], 0) } }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
+        guard needs.contains(.input) else { return gradInput }
+        gradInput.resize(output.shape)
+        let ys = output.data, ds = dy.data, gs = gradInput.data
+        Threads.parallelFor(output.count) { r in for i in r { gs[i] = ys[i] > 0 ? ds[i] : 0 } }
+        return gradInput
+    }
+}
+
+public final class Tanh: Layer {
+    private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
+    public init() {}
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        output.resize(x.shape)
+        let xs = x.data, ys = output.data
+        Threads.parallelFor(x.count) { r in for i in r { ys[i] = tanhf(xs[i]) } }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
+        guard needs.contains(.input) else { return gradInput }
+        gradInput.resize(output.shape)
+        let ys = output.data, ds = dy.data, gs = gradInput.data
+        Threads.parallelFor(output.count) { r in for i in r { gs[i] = ds[i] * (1 - ys[i] * ys[i]) } }
+        return gradInput
+    }
+}
+
+public final class Sigmoid: Layer {
+    private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
+    public init() {}
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        output.resize(x.shape)
+        let xs = x.data, ys = output.data
+        Threads.parallelFor(x.count) { r in for i in r { ys[i] = 1 / (1 + expf(-xs[i])) } }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
+        guard needs.contains(.input) else { return gradInput }
+        gradInput.resize(output.shape)
+        let ys = output.data, ds = dy.data, gs = gradInput.data
+        Threads.parallelFor(output.count) { r in for i in r { gs[i] = ds[i] * ys[i] * (1 - ys[i]) } }
+        return gradInput
+    }
+}
+
+/// Inverted dropout: in training, each element is zeroed with probability `rate` and the
+/// rest scaled by 1/(1 − rate); identity at inference. The mask comes from the shared
+/// RandomSource (16 bits per element, 4 per draw), so it is checkpointed with it.
+public final class Dropout: Layer {
+    public let rate: Float
+    let rng: RandomSource
+    private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0]), mask = Tensor(shape: [0])
+    private var active = false
+
+    public init(rate: Float, rng: RandomSource) {
+        precondition(rate >= 0 && rate < 1, "dropout rate must be in [0, 1)")
+        self.rate = rate; self.rng = rng
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        active = training && rate > 0
+        guard active else { return x }
+        output.resize(x.shape)
+        mask.resize(x.shape)
+        let threshold = UInt64((rate * 65536).rounded())
+        let keep = 1 / (1 - rate)
+        let ms = mask.data
+        var i = 0
+        while i < x.count {
+            var bits = rng.next()
+            for _ in 0..<4 where i < x.count {
+                ms[i] = (bits & 0xFFFF) >= threshold ? keep : 0
+                bits >>= 16
+                i += 1
+            }
+        }
+        let xs = x.data, ys = output.data
+        Threads.parallelFor(x.count) { r in for j in r { ys[j] = xs[j] * ms[j] } }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
+        guard active else { return dy }
+        guard needs.contains(.input) else { return gradInput }
+        gradInput.resize(dy.shape)
+        let ds = dy.data, gs = gradInput.data, ms = mask.data
+        Threads.parallelFor(dy.count) { r in for j in r { gs[j] = ds[j] * ms[j] } }
+        return gradInput
+    }
+}

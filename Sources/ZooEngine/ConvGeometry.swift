@@ -1,0 +1,92 @@
+/// The geometry of a `same`-padded convolution from an image [C, H, W] to [·, OH, OW],
+/// with Keras/TensorFlow's padding: OH = ceil(H / stride), the total padding
+/// max((OH − 1)·stride + k − H, 0), its smaller half before (top/left).
+public struct ConvGeometry: Equatable {
+    public let channels: Int
+    public let height: Int, width: Int
+    public let kernel: Int, stride: Int
+    public let outHeight: Int, outWidth: Int
+    public let padTop: Int, padLeft: Int
+
+    public init(channels: Int, height: Int, width: Int, kernel: Int, stride: Int, outHeight: Int, outWidth: Int) {
+        self.channels = channels; self.height = height; self.width = width
+        self.kernel = kernel; self.stride = stride
+        self.outHeight = outHeight; self.outWidth = outWidth
+        padTop = max((outHeight - 1) * stride + kernel - height, 0) / 2
+        padLeft = max((outWidth - 1) * stride + kernel - width, 0) / 2
+    }
+
+    /// Conv2D `same`: output ceil(in / stride).
+    public static func same(channels: Int, height: Int, width: Int, kernel: Int, stride: Int) -> ConvGeometry {
+        ConvGeometry(channels: channels, height: height, width: width, kernel: kernel, stride: stride,
+                     outHeight: (height + stride - 1) / stride, outWidth: (width + stride - 1) / stride)
+    }
+
+    /// Rows of the column matrix: C·k·k.
+    public var patch: Int { channels * kernel * kernel }
+    /// Output positions per image: OH·OW.
+    public var positions: Int { outHeight * outWidth }
+
+    /// Copies image patches of one sample into columns: cols[(c·k + i)·k + j][offset + oh·OW + ow]
+    /// = image[c][oh·s − padTop + i][ow·s − padLeft + j] (0 outside). `ld` is the row stride of cols.
+    func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int, offset: Int) {
+        for c in 0..<channels {
+            let plane = image + c * height * width
+            for i in 0..<kernel {
+                for j in 0..<kernel {
+                    let row = cols + ((c * kernel + i) * kernel + j) * ld + offset
+                    for oh in 0..<outHeight {
+                        let ih = oh * stride - padTop + i
+                        let dst = row + oh * outWidth
+                        guard ih >= 0 && ih < height else {
+                            dst.update(repeating: 0, count: outWidth)
+                            continue
+                        }
+                        let src = plane + ih * width
+                        for ow in 0..<outWidth {
+                            let iw = ow * stride - padLeft + j
+                            dst[ow] = (iw >= 0 && iw < width) ? src[iw] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of im2col: adds every column entry back into its image pixel.
+    /// `image` must be zeroed by the caller.
+    func col2im(_ cols: UnsafePointer<Float>, ld: Int, offset: Int, _ image: UnsafeMutablePointer<Float>) {
+        for c in 0..<channels {
+            let plane = image + c * height * width
+            for i in 0..<kernel {
+                for j in 0..<kernel {
+                    let row = cols + ((c * kernel + i) * kernel + j) * ld + offset
+                    for oh in 0..<outHeight {
+                        let ih = oh * stride - padTop + i
+                        guard ih >= 0 && ih < height else { continue }
+                        let src = row + oh * outWidth
+                        let dst = plane + ih * width
+                        for ow in 0..<outWidth {
+                            let iw = ow * stride - padLeft + j
+                            if iw >= 0 && iw < width { dst[iw] += src[ow] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [N, C, P] ⇄ [C, N·P]: GEMMs run on the whole batch at once (one large GEMM instead of
+/// N small ones), which needs channel-major matrices.
+func batchToChannelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, n: Int, c: Int, p: Int) {
+    Threads.parallelFor(n, minimum: 2) { range in
+        for s in range { for ch in 0..<c { (dst + ch * n * p + s * p).update(from: src + (s * c + ch) * p, count: p) } }
+    }
+}
+
+func channelMajorToBatch(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, n: Int, c: Int, p: Int) {
+    Threads.parallelFor(n, minimum: 2) { range in
+        for s in range { for ch in 0..<c { (dst + (s * c + ch) * p).update(from: src + ch * n * p + s * p, count: p) } }
+    }
+}
