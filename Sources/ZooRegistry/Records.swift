@@ -1,0 +1,149 @@
+import Foundation
+
+public enum ModelStatus: String, Sendable, CaseIterable {
+    case training, ready, failed
+}
+
+public enum ModelSort: String, Sendable {
+    case name, created, updated
+}
+
+public struct ModelInfo: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var architecture: String
+    public var dataset: String
+    /// JSON object text, stored as given.
+    public var hyperparameters: String
+    public var seed: UInt64
+    public var status: ModelStatus
+    public var error: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var description: String?
+    /// Name of the model this one was derived from, if it still exists.
+    public var parent: String?
+}
+
+public struct ModelSummary: Sendable, Equatable {
+    public var name: String
+    public var architecture: String
+    public var dataset: String
+    public var status: ModelStatus
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var description: String?
+    public var checkpointCount: Int
+    /// Highest checkpoint epoch and step (0 when there is no checkpoint yet).
+    public var epochs: Int
+    public var steps: Int
+    /// Sum of elements over the tensors of the latest checkpoint.
+    public var parameterCount: Int
+    /// Over all checkpoints: bytes on disk (compressed) and decoded size.
+    public var storedBytes: Int
+    public var rawBytes: Int
+    /// Latest value of each metric, by metric name.
+    public var metrics: [String: Double]
+}
+
+/// One parameter or buffer of a network, as plain values.
+public struct TensorRecord: Sendable, Equatable {
+    public var network: String
+    public var path: String
+    public var shape: [Int]
+    public var values: [Float]
+
+    public init(network: String, path: String, shape: [Int], values: [Float]) {
+        self.network = network; self.path = path; self.shape = shape; self.values = values
+    }
+}
+
+public struct TrainingLogRow: Sendable, Equatable {
+    public var epoch: Int
+    public var step: Int
+    public var dLoss: Double
+    public var gLoss: Double
+    public var seconds: Double
+
+    public init(epoch: Int, step: Int, dLoss: Double, gLoss: Double, seconds: Double) {
+        self.epoch = epoch; self.step = step; self.dLoss = dLoss; self.gLoss = gLoss; self.seconds = seconds
+    }
+}
+
+public struct CheckpointRecord: Sendable, Equatable {
+    public var epoch: Int
+    public var step: Int
+    public var isFinal: Bool
+    /// Opaque bytes owned by the trainer; stored and returned unchanged.
+    public var optimizerState: Data
+    public var rngState: Data
+    public var tensors: [TensorRecord]
+    /// On save: the log rows since the previous checkpoint. On load: the
+    /// model's whole log up to and including this checkpoint's step.
+    public var log: [TrainingLogRow]
+
+    public init(epoch: Int, step: Int, isFinal: Bool = false, optimizerState: Data = Data(), rngState: Data = Data(),
+                tensors: [TensorRecord], log: [TrainingLogRow] = []) {
+        self.epoch = epoch; self.step = step; self.isFinal = isFinal
+        self.optimizerState = optimizerState; self.rngState = rngState; self.tensors = tensors; self.log = log
+    }
+}
+
+public struct CheckpointInfo: Sendable, Equatable {
+    public var id: Int64
+    public var epoch: Int
+    public var step: Int
+    public var isFinal: Bool
+    public var createdAt: Date
+    public var tensorCount: Int
+    public var parameterCount: Int
+    public var storedBytes: Int
+    public var rawBytes: Int
+    public var aliases: [String]
+}
+
+public enum CheckpointSelector: Sendable, Equatable, CustomStringConvertible {
+    /// The `latest` alias (moved by every save), else the highest step.
+    case latest
+    case alias(String)
+    case id(Int64)
+    /// The last checkpoint written in that epoch.
+    case epoch(Int)
+
+    public var description: String {
+        switch self {
+        case .latest: return "latest"
+        case let .alias(name): return "alias \"\(name)\""
+        case let .id(id): return "id \(id)"
+        case let .epoch(epoch): return "at epoch \(epoch)"
+        }
+    }
+}
+
+public struct AliasInfo: Sendable, Equatable {
+    public var alias: String
+    public var checkpointID: Int64
+    public var epoch: Int
+    public var step: Int
+}
+
+public struct MetricRow: Sendable, Equatable {
+    public var id: Int64
+    public var checkpointID: Int64?
+    public var name: String
+    public var value: Double
+    public var sampleCount: Int?
+    public var evaluator: String?
+    /// JSON text with provenance (classifier hash, seed, ...).
+    public var details: String?
+    public var createdAt: Date
+}
+
+public struct VerifyReport: Sendable, Equatable {
+    public var modelsChecked: Int
+    public var checkpointsChecked: Int
+    public var tensorsChecked: Int
+    /// One human-readable line per problem; empty when all is well.
+    public var problems: [String]
+    public var ok: Bool { problems.isEmpty }
+}

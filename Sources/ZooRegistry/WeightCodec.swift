@@ -1,0 +1,141 @@
+import CZlib
+import Foundation
+
+/// Storage format of one tensor. Little-endian IEEE values, byte-shuffled
+/// (all first bytes, then all second bytes, ...) so the slowly varying
+/// sign/exponent bytes sit together and zlib finds the redundancy, then
+/// zlib-compressed. The checksum covers the plain little-endian bytes, so it
+/// checks the whole decode path, not just the blob.
+enum WeightCodec {
+    static let codec = "byteshuffle-zlib"
+    static let knownCodecs: Set<String> = [codec]
+    /// zlib cannot expand data by more than ~1032:1; a larger claimed size is a lie.
+    static let maxInflation = 1_100
+
+    enum DType: String {
+        case float32, float16
+        var size: Int { self == .float32 ? 4 : 2 }
+    }
+
+    struct Encoded {
+        var dtype: DType
+        var rawBytes: Int
+        var sha256: String
+        var blob: Data
+    }
+
+    /// Why a stored tensor could not be decoded; the caller adds which tensor.
+    struct Failure: Error { var reason: String }
+
+    static func encode(_ values: [Float], dtype: DType, level: Int32 = 6) throws -> Encoded {
+        let raw = littleEndianBytes(values, dtype: dtype)
+        let sha = SHA256.hex(raw)
+        let shuffled = shuffle(raw, planes: dtype.size)
+        return Encoded(dtype: dtype, rawBytes: raw.count, sha256: sha, blob: try deflate(shuffled, level: level))
+    }
+
+    static func decode(blob: Data, dtype name: String, codec: String, rawBytes: Int, sha256: String,
+                       elementCount: Int) throws -> [Float] {
+        guard knownCodecs.contains(codec) else { throw Failure(reason: "unknown codec \"\(codec)\" (written by a newer zoo?)") }
+        guard let dtype = DType(rawValue: name) else { throw Failure(reason: "unknown dtype \"\(name)\"") }
+        let (expected, overflow) = elementCount.multipliedReportingOverflow(by: dtype.size)
+        guard !overflow, expected == rawBytes else {
+            throw Failure(reason: "raw size \(rawBytes) bytes does not match shape (\(elementCount) × \(dtype.size) bytes)")
+        }
+        guard rawBytes <= max(blob.count, 64) * maxInflation else {
+            throw Failure(reason: "claims \(rawBytes) bytes from a \(blob.count)-byte blob")
+        }
+        let shuffled = try inflate(blob, expectedSize: rawBytes)
+        let raw = unshuffle(shuffled, planes: dtype.size)
+        let actual = SHA256.hex(raw)
+        guard actual == sha256 else { throw Failure(reason: "checksum mismatch (stored \(sha256.prefix(12))…, computed \(actual.prefix(12))…)") }
+        return values(fromLittleEndian: raw, dtype: dtype)
+    }
+
+    static func littleEndianBytes(_ values: [Float], dtype: DType) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: values.count * dtype.size)
+        switch dtype {
+        case .float32:
+            for (i, v) in values.enumerated() {
+                let b = v.bitPattern
+                out[4 * i] = UInt8(truncatingIfNeeded: b); out[4 * i + 1] = UInt8(truncatingIfNeeded: b >> 8)
+                out[4 * i + 2] = UInt8(truncatingIfNeeded: b >> 16); out[4 * i + 3] = UInt8(truncatingIfNeeded: b >> 24)
+            }
+        case .float16:
+            for (i, v) in values.enumerated() {
+                let b = Half.bits(v)
+                out[2 * i] = UInt8(truncatingIfNeeded: b); out[2 * i + 1] = UInt8(truncatingIfNeeded: b >> 8)
+            }
+        }
+        return out
+    }
+
+    static func values(fromLittleEndian raw: [UInt8], dtype: DType) -> [Float] {
+        let n = raw.count / dtype.size
+        var out = [Float](repeating: 0, count: n)
+        switch dtype {
+        case .float32:
+            for i in 0..<n {
+                let b = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(raw[4 * i + 3]) << 24
+                out[i] = Float(bitPattern: b)
+            }
+        case .float16:
+            for i in 0..<n { out[i] = Half.float(UInt16(raw[2 * i]) | UInt16(raw[2 * i + 1]) << 8) }
+        }
+        return out
+    }
+
+    static func shuffle(_ raw: [UInt8], planes: Int) -> [UInt8] {
+        let n = raw.count / planes
+        var out = [UInt8](repeating: 0, count: raw.count)
+        for i in 0..<n { for p in 0..<planes { out[p * n + i] = raw[i * planes + p] } }
+        return out
+    }
+
+    static func unshuffle(_ shuffled: [UInt8], planes: Int) -> [UInt8] {
+        let n = shuffled.count / planes
+        var out = [UInt8](repeating: 0, count: shuffled.count)
+        for i in 0..<n { for p in 0..<planes { out[i * planes + p] = shuffled[p * n + i] } }
+        return out
+    }
+
+    static func deflate(_ input: [UInt8], level: Int32) throws -> Data {
+        var capacity = compressBound(uLong(input.count))
+        var out = [UInt8](repeating: 0, count: Int(capacity))
+        // zlib wants a valid pointer even for zero bytes.
+        let source = input.isEmpty ? [0] : input
+        let rc = out.withUnsafeMutableBufferPointer { dst in
+            source.withUnsafeBufferPointer { src in
+                compress2(dst.baseAddress, &capacity, src.baseAddress, uLong(input.count), level)
+            }
+        }
+        guard rc == Z_OK else { throw RegistryError.invalidArgument("zlib compress2 failed with code \(rc)") }
+        return Data(out[0..<Int(capacity)])
+    }
+
+    static func inflate(_ blob: Data, expectedSize: Int) throws -> [UInt8] {
+        // One spare byte: if zlib fills it, the stream is longer than recorded.
+        var out = [UInt8](repeating: 0, count: expectedSize + 1)
+        var length = uLong(out.count)
+        let source = blob.isEmpty ? Data([0]) : blob
+        let rc = out.withUnsafeMutableBufferPointer { dst in
+            source.withUnsafeBytes { src in
+                uncompress(dst.baseAddress, &length, src.bindMemory(to: Bytef.self).baseAddress, uLong(blob.count))
+            }
+        }
+        switch rc {
+        case Z_OK:
+            guard Int(length) == expectedSize else {
+                throw Failure(reason: "decompressed to \(length) bytes, expected \(expectedSize)")
+            }
+            out.removeLast()
+            return out
+        case Z_BUF_ERROR where Int(length) == out.count:
+            throw Failure(reason: "decompresses to more than the recorded \(expectedSize) bytes")
+        case Z_BUF_ERROR, Z_DATA_ERROR:
+            throw Failure(reason: "compressed data is corrupt (zlib error \(rc))")
+        default:
+            throw Failure(reason: "zlib uncompress failed with code \(rc)")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+@testable import ZooRegistry
+
+final class CodecTests: XCTestCase {
+    func testFloat32RoundTripIsBitExact() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry)
+        var random = TestRandom(state: 7)
+        var values = random.normals(10_000, scale: 0.02)
+        values += [0, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        let record = CheckpointRecord(epoch: 1, step: 100, isFinal: true, optimizerState: Data((0..<300).map { UInt8($0 & 0xff) }),
+                                      rngState: Data([1, 2]), tensors: [
+                                          TensorRecord(network: "generator", path: "w", shape: [values.count], values: values),
+                                          TensorRecord(network: "generator", path: "scalar", shape: [], values: [3.5]),
+                                          TensorRecord(network: "generator", path: "empty", shape: [0, 4], values: []),
+                                      ], log: [TrainingLogRow(epoch: 1, step: 100, dLoss: 1, gLoss: 2, seconds: 3)])
+        try registry.saveCheckpoint(model: "dcgan-mnist", record)
+        let loaded = try registry.loadCheckpoint(model: "dcgan-mnist", checkpoint: .latest)
+        XCTAssertEqual(loaded.tensors.map(\.path), ["w", "scalar", "empty"])
+        XCTAssertEqual(loaded.tensors[0].values.map(\.bitPattern), values.map(\.bitPattern))
+        XCTAssertEqual(loaded, record)
+    }
+
+    func testFloat16RoundTripWithinHalfPrecision() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry)
+        var random = TestRandom(state: 8)
+        let values = random.normals(5_000, scale: 0.5)
+        try registry.saveCheckpoint(model: "dcgan-mnist", CheckpointRecord(epoch: 0, step: 1, tensors: [
+            TensorRecord(network: "generator", path: "w", shape: [50, 100], values: values)]), float16: true)
+        XCTAssertEqual(try registry.db.first("SELECT dtype, raw_bytes FROM tensors") { "\($0.text(0)) \($0.int(1))" }, "float16 10000")
+        let loaded = try registry.loadCheckpoint(model: "dcgan-mnist").tensors[0]
+        XCTAssertEqual(loaded.shape, [50, 100])
+        for (a, b) in zip(values, loaded.values) {
+            XCTAssertEqual(a, b, accuracy: max(abs(a) / 2048, 3e-8)) // half: 11 significant bits
+        }
+    }
+
+    func testCompressionRatios() throws {
+        var random = TestRandom(state: 9)
+        let n = 1 << 18
+        let weights = random.normals(n, scale: 0.02) // like trained dense-layer weights
+        let smooth = (0..<n).map { i in Float(sin(Double(i) / 500) * 0.5) }
+        for (label, values) in [("random-normal ×0.02", weights), ("smooth sine", smooth)] {
+            for dtype in [WeightCodec.DType.float32, .float16] {
+                let coded = try WeightCodec.encode(values, dtype: dtype)
+                let plainZlib = try WeightCodec.deflate(WeightCodec.littleEndianBytes(values, dtype: dtype), level: 6)
+                let ratio = Double(n * 4) / Double(coded.blob.count)
+                print(String(format: "compression %@ %@: %.3f× vs float32 raw (shuffled %d bytes, unshuffled zlib %d bytes)",
+                             label, dtype.rawValue, ratio, coded.blob.count, plainZlib.count))
+                XCTAssertLessThan(coded.blob.count, plainZlib.count + 64, "shuffling should not hurt")
+            }
+        }
+    }
+
+    func testCorruptBlobNamesTheTensor() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry)
+        try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 3, step: 300))
+        // Flip one byte in the middle of the compressed stream.
+        let original = try XCTUnwrap(registry.db.first("SELECT blob FROM tensors WHERE path = 'dense.weight'") { $0.blob(0) })
+        var damaged = original
+        damaged[damaged.startIndex + damaged.count / 2] ^= 0x5a
+        try registry.db.run("UPDATE tensors SET blob = ? WHERE path = 'dense.weight'", [.blob(damaged)])
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "dcgan-mnist")) {
+            guard case let .corruptTensor(model, epoch, step, network, path, _) = $0 else { return false }
+            return model == "dcgan-mnist" && epoch == 3 && step == 300 && network == "generator" && path == "dense.weight"
+                && $0.description.contains("generator/dense.weight")
+        }
+        let report = try registry.verify(model: nil)
+        XCTAssertEqual(report.problems.count, 1)
+        XCTAssertTrue(report.problems[0].contains("dense.weight"), report.problems[0])
+        // A checksum mismatch with intact zlib data is caught too.
+        try registry.db.run("UPDATE tensors SET blob = ?, sha256 = ? WHERE path = 'dense.weight'",
+                            [.blob(original), .text(String(repeating: "0", count: 64))])
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "dcgan-mnist")) {
+            $0.description.contains("checksum mismatch") && $0.description.contains("dense.weight")
+        }
+        // Garbage in place of zlib data, and a lying raw size.
+        try registry.db.run("UPDATE tensors SET blob = ? WHERE path = 'dense.bias'", [.blob(Data(repeating: 0xAB, count: 40))])
+        try registry.db.run("UPDATE tensors SET raw_bytes = 4 WHERE path = 'out.weight'")
+        let problems = try registry.verify(model: "dcgan-mnist").problems
+        XCTAssertEqual(problems.count, 3, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.contains("dense.bias") && $0.contains("corrupt") })
+        XCTAssertTrue(problems.contains { $0.contains("out.weight") && $0.contains("raw size") })
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import XCTest
+@testable import ZooRegistry
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class ConcurrencyTests: XCTestCase {
+    var files: TempFiles!
+    override func setUpWithError() throws { files = try TempFiles() }
+    override func tearDown() { files.cleanUp() }
+
+    func testReaderNeverSeesBusyWhileWriterSavesCheckpoints() throws {
+        let path = files.path("shared.sqlite")
+        let writer = try Registry(path: path)
+        try Fixture.registry(writer)
+        let reader = try Registry(path: path)
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Outcome()
+        let thread = Thread {
+            do {
+                for step in 1...40 { try writer.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, size: 256)) }
+            } catch { outcome.error = error }
+            done.signal()
+        }
+        thread.start()
+        var reads = 0
+        while done.wait(timeout: .now()) == .timedOut {
+            let list = try reader.listModels()
+            XCTAssertEqual(list.count, 1)
+            _ = try reader.checkpoints(of: "dcgan-mnist")
+            reads += 1
+        }
+        XCTAssertNil(outcome.error)
+        XCTAssertEqual(try reader.listModels().first?.checkpointCount, 40)
+        XCTAssertGreaterThan(reads, 0)
+    }
+
+    /// Run in a child process by `testKilledWriterLeavesConsistentRegistry`.
+    func testCrashChildWriter() throws {
+        guard let path = ProcessInfo.processInfo.environment["ZOO_CRASH_CHILD_DB"] else {
+            throw XCTSkip("only runs as the child of the crash test")
+        }
+        let registry = try Registry(path: path)
+        var step = 0
+        while true { // until killed
+            step += 1
+            try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, seed: UInt64(step), size: 1024))
+        }
+    }
+
+    func testKilledWriterLeavesConsistentRegistry() throws {
+        #if os(Linux)
+        let path = files.path("crash.sqlite")
+        do {
+            let registry = try Registry(path: path)
+            try Fixture.registry(registry)
+        }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["ZooRegistryTests.ConcurrencyTests/testCrashChildWriter"]
+        child.environment = ProcessInfo.processInfo.environment.merging(["ZOO_CRASH_CHILD_DB": path]) { $1 }
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        let reader = try Registry(path: path)
+        let deadline = Date().addingTimeInterval(60)
+        while try reader.checkpoints(of: "dcgan-mnist").count < 6 {
+            guard child.isRunning, Date() < deadline else {
+                child.terminate()
+                XCTFail("child writer did not produce checkpoints (running: \(child.isRunning))")
+                return
+            }
+            usleep(20_000)
+        }
+        kill(child.processIdentifier, SIGKILL) // mid-way through some checkpoint, most likely
+        child.waitUntilExit()
+        XCTAssertEqual(child.terminationReason, .uncaughtSignal)
+
+        let after = try Registry(path: path)
+        let report = try after.verify(model: nil)
+        XCTAssertTrue(report.ok, "\(report.problems)")
+        let checkpoints = try after.checkpoints(of: "dcgan-mnist")
+        XCTAssertGreaterThanOrEqual(checkpoints.count, 6)
+        for checkpoint in checkpoints {
+            let record = try after.loadCheckpoint(model: "dcgan-mnist", checkpoint: .id(checkpoint.id))
+            XCTAssertEqual(record.tensors.count, 3)
+            XCTAssertEqual(record.tensors, Fixture.checkpoint(epoch: record.step, step: record.step, seed: UInt64(record.step), size: 1024).tensors)
+        }
+        XCTAssertEqual(try after.loadCheckpoint(model: "dcgan-mnist").step, checkpoints.last?.step)
+        print("crash test: \(checkpoints.count) complete checkpoints survived kill -9")
+        #else
+        throw XCTSkip("the child-process crash test relies on Linux xctest's command line")
+        #endif
+    }
+}
+
+/// Written by the writer thread before it signals, read after the wait.
+private final class Outcome: @unchecked Sendable { var error: Error? }

@@ -1,0 +1,154 @@
+import Foundation
+import XCTest
+@testable import ZooRegistry
+
+final class ModelTests: XCTestCase {
+    var files: TempFiles!
+    override func setUpWithError() throws { files = try TempFiles() }
+    override func tearDown() { files.cleanUp() }
+
+    func testCreateListAndSuggestions() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry, model: "dcgan-mnist")
+        try registry.createModel(name: "dcgan-fashion", architecture: "dcgan", dataset: "fashion", seed: .max, parent: "dcgan-mnist")
+        XCTAssertEqual(try registry.model(named: "dcgan-fashion").seed, .max)
+        XCTAssertEqual(try registry.model(named: "dcgan-fashion").parent, "dcgan-mnist")
+        XCTAssertThrowsRegistryError(try registry.model(named: "dcgan-mnsit")) {
+            if case let .modelNotFound(name, suggestions) = $0 { return name == "dcgan-mnsit" && suggestions.first == "dcgan-mnist" }
+            return false
+        }
+        XCTAssertThrowsRegistryError(try registry.createModel(name: "x'; drop table models;--", architecture: "dcgan", dataset: "m", seed: 1)) {
+            if case .invalidModelName = $0 { return true }; return false
+        }
+        XCTAssertThrowsRegistryError(try registry.createModel(name: "dcgan-mnist", architecture: "dcgan", dataset: "m", seed: 1)) {
+            $0 == .modelExists("dcgan-mnist")
+        }
+        XCTAssertThrowsRegistryError(try registry.createModel(name: "n", architecture: "nope", dataset: "m", seed: 1)) {
+            $0 == .architectureNotFound("nope")
+        }
+        try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 1, step: 10))
+        try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 2, step: 20))
+        try registry.recordMetric(model: "dcgan-mnist", name: "fid", value: 30, sampleCount: 1000, evaluator: "clf:abc", details: #"{"seed":1}"#)
+        try registry.recordMetric(model: "dcgan-mnist", name: "fid", value: 20, sampleCount: 1000)
+        try registry.setStatus("dcgan-mnist", status: .ready)
+        let list = try registry.listModels()
+        XCTAssertEqual(list.map(\.name), ["dcgan-fashion", "dcgan-mnist"])
+        let mnist = list[1]
+        XCTAssertEqual(mnist.epochs, 2); XCTAssertEqual(mnist.steps, 20); XCTAssertEqual(mnist.checkpointCount, 2)
+        XCTAssertEqual(mnist.parameterCount, 64 * 16 + 64 + 64)
+        XCTAssertEqual(mnist.rawBytes, 2 * 4 * (64 * 16 + 64 + 64))
+        XCTAssertGreaterThan(mnist.storedBytes, 0)
+        XCTAssertEqual(mnist.metrics, ["fid": 20])
+        XCTAssertEqual(mnist.status, .ready)
+        XCTAssertEqual(try registry.listModels(status: .training).map(\.name), ["dcgan-fashion"])
+        XCTAssertEqual(try registry.listModels(dataset: "mnist").map(\.name), ["dcgan-mnist"])
+        XCTAssertEqual(try registry.listModels(sort: .updated).first?.name, "dcgan-mnist")
+
+        XCTAssertEqual(try registry.checkpoints(of: "dcgan-mnist").map(\.aliases), [[], ["latest"]])
+        try registry.setAlias(model: "dcgan-mnist", alias: "best", checkpoint: .epoch(1))
+        XCTAssertEqual(try registry.loadCheckpoint(model: "dcgan-mnist", checkpoint: .alias("best")).step, 10)
+        XCTAssertEqual(try registry.loadCheckpoint(model: "dcgan-mnist").log.count, 2)
+        XCTAssertEqual(try registry.loadCheckpoint(model: "dcgan-mnist", checkpoint: .epoch(1)).log.count, 1)
+        XCTAssertEqual(try registry.aliases(of: "dcgan-mnist").map(\.alias), ["best", "latest"])
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "dcgan-mnist", checkpoint: .epoch(9))) {
+            if case .checkpointNotFound = $0 { return true }; return false
+        }
+        XCTAssertThrowsRegistryError(try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 2, step: 20))) {
+            $0 == .checkpointExists(model: "dcgan-mnist", step: 20)
+        }
+        XCTAssertEqual(try registry.metrics(of: "dcgan-mnist").map(\.value), [30, 20])
+        XCTAssertEqual(try registry.trainingLog(of: "dcgan-mnist").map(\.step), [10, 20])
+
+        try registry.renameModel("dcgan-mnist", to: "dcgan-mnist-v2")
+        try registry.updateDescription("dcgan-mnist-v2", description: "first try")
+        XCTAssertEqual(try registry.model(named: "dcgan-mnist-v2").description, "first try")
+        XCTAssertEqual(try registry.model(named: "dcgan-fashion").parent, "dcgan-mnist-v2")
+        XCTAssertThrowsRegistryError(try registry.renameModel("dcgan-mnist-v2", to: "Bad Name")) {
+            if case .invalidModelName = $0 { return true }; return false
+        }
+    }
+
+    func testInvalidTensorsAreRejectedOnSave() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry)
+        let bad = CheckpointRecord(epoch: 0, step: 0, tensors: [TensorRecord(network: "g", path: "w", shape: [2, 2], values: [1, 2, 3])])
+        XCTAssertThrowsRegistryError(try registry.saveCheckpoint(model: "dcgan-mnist", bad)) {
+            $0.description.contains("g/w") && $0.description.contains("needs 4 values")
+        }
+        XCTAssertEqual(try Fixture.count(registry, "checkpoints"), 0)
+    }
+
+    func testDeleteRemovesEveryRow() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry)
+        try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 1, step: 1))
+        try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 2, step: 2))
+        try registry.recordMetric(model: "dcgan-mnist", name: "score", value: 9)
+        try registry.setAlias(model: "dcgan-mnist", alias: "best", checkpoint: .epoch(1))
+        let tables = ["models", "checkpoints", "tensors", "metrics", "training_log", "aliases"]
+        XCTAssertTrue(try tables.allSatisfy { try Fixture.count(registry, $0) > 0 })
+        try registry.deleteModel("dcgan-mnist")
+        for table in tables { XCTAssertEqual(try Fixture.count(registry, table), 0, table) }
+        XCTAssertEqual(try Fixture.count(registry, "architectures"), 1)
+        XCTAssertThrowsRegistryError(try registry.deleteModel("dcgan-mnist")) { if case .modelNotFound = $0 { return true }; return false }
+    }
+
+    func testExportImportRoundTrip() throws {
+        let source = try Registry(path: files.path("a.sqlite"))
+        try Fixture.registry(source)
+        try source.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 1, step: 5))
+        try source.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 2, step: 9, seed: 2))
+        try source.recordMetric(model: "dcgan-mnist", checkpoint: .epoch(1), name: "fid", value: 12.5, sampleCount: 500)
+        try source.setAlias(model: "dcgan-mnist", alias: "best", checkpoint: .epoch(1))
+        try Fixture.registry(source, model: "other") // must not travel with the export
+        let exported = files.path("export.sqlite")
+        try source.export(model: "dcgan-mnist", to: exported)
+        XCTAssertThrowsRegistryError(try source.export(model: "dcgan-mnist", to: exported)) { if case .fileExists = $0 { return true }; return false }
+
+        let target = try Registry(path: files.path("b.sqlite"))
+        let info = try target.import(from: exported)
+        XCTAssertEqual(info.name, "dcgan-mnist"); XCTAssertEqual(info.seed, 42); XCTAssertEqual(info.hyperparameters, #"{"lr":0.0001}"#)
+        for selector in [CheckpointSelector.latest, .alias("best"), .epoch(1)] {
+            XCTAssertEqual(try target.loadCheckpoint(model: "dcgan-mnist", checkpoint: selector),
+                           try source.loadCheckpoint(model: "dcgan-mnist", checkpoint: selector))
+        }
+        let metric = try XCTUnwrap(target.metrics(of: "dcgan-mnist").first)
+        XCTAssertEqual(metric.value, 12.5)
+        XCTAssertEqual(metric.checkpointID, try target.aliases(of: "dcgan-mnist").first { $0.alias == "best" }?.checkpointID)
+        XCTAssertEqual(try target.trainingLog(of: "dcgan-mnist").count, 2)
+        XCTAssertEqual(try target.listModels().map(\.name), ["dcgan-mnist"])
+
+        XCTAssertThrowsRegistryError(try target.import(from: exported)) {
+            $0 == .importClash("dcgan-mnist") && $0.description.contains("--as NEW")
+        }
+        let renamed = try target.import(from: exported, as: "dcgan-copy")
+        XCTAssertEqual(renamed.name, "dcgan-copy")
+        XCTAssertEqual(try target.loadCheckpoint(model: "dcgan-copy").tensors, try source.loadCheckpoint(model: "dcgan-mnist").tensors)
+        XCTAssertTrue(try target.verify(model: nil).ok)
+        XCTAssertThrowsRegistryError(try target.import(from: files.path("a.sqlite"))) {
+            if case let .importNeedsModel(_, available) = $0 { return available == ["dcgan-mnist", "other"] }; return false
+        }
+        XCTAssertEqual(try target.import(from: files.path("a.sqlite"), model: "other").name, "other")
+    }
+
+    func testStrictValidationNamesPaths() throws {
+        let registry = try Registry.inMemory()
+        let tensors = Fixture.checkpoint(epoch: 0, step: 0).tensors
+        let expected: [(network: String, path: String, shape: [Int])] = [
+            ("generator", "dense.weight", [64, 16]), ("generator", "dense.bias", [64]), ("discriminator", "out.weight", [1, 64]),
+        ]
+        XCTAssertNoThrow(try registry.validate(tensors: tensors, expected: expected, model: "m"))
+        XCTAssertThrowsRegistryError(try registry.validate(tensors: Array(tensors.dropLast()), expected: expected, model: "m")) {
+            $0 == .tensorMismatch(model: "m", missing: ["discriminator/out.weight"], extra: [], misShaped: [])
+                && $0.description.contains("missing discriminator/out.weight")
+        }
+        let extra = tensors + [TensorRecord(network: "generator", path: "bn.mean", shape: [1], values: [0])]
+        XCTAssertThrowsRegistryError(try registry.validate(tensors: extra, expected: expected, model: "m")) {
+            $0.description.contains("unexpected generator/bn.mean")
+        }
+        var wrong = expected; wrong[1].shape = [32]
+        XCTAssertThrowsRegistryError(try registry.validate(tensors: tensors, expected: wrong, model: "m")) {
+            $0.description.contains("wrong shape generator/dense.bias (stored [64], expected [32])")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class ZooRegistryTestsPlaceholder: XCTestCase { func testNothing() {} }

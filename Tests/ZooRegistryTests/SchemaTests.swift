@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+@testable import ZooRegistry
+
+final class SchemaTests: XCTestCase {
+    func testRegistrySQLEqualsEmbeddedSchema() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try Data(contentsOf: root.appendingPathComponent("registry.sql"))
+        XCTAssertEqual(file, Data(Schema.version1.utf8), "registry.sql and Schema.swift differ; copy the file into the literal")
+        XCTAssertTrue(Schema.version1.hasSuffix("PRAGMA user_version = 1;\n"))
+    }
+
+    func testFreshRegistryHasSchemaVersionAndPragmas() throws {
+        let files = try TempFiles(); defer { files.cleanUp() }
+        let registry = try Registry(path: files.path("r.sqlite"))
+        XCTAssertEqual(try registry.db.scalarInt("PRAGMA user_version"), 1)
+        XCTAssertEqual(try registry.db.scalarInt("PRAGMA foreign_keys"), 1)
+        XCTAssertEqual(try registry.db.first("PRAGMA journal_mode") { $0.text(0) }, "wal")
+        XCTAssertEqual(try registry.db.scalarInt("PRAGMA application_id"), Schema.applicationID)
+        // Reopening is a no-op migration.
+        _ = try Registry(path: files.path("r.sqlite"))
+    }
+
+    func testSHA256Vectors() {
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var hasher = SHA256()
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0..<1000 { hasher.update(chunk) }
+        XCTAssertEqual(hasher.finalize().map { String(format: "%02x", $0) }.joined(),
+                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Streaming in odd pieces must agree with one shot.
+        var pieces = SHA256()
+        let message = Array("The quick brown fox jumps over the lazy dog, repeatedly, to cross block boundaries.".utf8)
+        pieces.update(Array(message[0..<7])); pieces.update(Array(message[7..<70])); pieces.update(Array(message[70...]))
+        XCTAssertEqual(pieces.finalize().map { String(format: "%02x", $0) }.joined(), SHA256.hex(message))
+    }
+
+    func testHalfConversion() {
+        for value: Float in [0, -0, 1, -2, 0.5, 65504, 6.1035156e-05, 5.9604645e-08, 0.333] {
+            let back = Half.float(Half.bits(value))
+            XCTAssertEqual(back, value, accuracy: abs(value) / 1024 + 1e-7)
+        }
+        XCTAssertEqual(Half.bits(1), 0x3c00)
+        XCTAssertEqual(Half.bits(-2), 0xc000)
+        XCTAssertEqual(Half.bits(70000), 0x7c00) // overflow to infinity
+        XCTAssertTrue(Half.float(Half.bits(.nan)).isNaN)
+        XCTAssertEqual(Half.bits(1 + 1.0 / 2048), 0x3c00) // ties to even
+        XCTAssertEqual(Half.bits(1 + 3.0 / 2048), 0x3c02)
+    }
+
+    func testModelNameRules() {
+        for good in ["a", "dcgan-mnist", "gan_1.2", "0x", String(repeating: "a", count: 64)] {
+            XCTAssertNoThrow(try ModelName.validate(good), good)
+        }
+        for bad in ["", "Dcgan", "my model", "-lead", ".hidden", "x'; drop table models;--", "a/b", "ünï",
+                    String(repeating: "a", count: 65)] {
+            XCTAssertThrowsRegistryError(try ModelName.validate(bad)) {
+                if case let .invalidModelName(name, rule) = $0 { return name == bad && rule.contains("lowercase") }
+                return false
+            }
+        }
+        XCTAssertTrue(RegistryError.invalidModelName("X", rule: ModelName.rule).description.contains("1 to 64 characters"))
+    }
+}
