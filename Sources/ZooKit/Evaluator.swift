@@ -58,7 +58,7 @@ public final class Evaluator {
             data.append(contentsOf: Array("\(t.network)/\(t.path)\(t.shape)".utf8))
             t.values.withUnsafeBytes { data.append(contentsOf: $0) }
         }
-        return SHA256.hex(data)
+        return data.withUnsafeBytes { SHA256.hex($0) }
     }
 
     func classify(_ images: Tensor) -> (probabilities: [Double], features: [Double], featureCount: Int) {
@@ -111,7 +111,7 @@ public final class Evaluator {
             report.requestedAccuracy = Double(correct.reduce(0, +)) / Double(samples)
             report.requestedAccuracyPerDigit = zip(correct, asked).map { Double($0) / Double(max($1, 1)) }
         }
-        try record(report, model: name, checkpointStep: loaded.checkpoint.step)
+        try record(report, model: name)
         return report
     }
 
@@ -148,14 +148,14 @@ public final class Evaluator {
                                       referenceSplit: Self.referenceSplit, score: EvaluationMath.classifierScore(p, classes: 10),
                                       frechetDistance: 0, histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
                                       klFromUniform: EvaluationMath.klFromUniform(counts), testAccuracy: Double(correct) / Double(testSet.count))
-        try store.registry.recordMetric(model: loaded.info.name, checkpoint: loaded.checkpoint.step, name: "accuracy",
+        try store.registry.recordMetric(model: loaded.info.name, checkpoint: .latest, name: "accuracy",
                                         value: report.testAccuracy ?? 0, sampleCount: testSet.count,
                                         evaluator: "self@\(report.classifierSHA256.prefix(12)) on \(Self.referenceSplit)",
                                         details: "{}")
         return report
     }
 
-    private func record(_ report: EvaluationReport, model: String, checkpointStep: Int) throws {
+    private func record(_ report: EvaluationReport, model: String) throws {
         let evaluator = "\(classifierName)@\(classifierSHA256.prefix(12)) seed \(report.seed) vs \(report.referenceSplit)"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -164,7 +164,7 @@ public final class Evaluator {
                                         ("classes_covered", Double(report.classesCovered)), ("kl_uniform", report.klFromUniform)]
         if let accuracy = report.requestedAccuracy { rows.append(("requested_accuracy", accuracy)) }
         for (metric, value) in rows {
-            try store.registry.recordMetric(model: model, checkpoint: checkpointStep, name: metric, value: value,
+            try store.registry.recordMetric(model: model, checkpoint: .latest, name: metric, value: value,
                                             sampleCount: report.samples, evaluator: evaluator, details: details)
         }
     }

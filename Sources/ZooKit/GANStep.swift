@@ -1,3 +1,4 @@
+import Foundation
 import ZooEngine
 
 /// A network that may see a class label: when conditional, its input is

@@ -1,6 +1,6 @@
 /// SHA-256 (FIPS 180-4). Our own so the registry's checksums need nothing
 /// beyond libc, and behave the same on every platform.
-struct SHA256 {
+public struct SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -50,7 +50,7 @@ struct SHA256 {
         return h.flatMap { word in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) } }
     }
 
-    static func hex(_ raw: UnsafeRawBufferPointer) -> String {
+    public static func hex(_ raw: UnsafeRawBufferPointer) -> String {
         var hasher = SHA256()
         hasher.update(raw)
         let digits = Array("0123456789abcdef".utf8)
@@ -59,7 +59,7 @@ struct SHA256 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { hex($0) } }
+    public static func hex(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { hex($0) } }
 
     /// One 64-byte block at `p`.
     private mutating func compress(_ p: UnsafeRawPointer) {
