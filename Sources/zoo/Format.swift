@@ -1,4 +1,5 @@
 import Foundation
+import ZooRegistry
 
 /// Terminal formatting helpers: tables, sizes, ages, JSON.
 enum Format {
@@ -12,7 +13,7 @@ enum Format {
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
 
-    static func bytes(_ n: Int64) -> String {
+    static func bytes(_ n: Int) -> String {
         let units = ["B", "KB", "MB", "GB"]
         var value = Double(n), unit = 0
         while value >= 1000, unit < units.count - 1 { value /= 1000; unit += 1 }
@@ -50,5 +51,19 @@ enum Format {
 
     static func number(_ x: Double, digits: Int = 3) -> String {
         x.isFinite ? String(format: "%.\(digits)f", x) : "n/a"
+    }
+}
+
+/// The JSON forms of registry records that several commands print.
+enum ModelJSON {
+    static func summary(_ m: ModelSummary) -> [String: Any] {
+        var result: [String: Any] = [
+            "name": m.name, "architecture": m.architecture, "dataset": m.dataset, "status": m.status.rawValue,
+            "epochs": m.epochs, "steps": m.steps, "checkpoints": m.checkpointCount, "parameters": m.parameterCount,
+            "storedBytes": m.storedBytes, "rawBytes": m.rawBytes, "metrics": m.metrics,
+            "created": ISO8601DateFormatter().string(from: m.createdAt), "updated": ISO8601DateFormatter().string(from: m.updatedAt),
+        ]
+        if let d = m.description { result["description"] = d }
+        return result
     }
 }

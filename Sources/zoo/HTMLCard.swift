@@ -17,7 +17,7 @@ enum HTMLCard {
             hyper = h.keys.sorted().map { "<tr><th>\(escape($0))</th><td>\(escape("\(h[$0]!)"))</td></tr>" }.joined()
         }
         let metrics = card.latestMetrics.map {
-            "<tr><td>\(escape($0.name))</td><td>\(String(format: "%.4f", $0.value))</td><td>\($0.sampleCount)</td><td>\(escape($0.evaluator))</td></tr>"
+            "<tr><td>\(escape($0.name))</td><td>\(String(format: "%.4f", $0.value))</td><td>\($0.sampleCount.map(String.init) ?? "")</td><td>\(escape($0.evaluator ?? ""))</td></tr>"
         }.joined()
         let curves = svgChart([(nameA, card.log.map(\.dLoss), "#d9480f"), (nameB, card.log.map(\.gLoss), "#1c7ed6")])
         let image = samplePNG.map { "<img alt=\"samples\" src=\"data:image/png;base64,\($0.base64EncodedString())\">" } ?? "<p>No samples (not a generator).</p>"

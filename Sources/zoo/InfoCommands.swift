@@ -12,7 +12,7 @@ struct Architectures: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let entries = builtinCatalog.entries.map(\.descriptor)
+        let entries: [ArchitectureDescriptor] = builtinCatalog.entries.map { type in type.descriptor }
         if json {
             print(Format.json(entries.map { d in
                 ["name": d.name, "title": d.title, "summary": d.summary, "reference": d.reference, "kind": d.kind.rawValue,

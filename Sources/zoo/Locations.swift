@@ -58,7 +58,7 @@ enum Locations {
     static func seed(_ registry: Registry, from shipped: String) throws {
         let source = try Registry(path: shipped, readOnly: true)
         for model in try source.listModels() {
-            _ = try registry.importModel(from: shipped, name: model.name, as: nil)
+            try registry.import(from: shipped, model: model.name)
         }
     }
 

@@ -57,8 +57,8 @@ struct Export: ParsableCommand {
         if FileManager.default.fileExists(atPath: file) { throw UsageError("\(file) already exists; choose another file name") }
         try OutputFile.checkWritable(file)
         try Locations.openRegistry(registry.path).export(model: name, to: file)
-        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int64) ?? 0
-        print("Exported \(name) to \(file) (\(Format.bytes(size ?? 0)))")
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        print("Exported \(name) to \(file) (\(Format.bytes(size)))")
     }
 }
 
@@ -72,7 +72,7 @@ struct Import: ParsableCommand {
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: file) else { throw UsageError("\(file) does not exist") }
-        let info = try Locations.openRegistry(registry.path).importModel(from: file, as: newName)
+        let info = try Locations.openRegistry(registry.path).import(from: file, as: newName)
         print("Imported \(info.name)")
     }
 }

@@ -95,7 +95,7 @@ struct ModelCard {
             out.append("  none (run `zoo evaluate \(info.name)`)")
         } else {
             for m in latestMetrics {
-                out.append("  \(m.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(Format.number(m.value, digits: 4))  (n=\(m.sampleCount), \(m.evaluator))")
+                out.append("  \(m.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(Format.number(m.value, digits: 4))  (n=\(m.sampleCount.map(String.init) ?? "?"), \(m.evaluator ?? "unknown evaluator"))")
             }
         }
         out.append("\nCheckpoints (\(checkpoints.count))")
@@ -118,7 +118,7 @@ struct ModelCard {
             "created": ISO8601DateFormatter().string(from: info.createdAt), "updated": ISO8601DateFormatter().string(from: info.updatedAt),
             "parameters": Dictionary(parameterCounts.map { ($0.network, $0.trainable) }, uniquingKeysWith: { a, _ in a }),
             "history": log.map { ["epoch": $0.epoch, "step": $0.step, metricNames.0: $0.dLoss, metricNames.1: $0.gLoss, "seconds": $0.seconds] },
-            "metrics": latestMetrics.map { ["name": $0.name, "value": $0.value, "samples": $0.sampleCount, "evaluator": $0.evaluator] as [String: Any] },
+            "metrics": latestMetrics.map { ["name": $0.name, "value": $0.value, "samples": $0.sampleCount ?? NSNull(), "evaluator": $0.evaluator ?? NSNull()] as [String: Any] },
             "checkpoints": checkpoints.map { ["epoch": $0.epoch, "step": $0.step, "final": $0.isFinal] as [String: Any] },
             "aliases": Dictionary(aliases.map { ($0.alias, $0.epoch) }, uniquingKeysWith: { a, _ in a }),
         ]
