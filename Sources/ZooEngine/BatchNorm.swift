@@ -37,6 +37,10 @@ public final class BatchNorm: Layer {
         let g = gamma.value.data, b = beta.value.data
         let mm = movingMean.value.data, mv = movingVariance.value.data
         let count = Double(n * plane)
+        if plane == 1 {
+            forwardDense(xs, ys, hs, n: n, training: training)
+            return output
+        }
         invStd.withUnsafeMutableBufferPointer { inv in
             let invs = inv.baseAddress!
             Threads.parallelFor(c, minimum: 2) { channels in
@@ -79,6 +83,10 @@ public final class BatchNorm: Layer {
         let dys = dy.data, hs = xhat.data, dxs = gradInput.data
         let g = gamma.value.data, dg = gamma.grad.data, db = beta.grad.data
         let training = trainingForward
+        if plane == 1 {
+            backwardDense(dys, hs, dxs, n: n, needs: needs)
+            return gradInput
+        }
         invStd.withUnsafeBufferPointer { inv in
             let invs = inv.baseAddress!
             Threads.parallelFor(c, minimum: 2) { channels in
@@ -111,5 +119,86 @@ public final class BatchNorm: Layer {
             }
         }
         return gradInput
+    }
+
+    /// [N, F] inputs: features are contiguous within a row, so statistics are gathered
+    /// row by row over a range of features per thread (a per-feature loop would stride
+    /// through memory F floats at a time).
+    private func forwardDense(_ xs: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
+                              _ hs: UnsafeMutablePointer<Float>, n: Int, training: Bool) {
+        let c = features
+        let g = gamma.value.data, b = beta.value.data
+        let mm = movingMean.value.data, mv = movingVariance.value.data
+        invStd.withUnsafeMutableBufferPointer { inv in
+            let invs = inv.baseAddress!
+            Threads.parallelFor(c, minimum: 256) { r in
+                let width = r.count
+                var mean = [Float](repeating: 0, count: width), variance = [Float](repeating: 0, count: width)
+                if training {
+                    var sum = [Double](repeating: 0, count: width)
+                    for s in 0..<n { let row = xs + s * c + r.lowerBound; for j in 0..<width { sum[j] += Double(row[j]) } }
+                    for j in 0..<width { mean[j] = Float(sum[j] / Double(n)) }
+                    var sq = [Double](repeating: 0, count: width)
+                    for s in 0..<n {
+                        let row = xs + s * c + r.lowerBound
+                        for j in 0..<width { let d = Double(row[j] - mean[j]); sq[j] += d * d }
+                    }
+                    for j in 0..<width {
+                        variance[j] = Float(sq[j] / Double(n))
+                        let ch = r.lowerBound + j
+                        mm[ch] = momentum * mm[ch] + (1 - momentum) * mean[j]
+                        mv[ch] = momentum * mv[ch] + (1 - momentum) * variance[j]
+                    }
+                } else {
+                    for j in 0..<width { mean[j] = mm[r.lowerBound + j]; variance[j] = mv[r.lowerBound + j] }
+                }
+                for j in 0..<width { invs[r.lowerBound + j] = 1 / (variance[j] + epsilon).squareRoot() }
+                for s in 0..<n {
+                    let offset = s * c + r.lowerBound
+                    for j in 0..<width {
+                        let ch = r.lowerBound + j
+                        let h = (xs[offset + j] - mean[j]) * invs[ch]
+                        hs[offset + j] = h
+                        ys[offset + j] = g[ch] * h + b[ch]
+                    }
+                }
+            }
+        }
+    }
+
+    private func backwardDense(_ dys: UnsafeMutablePointer<Float>, _ hs: UnsafeMutablePointer<Float>,
+                               _ dxs: UnsafeMutablePointer<Float>, n: Int, needs: GradientNeeds) {
+        let c = features
+        let g = gamma.value.data, dg = gamma.grad.data, db = beta.grad.data
+        let training = trainingForward
+        invStd.withUnsafeBufferPointer { inv in
+            let invs = inv.baseAddress!
+            Threads.parallelFor(c, minimum: 256) { r in
+                let width = r.count
+                var sumDy = [Double](repeating: 0, count: width), sumDyH = [Double](repeating: 0, count: width)
+                for s in 0..<n {
+                    let offset = s * c + r.lowerBound
+                    for j in 0..<width {
+                        sumDy[j] += Double(dys[offset + j])
+                        sumDyH[j] += Double(dys[offset + j] * hs[offset + j])
+                    }
+                }
+                if needs.contains(.parameters) {
+                    for j in 0..<width { dg[r.lowerBound + j] += Float(sumDyH[j]); db[r.lowerBound + j] += Float(sumDy[j]) }
+                }
+                guard needs.contains(.input) else { return }
+                let m = Float(n)
+                for s in 0..<n {
+                    let offset = s * c + r.lowerBound
+                    for j in 0..<width {
+                        let ch = r.lowerBound + j
+                        let k = g[ch] * invs[ch]
+                        dxs[offset + j] = training
+                            ? k * (dys[offset + j] - Float(sumDy[j]) / m - hs[offset + j] * Float(sumDyH[j]) / m)
+                            : k * dys[offset + j]
+                    }
+                }
+            }
+        }
     }
 }

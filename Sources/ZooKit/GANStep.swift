@@ -67,8 +67,17 @@ public final class GANStep {
 
     private var conditional: Bool { discriminator.classes > 0 }
 
-    /// Returns (D loss, G loss).
+    /// One optimisation step of both networks. Returns (D loss, G loss).
     public func step(_ batch: Batch, rng: RandomSource) -> StepResult {
+        let losses = computeGradients(batch, rng: rng)
+        discriminatorOptimizer.step()
+        generatorOptimizer.step()
+        return losses
+    }
+
+    /// Forward and backward passes only: accumulates D's gradient of the D loss and G's
+    /// gradient of the G loss into the parameters' `grad`, without updating weights.
+    public func computeGradients(_ batch: Batch, rng: RandomSource) -> StepResult {
         let real = batch.images
         let n = real.batch
         let perImage = real.perSample
@@ -121,9 +130,6 @@ public final class GANStep {
         dFake.resize(fake.shape)
         dFake.data.update(from: dStacked.data + n * perImage, count: n * perImage)
         generator.backward(dFake, needs: .parameters)
-
-        discriminatorOptimizer.step()
-        generatorOptimizer.step()
         return StepResult(dLoss / Double(n), gLoss / Double(n))
     }
 

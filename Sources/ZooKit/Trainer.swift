@@ -36,6 +36,10 @@ public struct TrainingRequest {
     public var batchSize: Int?
     public var seed: UInt64 = 1
     public var checkpointEvery: Int?
+    /// Overrides of the architecture's Adam settings (nil: the descriptor's defaults).
+    public var generatorLearningRate: Float?
+    public var discriminatorLearningRate: Float?
+    public var beta1: Float?
     /// Use only the first N training images (quick runs and tests).
     public var limit: Int?
     public var description: String?
@@ -85,6 +89,13 @@ public final class Trainer {
         var h = type.descriptor.defaults
         if let epochs = request.epochs { h.epochs = epochs }
         if let batch = request.batchSize { h.batchSize = batch }
+        if let lr = request.generatorLearningRate { h.generatorLearningRate = lr }
+        if let lr = request.discriminatorLearningRate { h.discriminatorLearningRate = lr }
+        if let b = request.beta1 { h.beta1 = b }
+        for (name, lr) in [("--generator-lr", h.generatorLearningRate), ("--discriminator-lr", h.discriminatorLearningRate)] {
+            guard lr >= 0, lr < 1, lr.isFinite else { throw ZooError.invalidHyperparameter("\(name) \(lr) must be in [0, 1)") }
+        }
+        guard h.beta1 >= 0, h.beta1 < 1 else { throw ZooError.invalidHyperparameter("--beta1 \(h.beta1) must be in [0, 1)") }
         guard h.epochs >= 1, h.epochs <= 10_000 else { throw ZooError.invalidHyperparameter("--epochs \(h.epochs) must be in 1...10000") }
         guard h.batchSize >= 1, h.batchSize <= 8192 else { throw ZooError.invalidHyperparameter("--batch-size \(h.batchSize) must be in 1...8192") }
         if let k = request.checkpointEvery, k < 1 { throw ZooError.invalidHyperparameter("--checkpoint-every \(k) must be ≥ 1") }

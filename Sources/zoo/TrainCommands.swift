@@ -23,6 +23,9 @@ struct Train: ParsableCommand {
     @Option(help: "Dataset: mnist or fashion.") var dataset: String = "mnist"
     @Option(help: "MNIST folder (default: $ZOO_DATA, else ./data/mnist).") var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
+    @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).") var generatorLR: Float?
+    @Option(name: .customLong("discriminator-lr"), help: "Adam learning rate of the discriminator.") var discriminatorLR: Float?
+    @Option(help: "Adam β1 (default 0.9).") var beta1: Float?
     @Option(help: "Use only the first N training images (quick experiments).") var limit: Int?
     @Option(name: .customLong("description"), help: "A description stored with the model.") var modelDescription: String?
     @OptionGroup var registry: RegistryOptions
@@ -37,6 +40,9 @@ struct Train: ParsableCommand {
         request.seed = seed
         request.checkpointEvery = checkpointEvery
         request.limit = limit
+        request.generatorLearningRate = generatorLR
+        request.discriminatorLearningRate = discriminatorLR
+        request.beta1 = beta1
         request.description = modelDescription
         let trainer = Trainer(store: try Locations.store(registry.path))
         let outcome = try TrainingSession.run(trainer) { try $0.train(request) }

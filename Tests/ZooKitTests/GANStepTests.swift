@@ -1,0 +1,57 @@
+import XCTest
+import ZooCatalog
+import ZooEngine
+@testable import ZooKit
+
+/// The adversarial step's gradients, checked against finite differences of its own losses:
+/// G's gradient of the G loss and D's gradient of the D loss, through both networks.
+final class GANStepTests: XCTestCase {
+    func check(_ architecture: String, network: String) throws {
+        let type = try builtinCatalog.lookup(architecture)
+        let rng = RandomSource(seed: 5)
+        var h = type.descriptor.defaults
+        h.batchSize = 6
+        guard let model = try type.init(hyperparameters: h, rng: rng) as? any AdversarialArchitecture else {
+            return XCTFail("\(architecture) is not adversarial")
+        }
+        let images = Tensor(shape: [6, 1, 28, 28])
+        rng.fillUniform(images, -1, 1)
+        let batch = Batch(images: images, labels: [0, 1, 2, 3, 4, 5])
+        let saved = rng.state
+        let net = network == "generator" ? model.gan.generator.body : model.gan.discriminator.body
+        func loss() -> Double {
+            rng.state = saved
+            let r = model.gan.computeGradients(batch, rng: rng)
+            return network == "generator" ? r.second : r.first
+        }
+        model.gan.generator.body.zeroGradients()
+        model.gan.discriminator.body.zeroGradients()
+        _ = loss()
+        var analytic = 0.0
+        var direction: [[Float]] = []
+        for p in net.trainableParameters {
+            var d = [Float](repeating: 0, count: p.value.count)
+            for i in 0..<d.count where rng.uniform() < 0.02 { d[i] = rng.uniform() < 0.5 ? -1 : 1 }
+            for i in 0..<d.count { analytic += Double(d[i]) * Double(p.grad[i]) }
+            direction.append(d)
+        }
+        let eps: Float = 2e-3
+        func shift(_ scale: Float) {
+            for (p, d) in zip(net.trainableParameters, direction) { for i in 0..<d.count where d[i] != 0 { p.value[i] += scale * d[i] } }
+        }
+        shift(eps); let plus = loss()
+        shift(-2 * eps); let minus = loss()
+        shift(eps)
+        let numeric = (plus - minus) / Double(2 * eps)
+        XCTAssertEqual(numeric, analytic, accuracy: 0.05 * max(0.1, abs(analytic)), "\(architecture) \(network)")
+        XCTAssertGreaterThan(abs(analytic), 1e-4, "\(architecture) \(network): gradient vanished")
+    }
+
+    func testGeneratorGradients() throws {
+        for a in ["cgan", "dense-gan", "dcgan"] { try check(a, network: "generator") }
+    }
+
+    func testDiscriminatorGradients() throws {
+        for a in ["cgan", "dense-gan", "dcgan"] { try check(a, network: "discriminator") }
+    }
+}
