@@ -149,3 +149,33 @@ public extension ModelStore {
         return info
     }
 }
+
+public extension ModelStore {
+    /// Copies a model into another registry as it would be shipped: its latest weights only
+    /// (no optimizer moments, so it cannot be resumed there), its training history and its
+    /// metrics. `float16` halves the stored size.
+    func publish(_ name: String, to target: Registry, float16: Bool) throws {
+        let loaded = try load(name)
+        let info = loaded.info
+        let type = try catalog.lookup(info.architecture)
+        try ModelStore(registry: target, catalog: catalog).register(type)
+        let weights = loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") }
+        let history = try registry.trainingLog(of: name)
+        var position = loaded.position
+        position.optimizerSteps = [:]
+        try target.batch {
+            _ = try target.createModel(name: name, architecture: info.architecture, dataset: info.dataset,
+                                       hyperparameters: info.hyperparameters, seed: info.seed,
+                                       description: info.description, parent: nil)
+            try target.saveCheckpoint(model: name, CheckpointRecord(
+                epoch: loaded.checkpoint.epoch, step: loaded.checkpoint.step, isFinal: true,
+                optimizerState: position.encoded(), rngState: loaded.checkpoint.rngState,
+                tensors: weights, log: history), float16: float16)
+            for metric in try registry.metrics(of: name) {
+                try target.recordMetric(model: name, checkpoint: .latest, name: metric.name, value: metric.value,
+                                        sampleCount: metric.sampleCount, evaluator: metric.evaluator, details: metric.details)
+            }
+            try target.setStatus(name, status: .ready, error: nil)
+        }
+    }
+}

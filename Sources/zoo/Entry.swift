@@ -30,12 +30,20 @@ enum Entry {
         } catch let error as ValidationError {
             FileHandle.standardError.write("error: \(error.message)\nSee 'zoo help'.\n")
             exit(2)
-        } catch let error as CleanExit {
-            print(ZooCommand.fullMessage(for: error))
-            exit(0)
         } catch {
-            FileHandle.standardError.write("error: \(error)\n")
-            exit(1)
+            // `zoo help`, `zoo SUB --help` and late parsing errors surface here as
+            // ArgumentParser errors; everything else is a runtime failure.
+            switch ZooCommand.exitCode(for: error) {
+            case .success:
+                print(ZooCommand.fullMessage(for: error))
+                exit(0)
+            case .validationFailure:
+                FileHandle.standardError.write("\(ZooCommand.fullMessage(for: error))\n")
+                exit(2)
+            default:
+                FileHandle.standardError.write("error: \(error)\n")
+                exit(1)
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ struct ZooCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Architectures.self, List.self, Show.self, Train.self, Resume.self, Generate.self, Evaluate.self,
-            Card.self, Alias.self, Rename.self, Delete.self, Export.self, Import.self, Verify.self,
+            Card.self, Alias.self, Rename.self, Delete.self, Export.self, Import.self, Verify.self, Publish.self,
         ])
 }
 

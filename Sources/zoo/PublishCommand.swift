@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import ZooRegistry
+
+struct Publish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy models into a shippable registry: latest weights, history and metrics, no optimizer state.",
+        discussion: """
+        This is how Zoo/pretrained.sqlite is made (see tools/ship-zoo). A published model can \
+        generate and be evaluated, but not resumed.
+
+        Example:
+          zoo publish dcgan-mnist cgan-mnist --to shipped.sqlite --float16
+        """)
+
+    @Argument(help: "Models to publish.") var names: [String]
+    @Option(help: "Target registry file (created if missing).") var to: String
+    @Flag(help: "Store the weights as float16.") var float16 = false
+    @OptionGroup var registry: RegistryOptions
+
+    func run() throws {
+        guard !names.isEmpty else { throw UsageError("name at least one model to publish") }
+        let store = try Locations.store(registry.path)
+        let target = try Registry(path: to)
+        for name in names {
+            try store.publish(name, to: target, float16: float16)
+            print("Published \(name) to \(to)\(float16 ? " (float16)" : "")")
+        }
+    }
+}
