@@ -52,7 +52,7 @@ struct Generate: ParsableCommand {
         let images = try store.generate(with: loaded, count: total, labels: labels, seed: seed)
         let tiled = ImageGrid.tile(images, rows: rows, cols: cols, padding: 2, scale: scale)
         try ImageGrid.writePNG(pixels: tiled.pixels, width: tiled.width, height: tiled.height, to: outPath)
-        if preview { print(TerminalPreview.render(images, columns: min(cols, 10))) }
+        if preview { print(TerminalPreview.render(images, columns: Terminal.previewColumns(maximum: cols))) }
         let what = digit.map { "\(total) × digit \($0)" } ?? (rowPerDigit ? "digits 0–9, \(total / descriptor.classes) per row" : "\(total) images")
         print("Wrote \(outPath) (\(tiled.width)×\(tiled.height), \(what), \(rows)×\(cols) grid, model \(name) step \(loaded.checkpoint.step), seed \(seed))")
     }

@@ -106,7 +106,7 @@ struct ModelCard {
         if !aliases.isEmpty { out.append("Aliases: " + aliases.map { "\($0.alias) → epoch \($0.epoch)" }.joined(separator: ", ")) }
         if let preview {
             out.append("\nPreview (seed 0)")
-            out.append(TerminalPreview.render(preview, columns: 8))
+            out.append(TerminalPreview.render(preview, columns: Terminal.previewColumns(maximum: preview.batch)))
         }
         return out.joined(separator: "\n")
     }
@@ -125,5 +125,19 @@ struct ModelCard {
         if let d = info.description { result["description"] = d }
         if let e = info.error { result["error"] = e }
         return result
+    }
+}
+
+enum Terminal {
+    /// Digits per preview row that fit the terminal (each is 28 characters wide + a gap).
+    static func previewColumns(maximum: Int) -> Int {
+        var size = winsize()
+        let width: Int
+        if isatty(STDOUT_FILENO) != 0, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
+            width = Int(size.ws_col)
+        } else {
+            width = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 80
+        }
+        return max(1, min(maximum, width / 29))
     }
 }
