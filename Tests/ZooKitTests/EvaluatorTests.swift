@@ -1,0 +1,82 @@
+import XCTest
+import ZooCatalog
+import ZooEngine
+@testable import ZooKit
+import ZooRegistry
+
+final class EvaluatorTests: XCTestCase {
+    func testEvaluateStoresMetricsWithProvenance() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Fixtures.writeSyntheticMNIST(to: dir, count: 96, testCount: 200)
+        let store = try Fixtures.store(at: dir)
+        let trainer = Trainer(store: store)
+        for (architecture, name) in [("classifier", "tiny-classifier"), ("cgan", "tiny-cgan")] {
+            var r = TrainingRequest(architecture: architecture, name: name, dataDirectory: dir.path)
+            r.epochs = 1
+            r.batchSize = 32
+            _ = try trainer.train(r)
+        }
+        let evaluator = try Evaluator(store: store, classifier: "tiny-classifier", dataDirectory: dir.path)
+        XCTAssertEqual(evaluator.classifierSHA256.count, 64)
+        let report = try evaluator.evaluate(model: "tiny-cgan", samples: 100, seed: 3)
+        XCTAssertEqual(report.histogram.reduce(0, +), 100)
+        XCTAssertNotNil(report.requestedAccuracy)
+        XCTAssertEqual(report.requestedAccuracyPerDigit?.count, 10)
+        XCTAssertTrue(report.score >= 1 && report.score <= 10, "\(report.score)")
+        XCTAssertTrue(report.frechetDistance >= 0)
+
+        let rows = try store.registry.metrics(of: "tiny-cgan")
+        XCTAssertEqual(Set(rows.map(\.name)), ["score", "fd", "classes_covered", "kl_uniform", "requested_accuracy"])
+        for row in rows {
+            XCTAssertEqual(row.sampleCount, 100)
+            XCTAssertTrue(row.evaluator?.contains("tiny-classifier@\(evaluator.classifierSHA256.prefix(12))") == true, "\(row.evaluator ?? "nil")")
+            XCTAssertTrue(row.evaluator?.contains("seed 3") == true)
+            XCTAssertNotNil(row.checkpointID)
+        }
+        // The same request gives the same figures.
+        let again = try evaluator.evaluate(model: "tiny-cgan", samples: 100, seed: 3)
+        XCTAssertEqual(again.frechetDistance, report.frechetDistance)
+
+        XCTAssertThrowsError(try Evaluator(store: store, classifier: "tiny-cgan", dataDirectory: dir.path)) { error in
+            XCTAssertEqual(error as? ZooError, .notAClassifier(model: "tiny-cgan", architecture: "cgan"))
+        }
+        let accuracy = try evaluator.evaluate(model: "tiny-classifier", samples: 100, seed: 0)
+        XCTAssertNotNil(accuracy.testAccuracy)
+    }
+}
+
+/// The committed zoo must open, verify and draw: what a new user gets after setup.
+final class ShippedZooTests: XCTestCase {
+    func testShippedRegistryVerifiesAndGenerates() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Zoo/pretrained.sqlite").path
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("Zoo/pretrained.sqlite not present") }
+        // Work on a copy: opening the shipped file must never change it.
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("pretrained.sqlite").path
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let registry = try Registry(path: copy)
+        let report = try registry.verify()
+        XCTAssertTrue(report.ok, "\(report.problems)")
+        let store = ModelStore(registry: registry, catalog: builtinCatalog)
+        let models = try registry.listModels()
+        XCTAssertTrue(Set(models.map(\.name)).isSuperset(of: ["mnist-classifier", "cgan-mnist", "dense-gan-mnist", "dcgan-mnist"]))
+        for model in models {
+            let loaded = try store.load(model.name)
+            if loaded.architecture is any ImageGenerating {
+                let images = try store.generate(with: loaded, count: 10, labels: nil, seed: 1)
+                XCTAssertEqual(images.shape, [10, 1, 28, 28])
+                let tiled = ImageGrid.tile(images, rows: 2, cols: 5)
+                let png = dir.appendingPathComponent("\(model.name).png").path
+                try ImageGrid.writePNG(pixels: tiled.pixels, width: tiled.width, height: tiled.height, to: png)
+                let back = try ImageGrid.readPNG(path: png)
+                XCTAssertEqual(back.width, tiled.width)
+                XCTAssertEqual(back.pixels, tiled.pixels)
+                // Not a blank image: generated digits have ink.
+                XCTAssertGreaterThan(Set(tiled.pixels).count, 10, model.name)
+            }
+        }
+    }
+}
