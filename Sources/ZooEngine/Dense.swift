@@ -50,17 +50,4 @@ public final class Dense: Layer {
         }
         return gradInput
     }
-
-    /// Direct loops, the reference the GEMM path is tested against.
-    public static func naiveForward(x: [Float], n: Int, kernel: [Float], bias: [Float]?, inputs: Int, outputs: Int) -> [Float] {
-        var y = [Float](repeating: 0, count: n * outputs)
-        for i in 0..<n {
-            for o in 0..<outputs {
-                var sum = bias?[o] ?? 0
-                for k in 0..<inputs { sum += x[i * inputs + k] * kernel[k * outputs + o] }
-                y[i * outputs + o] = sum
-            }
-        }
-        return y
-    }
 }
