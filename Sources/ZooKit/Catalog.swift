@@ -1,5 +1,6 @@
-/// The architectures this build knows, looked up by name.
-public struct Catalog: Sendable {
+/// The architectures this build knows, looked up by name. (Metatypes are immutable, hence
+/// @unchecked Sendable.)
+public struct Catalog: @unchecked Sendable {
     public let entries: [any Architecture.Type]
 
     public init(_ entries: [any Architecture.Type]) {
