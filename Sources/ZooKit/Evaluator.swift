@@ -95,7 +95,7 @@ public final class Evaluator {
     /// Scores `samples` images of a generator and stores the figures in the registry.
     public func evaluate(model name: String, samples: Int, seed: UInt64) throws -> EvaluationReport {
         guard (100...ModelStore.maximumCount).contains(samples) else { throw ZooError.countOutOfRange(samples, limit: ModelStore.maximumCount) }
-        let loaded = try store.load(name)
+        let loaded = try store.load(name, networks: ["generator", "classifier"])
         if loaded.architecture is any ImageClassifying { return try evaluateClassifier(loaded) }
         let descriptor = loaded.architecture.descriptor
         let labels: [Int]? = descriptor.conditional ? (0..<samples).map { $0 % descriptor.classes } : nil

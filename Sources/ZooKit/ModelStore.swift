@@ -34,17 +34,21 @@ public struct ModelStore {
                                           conditional: d.conditional, kind: d.kind.rawValue)
     }
 
+    /// `networks`: load only these networks' weights (the others keep their fresh
+    /// initialisation); nil loads every network. Resuming needs all of them.
     public func load(_ name: String, checkpoint selector: CheckpointSelector = .latest,
-                     withOptimizer: Bool = false) throws -> Loaded {
+                     withOptimizer: Bool = false, networks: Set<String>? = nil) throws -> Loaded {
         let info = try registry.model(named: name)
         let type = try catalog.lookup(info.architecture)
         let hyperparameters = try Hyperparameters.decode(json: info.hyperparameters, model: name)
-        let record = try registry.loadCheckpoint(model: name, checkpoint: selector)
+        let wanted = withOptimizer ? nil : networks
+        let record = try registry.loadCheckpoint(model: name, checkpoint: selector, networks: wanted)
         let rng = RandomSource(seed: info.seed)
         let architecture = try type.init(hyperparameters: hyperparameters, rng: rng)
 
         let weights = record.tensors.filter { !$0.network.hasSuffix("#adam") }
-        let expected = architecture.namedTensors.map { (network: $0.network, path: $0.path, shape: $0.tensor.shape) }
+        let expected = architecture.namedTensors.filter { wanted?.contains($0.network) ?? true }
+            .map { (network: $0.network, path: $0.path, shape: $0.tensor.shape) }
         try registry.validate(tensors: weights, expected: expected, model: name)
         let byKey = Dictionary(weights.map { ("\($0.network)/\($0.path)", $0) }, uniquingKeysWith: { a, _ in a })
         for entry in architecture.namedTensors {

@@ -102,8 +102,10 @@ extension Registry {
     }
 
     /// Loads and verifies a checkpoint: every tensor's size and checksum is
-    /// checked, so a returned record is exactly what was saved.
-    public func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector = .latest) throws -> CheckpointRecord {
+    /// checked, so a returned record is exactly what was saved. `networks` limits the
+    /// tensors read (generation needs only the generator: half the bytes to inflate and hash).
+    public func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector = .latest,
+                               networks: Set<String>? = nil) throws -> CheckpointRecord {
         try db.read {
             let modelID = try modelID(named: name)
             let target = try resolve(selector, modelID: modelID, model: name)
@@ -113,8 +115,9 @@ extension Registry {
             }
             let tensors = try db.query("""
                 SELECT network, path, shape, dtype, codec, raw_bytes, sha256, blob FROM tensors WHERE checkpoint_id = ? ORDER BY id
-                """, [.int(target.id)]) { s -> TensorRecord in
+                """, [.int(target.id)]) { s -> TensorRecord? in
                 let network = s.text(0), path = s.text(1)
+                if let networks, !networks.contains(network) { return nil }
                 do {
                     let shape = try Shape.parse(s.text(2))
                     let values = try WeightCodec.decode(blob: s.blob(7), dtype: s.text(3), codec: s.text(4), rawBytes: s.int(5),
@@ -125,6 +128,7 @@ extension Registry {
                                                       network: network, path: path, reason: failure.reason)
                 }
             }
+            .compactMap { $0 }
             let log = try db.query("""
                 SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id
                 """, [.int(modelID), .int(target.step)], Registry.logRow)
