@@ -46,7 +46,9 @@ public struct ModelSummary: Sendable, Equatable {
     public var metrics: [String: Double]
 }
 
-/// One parameter or buffer of a network, as plain values.
+/// One parameter or buffer of a network, as plain values. A network name containing "#"
+/// (e.g. "generator#adam") marks auxiliary state such as optimizer moments: stored and
+/// verified like weights, but not counted as parameters.
 public struct TensorRecord: Sendable, Equatable {
     public var network: String
     public var path: String

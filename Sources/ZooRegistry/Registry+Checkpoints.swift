@@ -69,7 +69,8 @@ extension Registry {
                 aliases[checkpoint, default: []].append(alias)
             }
             return try db.query("""
-                SELECT c.id, c.epoch, c.step, c.is_final, c.created_at, count(t.id), coalesce(sum(t.elements), 0),
+                SELECT c.id, c.epoch, c.step, c.is_final, c.created_at, count(t.id),
+                       coalesce(sum(CASE WHEN instr(t.network, '#') = 0 THEN t.elements END), 0),
                        coalesce(sum(length(t.blob)), 0), coalesce(sum(t.raw_bytes), 0)
                 FROM checkpoints c LEFT JOIN tensors t ON t.checkpoint_id = c.id
                 WHERE c.model_id = ? GROUP BY c.id ORDER BY c.step

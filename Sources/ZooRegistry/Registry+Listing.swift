@@ -25,9 +25,10 @@ extension Registry {
                     FROM tensors t JOIN checkpoints c ON c.id = t.checkpoint_id GROUP BY c.model_id
                 ),
                 params AS (
+                    -- Networks named with a '#' (e.g. "generator#adam") hold optimizer state, not parameters.
                     SELECT c.model_id, sum(t.elements) AS p
                     FROM ck JOIN checkpoints c ON c.model_id = ck.model_id AND c.step = ck.steps
-                    JOIN tensors t ON t.checkpoint_id = c.id GROUP BY c.model_id
+                    JOIN tensors t ON t.checkpoint_id = c.id AND instr(t.network, '#') = 0 GROUP BY c.model_id
                 )
                 SELECT m.id, m.name, m.architecture, m.dataset, m.status, m.created_at, m.updated_at, m.description,
                        coalesce(ck.n, 0), coalesce(ck.epochs, 0), coalesce(ck.steps, 0),
