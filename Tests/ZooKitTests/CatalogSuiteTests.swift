@@ -91,25 +91,7 @@ final class CatalogSuiteTests: XCTestCase {
                 let dy = Tensor(shape: y.shape)
                 for i in 0..<y.count { dy[i] = Float(i % 7) * 0.1 }
                 network.backward(dy, needs: .parameters)
-                // Direction: the sign of each gradient component on a random subset.
-                let parameters = network.trainableParameters
-                var analytic = 0.0
-                var direction: [[Float]] = []
-                for p in parameters {
-                    var d = [Float](repeating: 0, count: p.value.count)
-                    for i in 0..<d.count where rng.uniform() < 0.01 { d[i] = rng.uniform() < 0.5 ? -1 : 1 }
-                    for i in 0..<d.count { analytic += Double(d[i]) * Double(p.grad[i]) }
-                    direction.append(d)
-                }
-                // Small steps: ReLU kinks make larger ones cross into other linear pieces.
-                let eps: Float = 1e-4
-                func shift(_ scale: Float) {
-                    for (p, d) in zip(parameters, direction) { for i in 0..<d.count where d[i] != 0 { p.value[i] += scale * d[i] } }
-                }
-                shift(eps); let plus = loss()
-                shift(-2 * eps); let minus = loss()
-                shift(eps)
-                let numeric = (plus - minus) / Double(2 * eps)
+                let (numeric, analytic) = directionalDerivatives(network.trainableParameters, rng: rng, eps: 1e-4, loss: loss)
                 XCTAssertEqual(numeric, analytic, accuracy: 0.05 * max(1, abs(analytic)),
                                "\(type.descriptor.name).\(name): numeric \(numeric) vs analytic \(analytic)")
             }

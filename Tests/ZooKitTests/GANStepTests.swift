@@ -27,22 +27,7 @@ final class GANStepTests: XCTestCase {
         model.gan.generator.body.zeroGradients()
         model.gan.discriminator.body.zeroGradients()
         _ = loss()
-        var analytic = 0.0
-        var direction: [[Float]] = []
-        for p in net.trainableParameters {
-            var d = [Float](repeating: 0, count: p.value.count)
-            for i in 0..<d.count where rng.uniform() < 0.01 { d[i] = rng.uniform() < 0.5 ? -1 : 1 }
-            for i in 0..<d.count { analytic += Double(d[i]) * Double(p.grad[i]) }
-            direction.append(d)
-        }
-        let eps: Float = 2e-4
-        func shift(_ scale: Float) {
-            for (p, d) in zip(net.trainableParameters, direction) { for i in 0..<d.count where d[i] != 0 { p.value[i] += scale * d[i] } }
-        }
-        shift(eps); let plus = loss()
-        shift(-2 * eps); let minus = loss()
-        shift(eps)
-        let numeric = (plus - minus) / Double(2 * eps)
+        let (numeric, analytic) = directionalDerivatives(net.trainableParameters, rng: rng, eps: 2e-4, loss: loss)
         XCTAssertEqual(numeric, analytic, accuracy: 0.05 * max(0.1, abs(analytic)), "\(architecture) \(network)")
         XCTAssertGreaterThan(abs(analytic), 1e-4, "\(architecture) \(network): gradient vanished")
     }
