@@ -1,6 +1,6 @@
 /// 2-D convolution, `same` padding (Keras), lowered to one GEMM over the whole batch.
 /// x: [N, C, H, W] → y: [N, O, OH, OW];  kernel: [O, C, k, k], bias: [O]
-/// cols: [C·k·k, N·OH·OW] (cached for the weight gradient)
+/// cols: [C·k·k, chunk·OH·OW], one chunk of samples at a time
 public final class Conv2D: Layer {
     public let kernel: Parameter
     public let bias: Parameter?
@@ -11,6 +11,8 @@ public final class Conv2D: Layer {
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
+    /// Floats per column chunk (tests lower it to exercise chunking on small inputs).
+    public var columnBudget = ConvGeometry.defaultColumnBudget
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, bias: Bool = true, rng: RandomSource) {
         self.inChannels = inChannels; self.outChannels = outChannels; self.size = kernel; self.stride = stride
@@ -27,33 +29,39 @@ public final class Conv2D: Layer {
         let g = ConvGeometry.same(channels: inChannels, height: x.shape[2], width: x.shape[3], kernel: size, stride: stride)
         geometry = g
         inputShape = x.shape
+        input = x
         let p = g.positions, ld = n * p
-        cols.resize([g.patch, ld])
-        let xs = x.data, cs = cols.data
-        let perImage = inChannels * g.height * g.width
-        Threads.parallelFor(n, minimum: 2) { range in
-            for s in range { g.im2col(xs + s * perImage, cs, ld: ld, offset: s * p) }
-        }
+        let chunk = g.samplesPerChunk(batch: n, budget: columnBudget)
+        cols.resize([g.patch, chunk * p])
         outMajor.resize([outChannels, ld])
         if let bias {
             for o in 0..<outChannels { (outMajor.data + o * ld).update(repeating: bias.value[o], count: ld) }
         }
-        gemm(m: outChannels, n: ld, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: ld,
-             beta: bias == nil ? 0 : 1, outMajor.data, ldc: ld)
+        forEachChunk(n: n, chunk: chunk) { first, count in
+            fillColumns(x, first: first, count: count, g)
+            gemm(m: outChannels, n: count * p, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: count * p,
+                 beta: bias == nil ? 0 : 1, outMajor.data + first * p, ldc: ld)
+        }
+        colsHoldWholeBatch = chunk == n
         output.resize([n, outChannels, g.outHeight, g.outWidth])
         channelMajorToBatch(outMajor.data, output.data, n: n, c: outChannels, p: p)
         return output
     }
 
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
-        guard let g = geometry else { preconditionFailure("Conv2D.backward before forward") }
+        guard let g = geometry, let x = input else { preconditionFailure("Conv2D.backward before forward") }
         let n = inputShape[0], p = g.positions, ld = n * p
+        let chunk = g.samplesPerChunk(batch: n, budget: columnBudget)
         // outMajor is reused for dY in channel-major form: [O, N·P].
         batchToChannelMajor(dy.data, outMajor.data, n: n, c: outChannels, p: p)
         if needs.contains(.parameters) {
-            // dW += dY·colsᵀ ; db += Σ dY
-            gemm(transB: true, m: outChannels, n: g.patch, k: ld, outMajor.data, lda: ld, cols.data, ldb: ld,
-                 beta: 1, kernel.grad.data, ldc: g.patch)
+            // dW += dY·colsᵀ ; db += Σ dY. Chunked columns are rebuilt from x (the forward
+            // kept only the last chunk); a single chunk is still the forward's.
+            forEachChunk(n: n, chunk: chunk) { first, count in
+                if !colsHoldWholeBatch { fillColumns(x, first: first, count: count, g) }
+                gemm(transB: true, m: outChannels, n: g.patch, k: count * p, outMajor.data + first * p, lda: ld,
+                     cols.data, ldb: count * p, beta: 1, kernel.grad.data, ldc: g.patch)
+            }
             if let bias {
                 for o in 0..<outChannels {
                     let row = outMajor.data + o * ld
@@ -64,20 +72,48 @@ public final class Conv2D: Layer {
             }
         }
         if needs.contains(.input) {
-            // dcols = Wᵀ·dY, then col2im. The cached cols are still needed by a second
+            // dcols = Wᵀ·dY, then col2im. The cached cols may still be needed by a second
             // backward over the same forward (GANStep), so dcols gets its own buffer.
-            dcols.resize([g.patch, ld])
-            gemm(transA: true, m: g.patch, n: ld, k: outChannels, kernel.value.data, lda: g.patch, outMajor.data, ldb: ld,
-                 dcols.data, ldc: ld)
+            dcols.resize([g.patch, chunk * p])
             gradInput.resize(inputShape)
             gradInput.fill(0)
             let perImage = inChannels * g.height * g.width
-            let dc = dcols.data, gi = gradInput.data
-            Threads.parallelFor(n, minimum: 2) { range in
-                for s in range { g.col2im(dc, ld: ld, offset: s * p, gi + s * perImage) }
+            let gi = gradInput.data
+            forEachChunk(n: n, chunk: chunk) { first, count in
+                gemm(transA: true, m: g.patch, n: count * p, k: outChannels, kernel.value.data, lda: g.patch,
+                     outMajor.data + first * p, ldb: ld, dcols.data, ldc: count * p)
+                let dc = dcols.data
+                Threads.parallelFor(count, minimum: 2) { range in
+                    for s in range { g.col2im(dc, ld: count * p, offset: s * p, gi + (first + s) * perImage) }
+                }
             }
         }
         return gradInput
     }
+
+    /// im2col of samples first..<first+count into `cols` ([C·k·k, count·P]).
+    private func fillColumns(_ x: Tensor, first: Int, count: Int, _ g: ConvGeometry) {
+        let perImage = inChannels * g.height * g.width, p = g.positions
+        let xs = x.data, cs = cols.data
+        Threads.parallelFor(count, minimum: 2) { range in
+            for s in range { g.im2col(xs + (first + s) * perImage, cs, ld: count * p, offset: s * p) }
+        }
+    }
+
     private let dcols = Tensor(shape: [0])
+    /// The forward's input, kept to rebuild column chunks in backward (layers keep their
+    /// outputs until their next forward, so it is unchanged then).
+    private var input: Tensor?
+    private var colsHoldWholeBatch = false
+}
+
+/// Calls body(first, count) over 0..<n in chunks of `chunk` samples.
+@inline(__always)
+func forEachChunk(n: Int, chunk: Int, _ body: (Int, Int) -> Void) {
+    var first = 0
+    while first < n {
+        let count = min(chunk, n - first)
+        body(first, count)
+        first += count
+    }
 }

@@ -9,11 +9,13 @@ public final class Conv2DTranspose: Layer {
     let inChannels: Int, outChannels: Int, size: Int, stride: Int
     private var geometry: ConvGeometry?
     private let xMajor = Tensor(shape: [0])
-    private let cols = Tensor(shape: [0])      // [O·k·k, N·H·W]
+    private let cols = Tensor(shape: [0])      // [O·k·k, chunk·H·W], one chunk of samples at a time
     private let output = Tensor(shape: [0])
     private let gradMajor = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
+    /// Floats per column chunk (tests lower it to exercise chunking on small inputs).
+    public var columnBudget = ConvGeometry.defaultColumnBudget
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, bias: Bool = true, rng: RandomSource) {
         self.inChannels = inChannels; self.outChannels = outChannels; self.size = kernel; self.stride = stride
@@ -38,24 +40,29 @@ public final class Conv2DTranspose: Layer {
         geometry = g
         inputShape = x.shape
         let p = g.positions, ld = n * p
+        let chunk = g.samplesPerChunk(batch: n, budget: columnBudget)
         xMajor.resize([inChannels, ld])
         batchToChannelMajor(x.data, xMajor.data, n: n, c: inChannels, p: p)
-        // cols = Wᵀ·X : [O·k·k, C]·[C, N·P]
-        cols.resize([g.patch, ld])
-        gemm(transA: true, m: g.patch, n: ld, k: inChannels, kernel.value.data, lda: g.patch, xMajor.data, ldb: ld,
-             cols.data, ldc: ld)
+        cols.resize([g.patch, chunk * p])
         output.resize([n, outChannels, g.height, g.width])
         output.fill(0)
         let perImage = outChannels * g.height * g.width
-        let cs = cols.data, out = output.data
+        let out = output.data
         let biasValues = bias?.value.data
-        Threads.parallelFor(n, minimum: 2) { range in
-            for s in range {
-                g.col2im(cs, ld: ld, offset: s * p, out + s * perImage)
-                if let biasValues {
-                    for o in 0..<self.outChannels {
-                        let plane = out + s * perImage + o * g.height * g.width
-                        for i in 0..<(g.height * g.width) { plane[i] += biasValues[o] }
+        forEachChunk(n: n, chunk: chunk) { first, count in
+            // cols = Wᵀ·X : [O·k·k, C]·[C, count·P]
+            gemm(transA: true, m: g.patch, n: count * p, k: inChannels, kernel.value.data, lda: g.patch,
+                 xMajor.data + first * p, ldb: ld, cols.data, ldc: count * p)
+            let cs = cols.data
+            Threads.parallelFor(count, minimum: 2) { range in
+                for s in range {
+                    let image = out + (first + s) * perImage
+                    g.col2im(cs, ld: count * p, offset: s * p, image)
+                    if let biasValues {
+                        for o in 0..<self.outChannels {
+                            let plane = image + o * g.height * g.width
+                            for i in 0..<(g.height * g.width) { plane[i] += biasValues[o] }
+                        }
                     }
                 }
             }
@@ -66,32 +73,37 @@ public final class Conv2DTranspose: Layer {
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
         guard let g = geometry else { preconditionFailure("Conv2DTranspose.backward before forward") }
         let n = inputShape[0], p = g.positions, ld = n * p
-        // dcols = im2col(dY) : [O·k·k, N·P]  (reuses cols: the forward's columns are not needed again)
+        let chunk = g.samplesPerChunk(batch: n, budget: columnBudget)
         let perImage = outChannels * g.height * g.width
-        let cs = cols.data, dys = dy.data
-        Threads.parallelFor(n, minimum: 2) { range in
-            for s in range { g.im2col(dys + s * perImage, cs, ld: ld, offset: s * p) }
+        if needs.contains(.input) { gradMajor.resize([inChannels, ld]) }
+        forEachChunk(n: n, chunk: chunk) { first, count in
+            // dcols = im2col(dY) : [O·k·k, count·P] (reuses cols: the forward's are not needed again)
+            let cs = cols.data, dys = dy.data
+            Threads.parallelFor(count, minimum: 2) { range in
+                for s in range { g.im2col(dys + (first + s) * perImage, cs, ld: count * p, offset: s * p) }
+            }
+            if needs.contains(.parameters) {
+                // dW += X·dcolsᵀ : [C, count·P]·[count·P, O·k·k]
+                gemm(transB: true, m: inChannels, n: g.patch, k: count * p, xMajor.data + first * p, lda: ld,
+                     cols.data, ldb: count * p, beta: 1, kernel.grad.data, ldc: g.patch)
+            }
+            if needs.contains(.input) {
+                // dX = W·dcols : [C, O·k·k]·[O·k·k, count·P]
+                gemm(m: inChannels, n: count * p, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: count * p,
+                     gradMajor.data + first * p, ldc: ld)
+            }
         }
-        if needs.contains(.parameters) {
-            // dW += X·dcolsᵀ : [C, N·P]·[N·P, O·k·k]
-            gemm(transB: true, m: inChannels, n: g.patch, k: ld, xMajor.data, lda: ld, cols.data, ldb: ld,
-                 beta: 1, kernel.grad.data, ldc: g.patch)
-            if let bias {
-                for s in 0..<n {
-                    for o in 0..<outChannels {
-                        let plane = dy.data + s * perImage + o * g.height * g.width
-                        var sum: Float = 0
-                        for i in 0..<(g.height * g.width) { sum += plane[i] }
-                        bias.grad.data[o] += sum
-                    }
+        if needs.contains(.parameters), let bias {
+            for s in 0..<n {
+                for o in 0..<outChannels {
+                    let plane = dy.data + s * perImage + o * g.height * g.width
+                    var sum: Float = 0
+                    for i in 0..<(g.height * g.width) { sum += plane[i] }
+                    bias.grad.data[o] += sum
                 }
             }
         }
         if needs.contains(.input) {
-            // dX = W·dcols : [C, O·k·k]·[O·k·k, N·P]
-            gradMajor.resize([inChannels, ld])
-            gemm(m: inChannels, n: ld, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: ld,
-                 gradMajor.data, ldc: ld)
             gradInput.resize(inputShape)
             channelMajorToBatch(gradMajor.data, gradInput.data, n: n, c: inChannels, p: p)
         }

@@ -27,6 +27,16 @@ public struct ConvGeometry: Equatable {
     /// Output positions per image: OH·OW.
     public var positions: Int { outHeight * outWidth }
 
+    /// Column matrices are built a chunk of samples at a time, at most `budget` floats
+    /// each: whole-batch columns of the DCGAN's big layers are 80–160 MB apiece (most of a
+    /// training process's memory), while ~50-sample chunks keep the GEMMs large enough.
+    public static let defaultColumnBudget = 1 << 22
+
+    /// Samples per column chunk for a batch of n.
+    func samplesPerChunk(batch n: Int, budget: Int) -> Int {
+        max(1, min(n, budget / max(1, patch * positions)))
+    }
+
     /// Copies image patches of one sample into columns: cols[(c·k + i)·k + j][offset + oh·OW + ow]
     /// = image[c][oh·s − padTop + i][ow·s − padLeft + j] (0 outside). `ld` is the row stride of cols.
     func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int, offset: Int) {

@@ -43,10 +43,28 @@ final class ReferenceTests: XCTestCase {
         checkConv2D(s, expectedOut: nil, bias: true, tag: "7x4")
     }
 
+    /// Column chunks of 1 and 2 samples over a batch of 3 (one uneven chunk) must give the
+    /// whole-batch result, including a second backward over the same forward (GANStep does that).
+    func testChunkedColumnsMatchReference() {
+        for chunkSamples in [1, 2] {
+            for useBias in [true, false] {
+                let s = Reference.ConvShape(n: 3, c: 2, h: 7, w: 7, outChannels: 3, k: 5, stride: 2)
+                let patchTimesPositions = s.c * s.k * s.k * 16
+                checkConv2D(s, expectedOut: 4, bias: useBias, tag: "chunk \(chunkSamples)",
+                            columnBudget: chunkSamples * patchTimesPositions)
+                let t = Reference.ConvShape(n: 3, c: 2, h: 5, w: 5, outChannels: 3, k: 5, stride: 2)
+                checkTranspose(t, expectedOut: 10, bias: useBias, tag: "chunk \(chunkSamples)",
+                               columnBudget: chunkSamples * t.outChannels * t.k * t.k * 25)
+            }
+        }
+    }
+
     private func checkConv2D(_ s: Reference.ConvShape, expectedOut: Int?, bias useBias: Bool, tag: String,
+                             columnBudget: Int = ConvGeometry.defaultColumnBudget,
                              file: StaticString = #filePath, line: UInt = #line) {
         let layer = Conv2D(inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride, bias: useBias,
                            rng: RandomSource(seed: 5))
+        layer.columnBudget = columnBudget
         randomizeBias(layer.bias, seed: 6)
         let x = randomTensor([s.n, s.c, s.h, s.w], seed: 7)
         let y = layer.forward(x, training: true)
@@ -62,6 +80,10 @@ final class ReferenceTests: XCTestCase {
         assertClose(dx, back.dx, "conv2d dx \(tag)", file: file, line: line)
         assertClose(layer.kernel.grad.array, back.dW, "conv2d dW \(tag)", file: file, line: line)
         if let bias = layer.bias { assertClose(bias.grad.array, back.db, "conv2d db \(tag)", file: file, line: line) }
+        // A second parameter backward over the same forward rebuilds chunked columns from
+        // the kept input: the gradient doubles.
+        _ = layer.backward(dy, needs: .parameters)
+        assertClose(layer.kernel.grad.array, back.dW.map { 2 * $0 }, "conv2d 2nd dW \(tag)", file: file, line: line)
     }
 
     private let transposeCases: [(size: Int, k: Int, stride: Int, out: Int)] = [
@@ -80,9 +102,11 @@ final class ReferenceTests: XCTestCase {
     }
 
     private func checkTranspose(_ s: Reference.ConvShape, expectedOut: Int?, bias useBias: Bool, tag: String,
+                                columnBudget: Int = ConvGeometry.defaultColumnBudget,
                                 file: StaticString = #filePath, line: UInt = #line) {
         let layer = Conv2DTranspose(inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride,
                                     bias: useBias, rng: RandomSource(seed: 9))
+        layer.columnBudget = columnBudget
         randomizeBias(layer.bias, seed: 10)
         let x = randomTensor([s.n, s.c, s.h, s.w], seed: 11)
         let y = layer.forward(x, training: true)
