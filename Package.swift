@@ -3,7 +3,7 @@ import PackageDescription
 
 // The built-in architecture plugins: one folder under Zoo/ each. Adding an
 // architecture = a folder, one name here, one line in Sources/ZooCatalog/Catalog.swift.
-let plugins = ["DenseGAN", "DCGAN", "ConditionalGAN", "Classifier"]
+let plugins = ["DenseGAN", "DCGAN", "ConditionalGAN", "ConditionalDCGAN", "Classifier"]
 
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 

@@ -1,3 +1,4 @@
+import ConditionalDCGAN
 import ConditionalGAN
 import DCGAN
 import DenseGAN
@@ -9,5 +10,6 @@ public let builtinCatalog = Catalog([
     DenseGAN.self,
     DCGAN.self,
     ConditionalGAN.self,
+    ConditionalDCGAN.self,
     Classifier.self,
 ])

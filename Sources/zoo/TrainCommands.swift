@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
     @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).") var generatorLR: Float?
     @Option(name: .customLong("discriminator-lr"), help: "Adam learning rate of the discriminator.") var discriminatorLR: Float?
-    @Option(help: "Adam β1 (default 0.9).") var beta1: Float?
+    @Option(help: "Adam β1 (default: the architecture's; 0.9 for the seeds).") var beta1: Float?
     @Option(help: "Use only the first N training images (quick experiments).") var limit: Int?
     @Option(name: .customLong("description"), help: "A description stored with the model.") var modelDescription: String?
     @OptionGroup var registry: RegistryOptions

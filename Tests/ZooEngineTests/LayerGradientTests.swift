@@ -97,6 +97,16 @@ final class LayerGradientTests: XCTestCase {
         gradientCheck(layer: Reshape([2, 3, 2]), input: randomTensor([2, 12], seed: 26))
     }
 
+    func testLabelPlanes() {
+        let layer = LabelPlanes(imageShape: [1, 3, 4], classes: 3)
+        let x = randomTensor([2, 12 + 3], seed: 29)
+        let y = layer.forward(x, training: true)
+        XCTAssertEqual(y.shape, [2, 4, 3, 4])
+        // Sample 1's second label plane is its input column 12 + 1 at every pixel.
+        XCTAssertEqual(y[(1 * 4 + 2) * 12 + 7], x[1 * 15 + 13])
+        gradientCheck(layer: layer, input: x)
+    }
+
     func testFlatten() {
         gradientCheck(layer: Flatten(), input: randomTensor([2, 3, 2, 2], seed: 27))
     }
