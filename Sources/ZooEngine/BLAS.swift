@@ -11,6 +11,7 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, al
 
 /// Glorot (Xavier) uniform, Keras's default kernel initializer: U(±sqrt(6 / (fanIn + fanOut))).
 public func glorotUniform(_ t: Tensor, fanIn: Int, fanOut: Int, rng: RandomSource) {
+    guard !rng.skipsInitializers else { return }
     let limit = (6 / Float(fanIn + fanOut)).squareRoot()
     rng.fillUniform(t, -limit, limit)
 }

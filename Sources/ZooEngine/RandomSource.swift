@@ -8,6 +8,9 @@ public final class RandomSource: RandomNumberGenerator {
     private var s: (UInt64, UInt64, UInt64, UInt64)
     /// Box–Muller yields pairs; the unused second value is part of the state.
     private var spareNormal: Float?
+    /// Set when every weight is about to be overwritten from a checkpoint: initializers
+    /// then leave tensors zero (and their pages untouched) instead of drawing numbers.
+    public var skipsInitializers = false
 
     public init(seed: UInt64) {
         // splitmix64 expands the seed so nearby seeds give unrelated streams.

@@ -17,9 +17,19 @@ public final class Tensor {
         self.shape = shape
         self.count = shape.reduce(1, *)
         self.capacity = max(count, 1)
-        self.data = .allocate(capacity: capacity)
-        self.data.initialize(repeating: value, count: capacity)
+        self.data = Tensor.allocateZeroed(capacity)
+        if value != 0 { self.data.update(repeating: value, count: capacity) }
         self.owner = nil
+    }
+
+    /// calloc: large zeroed buffers come straight from the kernel as untouched pages, so
+    /// tensors a run never uses (a discriminator and Adam moments when only generating)
+    /// cost no page faults. Freed with `free`.
+    private static func allocateZeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
+        guard let raw = calloc(count, MemoryLayout<Float>.stride) else {
+            preconditionFailure("out of memory allocating \(count) floats")
+        }
+        return raw.bindMemory(to: Float.self, capacity: count)
     }
 
     public convenience init(shape: [Int], values: [Float]) {
@@ -36,7 +46,7 @@ public final class Tensor {
         self.owner = base
     }
 
-    deinit { if owner == nil { data.deallocate() } }
+    deinit { if owner == nil { free(data) } }
 
     /// Changes the shape, reallocating only when the buffer is too small. Contents are
     /// unspecified afterwards (callers overwrite them).
@@ -44,10 +54,9 @@ public final class Tensor {
         precondition(owner == nil, "cannot resize a view")
         let n = newShape.reduce(1, *)
         if n > capacity {
-            data.deallocate()
+            free(data)
             capacity = n
-            data = .allocate(capacity: n)
-            data.initialize(repeating: 0, count: n)
+            data = Tensor.allocateZeroed(n)
         }
         shape = newShape
         count = n

@@ -44,7 +44,11 @@ public struct ModelStore {
         let wanted = withOptimizer ? nil : networks
         let record = try registry.loadCheckpoint(model: name, checkpoint: selector, networks: wanted)
         let rng = RandomSource(seed: info.seed)
+        // Every wanted tensor is overwritten below (validate() checks none is missing), and
+        // networks not asked for are never run; resuming restores the RNG state afterwards.
+        rng.skipsInitializers = true
         let architecture = try type.init(hyperparameters: hyperparameters, rng: rng)
+        rng.skipsInitializers = false
 
         let weights = record.tensors.filter { !$0.network.hasSuffix("#adam") }
         let expected = architecture.namedTensors.filter { wanted?.contains($0.network) ?? true }

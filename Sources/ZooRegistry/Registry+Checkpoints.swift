@@ -114,28 +114,49 @@ extension Registry {
                                             [.int(target.id)], { ($0.bool(0), $0.blob(1), $0.blob(2)) }) else {
                 throw RegistryError.checkpointNotFound(model: name, selector: selector.description)
             }
-            let tensors = try db.query("""
+            let stored = try db.query("""
                 SELECT network, path, shape, dtype, codec, raw_bytes, sha256, blob FROM tensors WHERE checkpoint_id = ? ORDER BY id
-                """, [.int(target.id)]) { s -> TensorRecord? in
-                let network = s.text(0), path = s.text(1)
+                """, [.int(target.id)]) { s -> StoredTensor? in
+                let network = s.text(0)
                 if let networks, !networks.contains(network) { return nil }
-                do {
-                    let shape = try Shape.parse(s.text(2))
-                    let values = try WeightCodec.decode(blob: s.blob(7), dtype: s.text(3), codec: s.text(4), rawBytes: s.int(5),
-                                                        sha256: s.text(6), elementCount: Shape.elementCount(shape))
-                    return TensorRecord(network: network, path: path, shape: shape, values: values)
-                } catch let failure as WeightCodec.Failure {
-                    throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
-                                                      network: network, path: path, reason: failure.reason)
-                }
+                return StoredTensor(network: network, path: s.text(1), shape: s.text(2), dtype: s.text(3), codec: s.text(4),
+                                    rawBytes: s.int(5), sha256: s.text(6), blob: s.blob(7))
             }
             .compactMap { $0 }
+            // Inflating and hashing dominate a cold `zoo generate`; tensors are independent,
+            // so they are decoded on all cores. The first failure in row order is reported.
+            var decoded = [Result<TensorRecord, Error>?](repeating: nil, count: stored.count)
+            decoded.withUnsafeMutableBufferPointer { results in
+                DispatchQueue.concurrentPerform(iterations: stored.count) { i in
+                    let t = stored[i]
+                    results[i] = Result {
+                        do {
+                            let shape = try Shape.parse(t.shape)
+                            let values = try WeightCodec.decode(blob: t.blob, dtype: t.dtype, codec: t.codec, rawBytes: t.rawBytes,
+                                                                sha256: t.sha256, elementCount: Shape.elementCount(shape))
+                            return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
+                        } catch let failure as WeightCodec.Failure {
+                            throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
+                                                              network: t.network, path: t.path, reason: failure.reason)
+                        }
+                    }
+                }
+            }
+            let tensors = try decoded.map { try ($0 ?? .failure(RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step, network: "?", path: "?", reason: "not decoded"))).get() }
             let log = try db.query("""
                 SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id
                 """, [.int(modelID), .int(target.step)], Registry.logRow)
             return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.0, optimizerState: header.1,
                                     rngState: header.2, tensors: tensors, log: log)
         }
+    }
+
+    /// A tensor row as stored, before decoding.
+    private struct StoredTensor {
+        let network, path, shape, dtype, codec: String
+        let rawBytes: Int
+        let sha256: String
+        let blob: Data
     }
 
     static func logRow(_ s: Statement) -> TrainingLogRow {
