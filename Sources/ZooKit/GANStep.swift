@@ -38,9 +38,10 @@ public final class LabelledNetwork {
 /// tutorial): G makes fakes from N(0,1) noise; D sees the real and the fake batch;
 /// D loss = BCE(real→1) + BCE(fake→0); G loss = BCE(D(G(z))→1); both nets step with Adam.
 ///
-/// D runs once on [real; fake] stacked into one 2N batch. For discriminators without
-/// BatchNorm (all seeds) that equals two calls, and it keeps GEMMs large. Both losses
-/// come from that one forward pass, as in the tutorial's single GradientTape.
+/// D runs on the real batch and then on the fake batch, as the tutorial calls it twice.
+/// Each pass's backward follows its own forward, so D's activation caches are sized for
+/// N images, not 2N, and the G loss's input gradient is computed for the fakes only.
+/// Both losses come from the one fake pass, as in the tutorial's single GradientTape.
 public final class GANStep {
     public let generator: LabelledNetwork
     public let discriminator: LabelledNetwork
@@ -51,12 +52,10 @@ public final class GANStep {
 
     // Reused buffers: a steady-state step allocates nothing.
     private let noise = Tensor(shape: [0])
-    private let oneHotHalf = Tensor(shape: [0])
-    private let oneHotBoth = Tensor(shape: [0])
-    private let stacked = Tensor(shape: [0])
-    private let dLogitsD = Tensor(shape: [0])
-    private let dLogitsG = Tensor(shape: [0])
-    private let dFake = Tensor(shape: [0])
+    private let oneHotLabels = Tensor(shape: [0])
+    private let dLogitsReal = Tensor(shape: [0])
+    private let dLogitsFakeD = Tensor(shape: [0])
+    private let dLogitsFakeG = Tensor(shape: [0])
 
     public init(generator: LabelledNetwork, discriminator: LabelledNetwork, generatorOptimizer: Adam,
                 discriminatorOptimizer: Adam, latentSize: Int, classes: Int) {
@@ -80,65 +79,63 @@ public final class GANStep {
     public func computeGradients(_ batch: Batch, rng: RandomSource) -> StepResult {
         let real = batch.images
         let n = real.batch
-        let perImage = real.perSample
 
         noise.resize([n, latentSize])
         rng.fillNormal(noise)
-        var labelsForG: Tensor? = nil
-        var labelsForD: Tensor? = nil
+        var labels: Tensor? = nil
         if conditional {
             // Fakes are asked for the real batch's labels, so D sees the same label mix twice.
-            oneHot(batch.labels, classes: classes, into: oneHotHalf)
-            oneHot(batch.labels + batch.labels, classes: classes, into: oneHotBoth)
-            labelsForG = oneHotHalf
-            labelsForD = oneHotBoth
+            oneHot(batch.labels, classes: classes, into: oneHotLabels)
+            labels = oneHotLabels
         }
 
-        let fake = generator.forward(noise, oneHot: labelsForG, training: true)
-        precondition(fake.perSample == perImage, "generator output \(fake.shape) does not match images \(real.shape)")
-
-        stacked.resize([2 * n] + Array(real.shape.dropFirst()))
-        stacked.data.update(from: real.data, count: n * perImage)
-        (stacked.data + n * perImage).update(from: fake.data, count: n * perImage)
-
-        let logits = discriminator.forward(stacked, oneHot: labelsForD, training: true)
-        precondition(logits.count == 2 * n, "discriminator must output one logit per image")
+        let fake = generator.forward(noise, oneHot: labels, training: true)
+        precondition(fake.perSample == real.perSample, "generator output \(fake.shape) does not match images \(real.shape)")
 
         // BCE from logits, each half a mean over N (Keras reduction), summed for D.
-        dLogitsD.resize(logits.shape)
-        dLogitsG.resize(logits.shape)
-        var dLoss = 0.0, gLoss = 0.0
+        // With p = σ(z): BCE(z→1) = softplus(−z), d/dz = p − 1; BCE(z→0) = softplus(z), d/dz = p.
         let inverseN = 1 / Float(n)
-        for i in 0..<(2 * n) {
-            let z = logits.data[i]
-            let softplusNegAbs = Double(log1p(exp(-abs(z))))
-            let p = 1 / (1 + exp(-z))
-            if i < n {
-                dLoss += Double(max(z, 0) - z) + softplusNegAbs       // target 1
-                dLogitsD.data[i] = (p - 1) * inverseN
-                dLogitsG.data[i] = 0
-            } else {
-                dLoss += Double(max(z, 0)) + softplusNegAbs           // target 0
-                gLoss += Double(max(z, 0) - z) + softplusNegAbs       // target 1
-                dLogitsD.data[i] = p * inverseN
-                dLogitsG.data[i] = (p - 1) * inverseN
-            }
-        }
+        var dLoss = 0.0, gLoss = 0.0
 
-        discriminator.backward(dLogitsD, needs: .parameters)
-        let dStacked = discriminator.backward(dLogitsG, needs: .input)
-        dFake.resize(fake.shape)
-        dFake.data.update(from: dStacked.data + n * perImage, count: n * perImage)
+        let realLogits = discriminator.forward(real, oneHot: labels, training: true)
+        precondition(realLogits.count == n, "discriminator must output one logit per image")
+        dLogitsReal.resize(realLogits.shape)
+        for i in 0..<n {
+            let z = realLogits.data[i]
+            dLoss += Self.softplus(-z)
+            dLogitsReal.data[i] = (Self.sigmoid(z) - 1) * inverseN
+        }
+        discriminator.backward(dLogitsReal, needs: .parameters)
+
+        let fakeLogits = discriminator.forward(fake, oneHot: labels, training: true)
+        dLogitsFakeD.resize(fakeLogits.shape)
+        dLogitsFakeG.resize(fakeLogits.shape)
+        for i in 0..<n {
+            let z = fakeLogits.data[i], p = Self.sigmoid(z)
+            dLoss += Self.softplus(z)
+            gLoss += Self.softplus(-z)
+            dLogitsFakeD.data[i] = p * inverseN
+            dLogitsFakeG.data[i] = (p - 1) * inverseN
+        }
+        discriminator.backward(dLogitsFakeD, needs: .parameters)
+        let dFake = discriminator.backward(dLogitsFakeG, needs: .input)
         generator.backward(dFake, needs: .parameters)
         return StepResult(dLoss / Double(n), gLoss / Double(n))
     }
+
+    /// log(1 + eˣ) without overflow, in double for the loss sums.
+    @inline(__always) private static func softplus(_ x: Float) -> Double {
+        Double(max(x, 0)) + Double(log1p(exp(-abs(x))))
+    }
+
+    @inline(__always) private static func sigmoid(_ z: Float) -> Float { 1 / (1 + exp(-z)) }
 
     /// Inference-mode generation. noise: [N, latent] → [N, C, H, W].
     public func generate(noise: Tensor, labels: [Int]?) -> Tensor {
         var labelTensor: Tensor? = nil
         if conditional, let labels {
-            oneHot(labels, classes: classes, into: oneHotHalf)
-            labelTensor = oneHotHalf
+            oneHot(labels, classes: classes, into: oneHotLabels)
+            labelTensor = oneHotLabels
         }
         return generator.forward(noise, oneHot: labelTensor, training: false)
     }
