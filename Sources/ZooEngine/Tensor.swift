@@ -38,11 +38,11 @@ public final class Tensor {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    private init(viewOf base: Tensor, shape: [Int]) {
+    private init(viewOf base: Tensor, shape: [Int], offset: Int = 0) {
         self.shape = shape
         self.count = shape.reduce(1, *)
         self.capacity = count
-        self.data = base.data
+        self.data = base.data + offset
         self.owner = base
     }
 
@@ -65,7 +65,16 @@ public final class Tensor {
     /// A view with another shape over the same memory (no copy).
     public func reshaped(_ newShape: [Int]) -> Tensor {
         precondition(newShape.reduce(1, *) == count, "cannot view \(shape) as \(newShape)")
-        return Tensor(viewOf: owner ?? self, shape: newShape)
+        let base = owner ?? self
+        return Tensor(viewOf: base, shape: newShape, offset: data - base.data)
+    }
+
+    /// A view of samples `range` along the first dimension (no copy).
+    public func rows(_ range: Range<Int>) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= batch, "rows \(range) of \(shape)")
+        let base = owner ?? self
+        let offset = (data - base.data) + range.lowerBound * perSample
+        return Tensor(viewOf: base, shape: [range.count] + shape.dropFirst(), offset: offset)
     }
 
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }

@@ -40,7 +40,7 @@ public final class LabelledNetwork {
 ///
 /// D runs on the real batch and then on the fake batch, as the tutorial calls it twice.
 /// Each pass's backward follows its own forward, so D's activation caches are sized for
-/// N images, not 2N, and the G loss's input gradient is computed for the fakes only.
+/// one pass (N images or a chunk), and the G loss's input gradient covers only the fakes.
 /// Both losses come from the one fake pass, as in the tutorial's single GradientTape.
 public final class GANStep {
     public let generator: LabelledNetwork
@@ -56,6 +56,10 @@ public final class GANStep {
     private let dLogitsReal = Tensor(shape: [0])
     private let dLogitsFakeD = Tensor(shape: [0])
     private let dLogitsFakeG = Tensor(shape: [0])
+    private let dFake = Tensor(shape: [0])
+    /// Most images D processes in one pass (plugins with large convolutional Ds lower it
+    /// to bound memory; it must stay the whole batch if D ever has BatchNorm).
+    public var discriminatorChunk = Int.max
 
     public init(generator: LabelledNetwork, discriminator: LabelledNetwork, generatorOptimizer: Adam,
                 discriminatorOptimizer: Adam, latentSize: Int, classes: Int) {
@@ -97,28 +101,44 @@ public final class GANStep {
         let inverseN = 1 / Float(n)
         var dLoss = 0.0, gLoss = 0.0
 
-        let realLogits = discriminator.forward(real, oneHot: labels, training: true)
-        precondition(realLogits.count == n, "discriminator must output one logit per image")
-        dLogitsReal.resize(realLogits.shape)
-        for i in 0..<n {
-            let z = realLogits.data[i]
-            dLoss += Self.softplus(-z)
-            dLogitsReal.data[i] = (Self.sigmoid(z) - 1) * inverseN
+        // D's passes go at most `discriminatorChunk` images at a time: with no BatchNorm in D
+        // each image's loss terms are independent, so chunks sum to the same gradients
+        // while D's activation caches shrink to a chunk.
+        let chunk = max(1, min(n, discriminatorChunk))
+        var first = 0
+        while first < n {
+            let count = min(chunk, n - first), rows = first..<(first + count)
+            let logits = discriminator.forward(real.rows(rows), oneHot: labels?.rows(rows), training: true)
+            precondition(logits.count == count, "discriminator must output one logit per image")
+            dLogitsReal.resize(logits.shape)
+            for i in 0..<count {
+                let z = logits.data[i]
+                dLoss += Self.softplus(-z)
+                dLogitsReal.data[i] = (Self.sigmoid(z) - 1) * inverseN
+            }
+            discriminator.backward(dLogitsReal, needs: .parameters)
+            first += count
         }
-        discriminator.backward(dLogitsReal, needs: .parameters)
 
-        let fakeLogits = discriminator.forward(fake, oneHot: labels, training: true)
-        dLogitsFakeD.resize(fakeLogits.shape)
-        dLogitsFakeG.resize(fakeLogits.shape)
-        for i in 0..<n {
-            let z = fakeLogits.data[i], p = Self.sigmoid(z)
-            dLoss += Self.softplus(z)
-            gLoss += Self.softplus(-z)
-            dLogitsFakeD.data[i] = p * inverseN
-            dLogitsFakeG.data[i] = (p - 1) * inverseN
+        dFake.resize(fake.shape)
+        first = 0
+        while first < n {
+            let count = min(chunk, n - first), rows = first..<(first + count)
+            let logits = discriminator.forward(fake.rows(rows), oneHot: labels?.rows(rows), training: true)
+            dLogitsFakeD.resize(logits.shape)
+            dLogitsFakeG.resize(logits.shape)
+            for i in 0..<count {
+                let z = logits.data[i], p = Self.sigmoid(z)
+                dLoss += Self.softplus(z)
+                gLoss += Self.softplus(-z)
+                dLogitsFakeD.data[i] = p * inverseN
+                dLogitsFakeG.data[i] = (p - 1) * inverseN
+            }
+            discriminator.backward(dLogitsFakeD, needs: .parameters)
+            let dImages = discriminator.backward(dLogitsFakeG, needs: .input)
+            (dFake.data + first * fake.perSample).update(from: dImages.data, count: count * fake.perSample)
+            first += count
         }
-        discriminator.backward(dLogitsFakeD, needs: .parameters)
-        let dFake = discriminator.backward(dLogitsFakeG, needs: .input)
         generator.backward(dFake, needs: .parameters)
         return StepResult(dLoss / Double(n), gLoss / Double(n))
     }

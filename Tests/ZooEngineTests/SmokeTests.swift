@@ -21,4 +21,17 @@ final class RandomSourceTests: XCTestCase {
         XCTAssertEqual(mean, 0, accuracy: 0.02)
         XCTAssertEqual(variance, 1, accuracy: 0.02)
     }
+
+    /// Row views (GAN step chunks) and reshapes of them address the right memory.
+    func testRowViewsAndTheirReshapes() {
+        let t = Tensor(shape: [4, 2, 3], values: (0..<24).map(Float.init))
+        let middle = t.rows(1..<3)
+        XCTAssertEqual(middle.shape, [2, 2, 3])
+        XCTAssertEqual(middle.array, (6..<18).map(Float.init))
+        let flat = middle.reshaped([2, 6])
+        XCTAssertEqual(flat[0], 6)
+        XCTAssertEqual(flat.rows(1..<2).array, (12..<18).map(Float.init))
+        flat[1] = -1
+        XCTAssertEqual(t[7], -1, "a view writes through to its owner")
+    }
 }

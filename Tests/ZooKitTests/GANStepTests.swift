@@ -33,10 +33,43 @@ final class GANStepTests: XCTestCase {
     }
 
     func testGeneratorGradients() throws {
-        for a in ["cgan", "dense-gan", "dcgan"] { try check(a, network: "generator") }
+        for a in ["cgan", "dense-gan", "dcgan", "cdcgan"] { try check(a, network: "generator") }
     }
 
     func testDiscriminatorGradients() throws {
-        for a in ["cgan", "dense-gan", "dcgan"] { try check(a, network: "discriminator") }
+        for a in ["cgan", "dense-gan", "dcgan", "cdcgan"] { try check(a, network: "discriminator") }
+    }
+
+    /// D in chunks of 4 over a batch of 6 (one uneven chunk) gives the whole-batch losses and
+    /// gradients. Dropout is off so both runs see the same D.
+    func testDiscriminatorChunksSumToTheWholeBatch() throws {
+        for architecture in ["dcgan", "cdcgan"] {
+            var results: [(StepResult, [[Float]])] = []
+            for chunk in [Int.max, 4] {
+                let type = try builtinCatalog.lookup(architecture)
+                var h = type.descriptor.defaults
+                h.batchSize = 6
+                h.extras["dropout"] = 0
+                let rng = RandomSource(seed: 9)
+                guard let model = try type.init(hyperparameters: h, rng: rng) as? any AdversarialArchitecture else {
+                    return XCTFail("\(architecture) is not adversarial")
+                }
+                model.gan.discriminatorChunk = chunk
+                let images = Tensor(shape: [6, 1, 28, 28])
+                rng.fillUniform(images, -1, 1)
+                let r = model.gan.computeGradients(Batch(images: images, labels: [0, 1, 2, 3, 4, 5]), rng: rng)
+                let grads = (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
+                    .map { $0.grad.array }
+                results.append((r, grads))
+            }
+            let (whole, chunked) = (results[0], results[1])
+            XCTAssertEqual(whole.0.first, chunked.0.first, accuracy: 1e-5, "\(architecture) D loss")
+            XCTAssertEqual(whole.0.second, chunked.0.second, accuracy: 1e-5, "\(architecture) G loss")
+            for (a, b) in zip(whole.1, chunked.1) {
+                let scale = a.map(abs).max() ?? 0
+                XCTAssertGreaterThan(scale, 0, "\(architecture): a zero gradient proves nothing")
+                for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(scale, 1e-3)) }
+            }
+        }
     }
 }

@@ -43,5 +43,8 @@ public final class DCGAN: AdversarialArchitecture {
             ("logit", Dense(inputs: 128 * 7 * 7, outputs: 1, rng: rng)),
         ])
         gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100)
+        // D's 14×14×64 activations for 256 images are ~13 MB per buffer; 64 at a time keeps
+        // training memory down while GEMMs keep 3136 rows or more.
+        gan.discriminatorChunk = 64
     }
 }
