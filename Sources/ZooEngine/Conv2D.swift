@@ -7,7 +7,7 @@ public final class Conv2D: Layer {
     let inChannels: Int, outChannels: Int, size: Int, stride: Int
     private var geometry: ConvGeometry?
     private let cols = Tensor(shape: [0])
-    private let outMajor = Tensor(shape: [0])    // [O, N·P]
+    private let outChunk = Tensor(shape: [0])    // [O, chunk·P]: GEMM output, then dY, channel-major
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
@@ -30,61 +30,63 @@ public final class Conv2D: Layer {
         geometry = g
         inputShape = x.shape
         input = x
-        let p = g.positions, ld = n * p
-        let chunk = g.samplesPerChunk(batch: n, budget: columnBudget)
+        let p = g.positions
+        let chunk = g.samplesPerChunk(batch: n, channels: outChannels, budget: columnBudget)
         cols.resize([g.patch, chunk * p])
-        outMajor.resize([outChannels, ld])
-        if let bias {
-            for o in 0..<outChannels { (outMajor.data + o * ld).update(repeating: bias.value[o], count: ld) }
-        }
+        outChunk.resize([outChannels, chunk * p])
+        output.resize([n, outChannels, g.outHeight, g.outWidth])
         forEachChunk(n: n, chunk: chunk) { first, count in
+            let width = count * p
             fillColumns(x, first: first, count: count, g)
-            gemm(m: outChannels, n: count * p, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: count * p,
-                 beta: bias == nil ? 0 : 1, outMajor.data + first * p, ldc: ld)
+            if let bias {
+                for o in 0..<outChannels { (outChunk.data + o * width).update(repeating: bias.value[o], count: width) }
+            }
+            gemm(m: outChannels, n: width, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: width,
+                 beta: bias == nil ? 0 : 1, outChunk.data, ldc: width)
+            channelMajorToBatch(outChunk.data, output.data + first * outChannels * p, n: count, c: outChannels, p: p)
         }
         colsHoldWholeBatch = chunk == n
-        output.resize([n, outChannels, g.outHeight, g.outWidth])
-        channelMajorToBatch(outMajor.data, output.data, n: n, c: outChannels, p: p)
         return output
     }
 
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
         guard let g = geometry, let x = input else { preconditionFailure("Conv2D.backward before forward") }
-        let n = inputShape[0], p = g.positions, ld = n * p
-        let chunk = g.samplesPerChunk(batch: n, budget: columnBudget)
-        // outMajor is reused for dY in channel-major form: [O, N·P].
-        batchToChannelMajor(dy.data, outMajor.data, n: n, c: outChannels, p: p)
-        if needs.contains(.parameters) {
-            // dW += dY·colsᵀ ; db += Σ dY. Chunked columns are rebuilt from x (the forward
-            // kept only the last chunk); a single chunk is still the forward's.
-            forEachChunk(n: n, chunk: chunk) { first, count in
-                if !colsHoldWholeBatch { fillColumns(x, first: first, count: count, g) }
-                gemm(transB: true, m: outChannels, n: g.patch, k: count * p, outMajor.data + first * p, lda: ld,
-                     cols.data, ldb: count * p, beta: 1, kernel.grad.data, ldc: g.patch)
-            }
-            if let bias {
-                for o in 0..<outChannels {
-                    let row = outMajor.data + o * ld
-                    var sum: Float = 0
-                    for i in 0..<ld { sum += row[i] }
-                    bias.grad.data[o] += sum
-                }
-            }
-        }
+        let n = inputShape[0], p = g.positions
+        let chunk = g.samplesPerChunk(batch: n, channels: outChannels, budget: columnBudget)
+        let perImage = inChannels * g.height * g.width
         if needs.contains(.input) {
-            // dcols = Wᵀ·dY, then col2im. The cached cols may still be needed by a second
-            // backward over the same forward (GANStep), so dcols gets its own buffer.
+            // The cached cols may still be needed by a second backward over the same
+            // forward (GANStep), so dcols gets its own buffer.
             dcols.resize([g.patch, chunk * p])
             gradInput.resize(inputShape)
             gradInput.fill(0)
-            let perImage = inChannels * g.height * g.width
-            let gi = gradInput.data
-            forEachChunk(n: n, chunk: chunk) { first, count in
-                gemm(transA: true, m: g.patch, n: count * p, k: outChannels, kernel.value.data, lda: g.patch,
-                     outMajor.data + first * p, ldb: ld, dcols.data, ldc: count * p)
-                let dc = dcols.data
+        }
+        forEachChunk(n: n, chunk: chunk) { first, count in
+            let width = count * p
+            // outChunk is reused for this chunk's dY in channel-major form: [O, count·P].
+            batchToChannelMajor(dy.data + first * outChannels * p, outChunk.data, n: count, c: outChannels, p: p)
+            if needs.contains(.parameters) {
+                // dW += dY·colsᵀ ; db += Σ dY. Chunked columns are rebuilt from x (the forward
+                // kept only the last chunk); a single chunk is still the forward's.
+                if !colsHoldWholeBatch { fillColumns(x, first: first, count: count, g) }
+                gemm(transB: true, m: outChannels, n: g.patch, k: width, outChunk.data, lda: width,
+                     cols.data, ldb: width, beta: 1, kernel.grad.data, ldc: g.patch)
+                if let bias {
+                    for o in 0..<outChannels {
+                        let row = outChunk.data + o * width
+                        var sum: Float = 0
+                        for i in 0..<width { sum += row[i] }
+                        bias.grad.data[o] += sum
+                    }
+                }
+            }
+            if needs.contains(.input) {
+                // dcols = Wᵀ·dY, then col2im.
+                gemm(transA: true, m: g.patch, n: width, k: outChannels, kernel.value.data, lda: g.patch,
+                     outChunk.data, ldb: width, dcols.data, ldc: width)
+                let dc = dcols.data, gi = gradInput.data
                 Threads.parallelFor(count, minimum: 2) { range in
-                    for s in range { g.col2im(dc, ld: count * p, offset: s * p, gi + (first + s) * perImage) }
+                    for s in range { g.col2im(dc, ld: width, offset: s * p, gi + (first + s) * perImage) }
                 }
             }
         }

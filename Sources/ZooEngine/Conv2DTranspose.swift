@@ -2,16 +2,16 @@
 /// gradient of a `same` Conv2D from [OH, OW] to [H, W], so it reuses that geometry:
 /// forward = GEMM to columns, then col2im; backward = im2col, then GEMM.
 /// x: [N, C, H, W] → y: [N, O, H·s, W·s];  kernel: [C, O, k, k], bias: [O]
-/// xMajor: [C, N·H·W] (cached for the weight gradient)
+/// Works a chunk of samples at a time (see ConvGeometry.defaultColumnBudget).
 public final class Conv2DTranspose: Layer {
     public let kernel: Parameter
     public let bias: Parameter?
     let inChannels: Int, outChannels: Int, size: Int, stride: Int
     private var geometry: ConvGeometry?
-    private let xMajor = Tensor(shape: [0])
+    private let xChunk = Tensor(shape: [0])    // [C, chunk·H·W]: the input, channel-major
     private let cols = Tensor(shape: [0])      // [O·k·k, chunk·H·W], one chunk of samples at a time
     private let output = Tensor(shape: [0])
-    private let gradMajor = Tensor(shape: [0])
+    private let gradChunk = Tensor(shape: [0]) // [C, chunk·H·W]: dX, channel-major
     private let gradInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
     /// Floats per column chunk (tests lower it to exercise chunking on small inputs).
@@ -39,10 +39,10 @@ public final class Conv2DTranspose: Layer {
         let g = Self.geometry(outChannels: outChannels, inHeight: x.shape[2], inWidth: x.shape[3], kernel: size, stride: stride)
         geometry = g
         inputShape = x.shape
-        let p = g.positions, ld = n * p
-        let chunk = g.samplesPerChunk(batch: n, budget: columnBudget)
-        xMajor.resize([inChannels, ld])
-        batchToChannelMajor(x.data, xMajor.data, n: n, c: inChannels, p: p)
+        input = x
+        let p = g.positions
+        let chunk = g.samplesPerChunk(batch: n, channels: inChannels, budget: columnBudget)
+        xChunk.resize([inChannels, chunk * p])
         cols.resize([g.patch, chunk * p])
         output.resize([n, outChannels, g.height, g.width])
         output.fill(0)
@@ -50,14 +50,16 @@ public final class Conv2DTranspose: Layer {
         let out = output.data
         let biasValues = bias?.value.data
         forEachChunk(n: n, chunk: chunk) { first, count in
+            let width = count * p
+            batchToChannelMajor(x.data + first * inChannels * p, xChunk.data, n: count, c: inChannels, p: p)
             // cols = Wᵀ·X : [O·k·k, C]·[C, count·P]
-            gemm(transA: true, m: g.patch, n: count * p, k: inChannels, kernel.value.data, lda: g.patch,
-                 xMajor.data + first * p, ldb: ld, cols.data, ldc: count * p)
+            gemm(transA: true, m: g.patch, n: width, k: inChannels, kernel.value.data, lda: g.patch,
+                 xChunk.data, ldb: width, cols.data, ldc: width)
             let cs = cols.data
             Threads.parallelFor(count, minimum: 2) { range in
                 for s in range {
                     let image = out + (first + s) * perImage
-                    g.col2im(cs, ld: count * p, offset: s * p, image)
+                    g.col2im(cs, ld: width, offset: s * p, image)
                     if let biasValues {
                         for o in 0..<self.outChannels {
                             let plane = image + o * g.height * g.width
@@ -67,30 +69,40 @@ public final class Conv2DTranspose: Layer {
                 }
             }
         }
+        xChunkHoldsWholeBatch = chunk == n
         return output
     }
 
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
-        guard let g = geometry else { preconditionFailure("Conv2DTranspose.backward before forward") }
-        let n = inputShape[0], p = g.positions, ld = n * p
-        let chunk = g.samplesPerChunk(batch: n, budget: columnBudget)
+        guard let g = geometry, let x = input else { preconditionFailure("Conv2DTranspose.backward before forward") }
+        let n = inputShape[0], p = g.positions
+        let chunk = g.samplesPerChunk(batch: n, channels: inChannels, budget: columnBudget)
         let perImage = outChannels * g.height * g.width
-        if needs.contains(.input) { gradMajor.resize([inChannels, ld]) }
+        if needs.contains(.input) {
+            gradChunk.resize([inChannels, chunk * p])
+            gradInput.resize(inputShape)
+        }
         forEachChunk(n: n, chunk: chunk) { first, count in
+            let width = count * p
             // dcols = im2col(dY) : [O·k·k, count·P] (reuses cols: the forward's are not needed again)
             let cs = cols.data, dys = dy.data
             Threads.parallelFor(count, minimum: 2) { range in
-                for s in range { g.im2col(dys + (first + s) * perImage, cs, ld: count * p, offset: s * p) }
+                for s in range { g.im2col(dys + (first + s) * perImage, cs, ld: width, offset: s * p) }
             }
             if needs.contains(.parameters) {
-                // dW += X·dcolsᵀ : [C, count·P]·[count·P, O·k·k]
-                gemm(transB: true, m: inChannels, n: g.patch, k: count * p, xMajor.data + first * p, lda: ld,
-                     cols.data, ldb: count * p, beta: 1, kernel.grad.data, ldc: g.patch)
+                // dW += X·dcolsᵀ : [C, count·P]·[count·P, O·k·k]; X chunks are rebuilt from x
+                // unless the forward's single chunk is still there.
+                if !xChunkHoldsWholeBatch {
+                    batchToChannelMajor(x.data + first * inChannels * p, xChunk.data, n: count, c: inChannels, p: p)
+                }
+                gemm(transB: true, m: inChannels, n: g.patch, k: width, xChunk.data, lda: width,
+                     cols.data, ldb: width, beta: 1, kernel.grad.data, ldc: g.patch)
             }
             if needs.contains(.input) {
                 // dX = W·dcols : [C, O·k·k]·[O·k·k, count·P]
-                gemm(m: inChannels, n: count * p, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: count * p,
-                     gradMajor.data + first * p, ldc: ld)
+                gemm(m: inChannels, n: width, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: width,
+                     gradChunk.data, ldc: width)
+                channelMajorToBatch(gradChunk.data, gradInput.data + first * inChannels * p, n: count, c: inChannels, p: p)
             }
         }
         if needs.contains(.parameters), let bias {
@@ -103,10 +115,11 @@ public final class Conv2DTranspose: Layer {
                 }
             }
         }
-        if needs.contains(.input) {
-            gradInput.resize(inputShape)
-            channelMajorToBatch(gradMajor.data, gradInput.data, n: n, c: inChannels, p: p)
-        }
         return gradInput
     }
+
+    /// The forward's input, kept to rebuild X chunks in backward (layers keep their
+    /// outputs until their next forward, so it is unchanged then).
+    private var input: Tensor?
+    private var xChunkHoldsWholeBatch = false
 }

@@ -32,9 +32,10 @@ public struct ConvGeometry: Equatable {
     /// training process's memory), while ~50-sample chunks keep the GEMMs large enough.
     public static let defaultColumnBudget = 1 << 22
 
-    /// Samples per column chunk for a batch of n.
-    func samplesPerChunk(batch n: Int, budget: Int) -> Int {
-        max(1, min(n, budget / max(1, patch * positions)))
+    /// Samples per chunk for a batch of n, so that the column matrix and a channel-major
+    /// matrix of `channels` rows both stay within `budget` floats.
+    func samplesPerChunk(batch n: Int, channels other: Int, budget: Int) -> Int {
+        max(1, min(n, budget / max(1, max(patch, other) * positions)))
     }
 
     /// Copies image patches of one sample into columns: cols[(c·k + i)·k + j][offset + oh·OW + ow]

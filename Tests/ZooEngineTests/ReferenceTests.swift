@@ -123,6 +123,9 @@ final class ReferenceTests: XCTestCase {
         assertClose(dx, back.dx, "conv2dT dx \(tag)", file: file, line: line)
         assertClose(layer.kernel.grad.array, back.dW, "conv2dT dW \(tag)", file: file, line: line)
         if let bias = layer.bias { assertClose(bias.grad.array, back.db, "conv2dT db \(tag)", file: file, line: line) }
+        // A second parameter backward rebuilds chunked inputs from the kept x: dW doubles.
+        _ = layer.backward(dy, needs: .parameters)
+        assertClose(layer.kernel.grad.array, back.dW.map { 2 * $0 }, "conv2dT 2nd dW \(tag)", file: file, line: line)
     }
 
     /// The transpose is the adjoint of the conv it is built from: <Conv(u), v> = <u, ConvT(v)>
