@@ -34,8 +34,8 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
-    private func batchNorm(features: Int) -> BatchNorm {
-        let layer = BatchNorm(features: features)
+    private func batchNorm(features: Int, leakyAlpha: Float? = nil) -> BatchNorm {
+        let layer = BatchNorm(features: features, leakyAlpha: leakyAlpha)
         // Non-trivial γ, β so their gradients are not checked only at the identity.
         RandomSource(seed: 10).fillUniform(layer.gamma.value, 0.5, 1.5)
         RandomSource(seed: 11).fillNormal(layer.beta.value, std: 0.5)
@@ -48,6 +48,20 @@ final class LayerGradientTests: XCTestCase {
 
     func testBatchNormTrainingConv() {
         gradientCheck(layer: batchNorm(features: 3), input: randomTensor([2, 3, 3, 3], seed: 13), eps: 1e-3)
+    }
+
+    /// BatchNorm with a fused LeakyReLU equals BatchNorm then LeakyReLU, and its gradients
+    /// pass the finite-difference check in training and inference mode.
+    func testBatchNormWithFusedLeakyReLU() {
+        for shape in [[5, 4], [2, 3, 3, 3]] {
+            let features = shape[1]
+            let fused = batchNorm(features: features, leakyAlpha: 0.3), plain = batchNorm(features: features)
+            let x = randomTensor(shape, seed: 30)
+            let expected = LeakyReLU(alpha: 0.3).forward(plain.forward(x, training: true), training: true).array
+            assertClose(fused.forward(x, training: true).array, expected, "fused forward \(shape)")
+            gradientCheck(layer: batchNorm(features: features, leakyAlpha: 0.3), input: x, eps: 1e-3)
+            gradientCheck(layer: batchNorm(features: features, leakyAlpha: 0.3), input: x, training: false, eps: 1e-3)
+        }
     }
 
     func testBatchNormInference() {

@@ -23,12 +23,10 @@ public final class ConditionalDCGAN: AdversarialArchitecture {
         // concat(z [N, 100], onehot [N, 10]) → [N, 1, 28, 28]
         let generator = Sequential([
             ("dense", Dense(inputs: 110, outputs: 7 * 7 * 128, bias: false, rng: rng)),
-            ("bn0", BatchNorm(features: 7 * 7 * 128)),
-            ("act0", LeakyReLU(alpha: alpha)),
+            ("bn0", BatchNorm(features: 7 * 7 * 128, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
             ("reshape", Reshape([128, 7, 7])),
             ("deconv1", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng)),
-            ("bn1", BatchNorm(features: 64)),
-            ("act1", LeakyReLU(alpha: alpha)),
+            ("bn1", BatchNorm(features: 64, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
             ("deconv2", Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng)),
             ("tanh", Tanh()),
         ])

@@ -19,15 +19,12 @@ public final class DCGAN: AdversarialArchitecture {
         // z: [N, 100] → [N, 1, 28, 28]
         let generator = Sequential([
             ("dense", Dense(inputs: 100, outputs: 7 * 7 * 256, bias: false, rng: rng)),
-            ("bn0", BatchNorm(features: 7 * 7 * 256)),
-            ("act0", LeakyReLU(alpha: alpha)),
+            ("bn0", BatchNorm(features: 7 * 7 * 256, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
             ("reshape", Reshape([256, 7, 7])),
             ("deconv1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)),
-            ("bn1", BatchNorm(features: 128)),
-            ("act1", LeakyReLU(alpha: alpha)),
+            ("bn1", BatchNorm(features: 128, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
             ("deconv2", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng)),
-            ("bn2", BatchNorm(features: 64)),
-            ("act2", LeakyReLU(alpha: alpha)),
+            ("bn2", BatchNorm(features: 64, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
             ("deconv3", Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng)),
             ("tanh", Tanh()),
         ])
