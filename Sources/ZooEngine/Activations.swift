@@ -46,6 +46,28 @@ public final class ReLU: Layer {
     }
 }
 
+/// tanh as Eigen's rational minimax approximation (generic_fast_tanh_float): within
+/// 4e-7 of the true value, |result| ≤ 1, and branch-light so loops vectorize. glibc's
+/// tanhf (via expm1f) was 18% of a conditional-GAN training step.
+@inline(__always)
+public func fastTanh(_ value: Float) -> Float {
+    if abs(value) < 0.0004 { return value }
+    let x = min(max(value, -7.90531110763549805), 7.90531110763549805)
+    let x2 = x * x
+    var p: Float = -2.76076847742355e-16
+    p = p * x2 + 2.00018790482477e-13
+    p = p * x2 - 8.60467152213735e-11
+    p = p * x2 + 5.12229709037114e-08
+    p = p * x2 + 1.48572235717979e-05
+    p = p * x2 + 6.37261928875436e-04
+    p = p * x2 + 4.89352455891786e-03
+    var q: Float = 1.19825839466702e-06
+    q = q * x2 + 1.18534705686654e-04
+    q = q * x2 + 2.26843463243900e-03
+    q = q * x2 + 4.89352518554385e-03
+    return x * p / q
+}
+
 public final class Tanh: Layer {
     private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
     public init() {}
@@ -53,7 +75,7 @@ public final class Tanh: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
         let xs = x.data, ys = output.data
-        Threads.parallelFor(x.count) { r in for i in r { ys[i] = tanhf(xs[i]) } }
+        Threads.parallelFor(x.count) { r in for i in r { ys[i] = fastTanh(xs[i]) } }
         return output
     }
 

@@ -91,6 +91,18 @@ final class LayerGradientTests: XCTestCase {
         gradientCheck(layer: Tanh(), input: randomTensor([3, 7], seed: 20), eps: 1e-3)
     }
 
+    func testFastTanhMatchesTanh() {
+        var worst = 0.0
+        for i in -200_000...200_000 {
+            let x = Float(i) * 5e-5          // −10 … 10, dense near 0 and the clamp
+            let y = fastTanh(x)
+            XCTAssertLessThanOrEqual(abs(y), 1)
+            worst = max(worst, abs(Double(y) - Foundation.tanh(Double(x))))
+        }
+        XCTAssertLessThan(worst, 1e-6)
+        XCTAssertEqual(fastTanh(-3), -fastTanh(3), "odd")
+    }
+
     func testSigmoid() {
         gradientCheck(layer: Sigmoid(), input: randomTensor([3, 7], seed: 21, std: 2), eps: 1e-3)
     }
