@@ -34,8 +34,11 @@ public struct ConvGeometry: Equatable {
 
     /// Samples per chunk for a batch of n, so that the column matrix and a channel-major
     /// matrix of `channels` rows both stay within `budget` floats.
+    /// Chunks are balanced (256 at most 53 → 5 × 52, not 4 × 53 + 44) so no GEMM is a sliver.
     func samplesPerChunk(batch n: Int, channels other: Int, budget: Int) -> Int {
-        max(1, min(n, budget / max(1, max(patch, other) * positions)))
+        let most = max(1, min(n, budget / max(1, max(patch, other) * positions)))
+        let chunks = (n + most - 1) / most
+        return (n + chunks - 1) / chunks
     }
 
     /// Copies image patches of one sample into columns: cols[(c·k + i)·k + j][offset + oh·OW + ow]

@@ -16,16 +16,27 @@ public enum EngineBenchmark {
 
     public static func run(batch: Int = 256, repeats: Int = 5) -> String {
         var lines = ["OpenBLAS core: \(Threads.blasCore), threads: \(Threads.count), batch \(batch)", ""]
-        // (name, m, n, k) of the forward GEMMs of each DCGAN layer at this batch.
+        // The GAN step runs D on the real and on the fake batch, `dChunk` images at a time
+        // (GANStep.discriminatorChunk in the DCGAN plugin): 2·batch/dChunk passes of D.
+        let dChunk = min(64, batch), dPasses = Double(2 * batch) / Double(dChunk)
+        func chunk(_ geometry: ConvGeometry, _ n: Int, _ channels: Int) -> Int {
+            geometry.samplesPerChunk(batch: n, channels: channels, budget: ConvGeometry.defaultColumnBudget)
+        }
+        let deconv1 = ConvGeometry(channels: 128, height: 7, width: 7, kernel: 5, stride: 1, outHeight: 7, outWidth: 7)
+        let deconv2 = ConvGeometry(channels: 64, height: 14, width: 14, kernel: 5, stride: 2, outHeight: 7, outWidth: 7)
+        let deconv3 = ConvGeometry(channels: 1, height: 28, width: 28, kernel: 5, stride: 2, outHeight: 14, outWidth: 14)
+        let conv1 = ConvGeometry.same(channels: 1, height: 28, width: 28, kernel: 5, stride: 2)
+        let conv2 = ConvGeometry.same(channels: 64, height: 14, width: 14, kernel: 5, stride: 2)
+        // (name, m, n, k) of the forward GEMMs of each DCGAN layer: one column chunk each.
         let shapes: [(String, Int, Int, Int)] = [
             ("G dense 100→12544", batch, 12544, 100),
-            ("G deconv1 256→128 k5 s1 (7×7)", 128 * 25, batch * 49, 256),
-            ("G deconv2 128→64 k5 s2 (7→14)", 64 * 25, batch * 49, 128),
-            ("G deconv3 64→1 k5 s2 (14→28)", 25, batch * 196, 64),
-            ("D conv1 1→64 k5 s2 (28→14), 2N", 64, 2 * batch * 196, 25),
-            ("D conv2 64→128 k5 s2 (14→7), 2N", 128, 2 * batch * 49, 64 * 25),
+            ("G deconv1 256→128 k5 s1 (7×7)", 128 * 25, chunk(deconv1, batch, 256) * 49, 256),
+            ("G deconv2 128→64 k5 s2 (7→14)", 64 * 25, chunk(deconv2, batch, 128) * 49, 128),
+            ("G deconv3 64→1 k5 s2 (14→28)", 25, chunk(deconv3, batch, 64) * 196, 64),
+            ("D conv1 1→64 k5 s2 (28→14)", 64, chunk(conv1, dChunk, 64) * 196, 25),
+            ("D conv2 64→128 k5 s2 (14→7)", 128, chunk(conv2, dChunk, 128) * 49, 64 * 25),
         ]
-        lines.append("sgemm (forward shapes)                          m×n×k                 ms     GFLOP/s")
+        lines.append("sgemm (forward shapes, one column chunk)       m×n×k                 ms     GFLOP/s")
         for (name, m, n, k) in shapes {
             let a = Tensor(shape: [m, k]), b = Tensor(shape: [k, n]), c = Tensor(shape: [m, n])
             let rng = RandomSource(seed: 1)
@@ -36,25 +47,27 @@ public enum EngineBenchmark {
         }
         lines.append("")
         lines.append("DCGAN layer forward + backward (input and weight gradients)     ms")
+        lines.append(String(format: "(D layers: one %d-image pass × %.0f passes per step)", dChunk, dPasses))
         let rng = RandomSource(seed: 2)
-        let layers: [(String, Layer, [Int])] = [
-            ("G dense 100→12544 (no bias)", Dense(inputs: 100, outputs: 12544, bias: false, rng: rng), [batch, 100]),
-            ("G BatchNorm 12544", BatchNorm(features: 12544), [batch, 12544]),
-            ("G LeakyReLU [N,12544]", LeakyReLU(alpha: 0.3), [batch, 12544]),
-            ("G deconv1 256→128 k5 s1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng), [batch, 256, 7, 7]),
-            ("G BatchNorm 128 (7×7)", BatchNorm(features: 128), [batch, 128, 7, 7]),
-            ("G deconv2 128→64 k5 s2", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng), [batch, 128, 7, 7]),
-            ("G BatchNorm 64 (14×14)", BatchNorm(features: 64), [batch, 64, 14, 14]),
-            ("G deconv3 64→1 k5 s2", Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng), [batch, 64, 14, 14]),
-            ("G tanh [N,1,28,28]", Tanh(), [batch, 1, 28, 28]),
-            ("D conv1 1→64 k5 s2 (2N)", Conv2D(inChannels: 1, outChannels: 64, kernel: 5, stride: 2, rng: rng), [2 * batch, 1, 28, 28]),
-            ("D LeakyReLU [2N,64,14,14]", LeakyReLU(alpha: 0.3), [2 * batch, 64, 14, 14]),
-            ("D dropout [2N,64,14,14]", Dropout(rate: 0.3, rng: rng), [2 * batch, 64, 14, 14]),
-            ("D conv2 64→128 k5 s2 (2N)", Conv2D(inChannels: 64, outChannels: 128, kernel: 5, stride: 2, rng: rng), [2 * batch, 64, 14, 14]),
-            ("D dense 6272→1 (2N)", Dense(inputs: 6272, outputs: 1, rng: rng), [2 * batch, 6272]),
+        let layers: [(String, Layer, [Int], Double)] = [
+            ("G dense 100→12544 (no bias)", Dense(inputs: 100, outputs: 12544, bias: false, rng: rng), [batch, 100], 1),
+            ("G BatchNorm+LeakyReLU 12544", BatchNorm(features: 12544, leakyAlpha: 0.3), [batch, 12544], 1),
+            ("G deconv1 256→128 k5 s1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng), [batch, 256, 7, 7], 1),
+            ("G BatchNorm+LeakyReLU 128 (7×7)", BatchNorm(features: 128, leakyAlpha: 0.3), [batch, 128, 7, 7], 1),
+            ("G deconv2 128→64 k5 s2", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng), [batch, 128, 7, 7], 1),
+            ("G BatchNorm+LeakyReLU 64 (14×14)", BatchNorm(features: 64, leakyAlpha: 0.3), [batch, 64, 14, 14], 1),
+            ("G deconv3 64→1 k5 s2", Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng), [batch, 64, 14, 14], 1),
+            ("G tanh [N,1,28,28]", Tanh(), [batch, 1, 28, 28], 1),
+            ("D conv1 1→64 k5 s2", Conv2D(inChannels: 1, outChannels: 64, kernel: 5, stride: 2, rng: rng), [dChunk, 1, 28, 28], dPasses),
+            ("D LeakyReLU [·,64,14,14]", LeakyReLU(alpha: 0.3), [dChunk, 64, 14, 14], dPasses),
+            ("D dropout [·,64,14,14]", Dropout(rate: 0.3, rng: rng), [dChunk, 64, 14, 14], dPasses),
+            ("D conv2 64→128 k5 s2", Conv2D(inChannels: 64, outChannels: 128, kernel: 5, stride: 2, rng: rng), [dChunk, 64, 14, 14], dPasses),
+            ("D LeakyReLU [·,128,7,7]", LeakyReLU(alpha: 0.3), [dChunk, 128, 7, 7], dPasses),
+            ("D dropout [·,128,7,7]", Dropout(rate: 0.3, rng: rng), [dChunk, 128, 7, 7], dPasses),
+            ("D dense 6272→1", Dense(inputs: 6272, outputs: 1, rng: rng), [dChunk, 6272], dPasses),
         ]
         var total = 0.0
-        for (name, layer, shape) in layers {
+        for (name, layer, shape, times) in layers {
             let x = Tensor(shape: shape)
             rng.fillNormal(x)
             var dy: Tensor? = nil
@@ -63,8 +76,8 @@ public enum EngineBenchmark {
                 if dy == nil { dy = Tensor(shape: y.shape); rng.fillNormal(dy!) }
                 _ = layer.backward(dy!, needs: .all)
             }
-            total += seconds
-            lines.append(String(format: "%-58@ %8.2f", name as NSString, seconds * 1e3))
+            total += seconds * times
+            lines.append(String(format: "%-58@ %8.2f", (times == 1 ? name : "\(name) ×\(Int(times))") as NSString, seconds * times * 1e3))
         }
         lines.append(String(format: "%-58@ %8.2f", "sum of layers" as NSString, total * 1e3))
         return lines.joined(separator: "\n")
