@@ -41,25 +41,41 @@ public struct ConvGeometry: Equatable {
         return (n + chunks - 1) / chunks
     }
 
+    /// Output rows (or columns) whose input index o·stride − pad + offset lies in 0..<size:
+    /// the range is computed once per kernel tap, so the copy loops carry no bounds tests.
+    @inline(__always)
+    private func validRange(size: Int, pad: Int, tap: Int, outputs: Int) -> Range<Int> {
+        // first o with o·s ≥ pad − tap; first o with o·s ≥ size + pad − tap (exclusive end)
+        let lo = min(outputs, max(0, Self.ceilDiv(pad - tap, stride)))
+        let hi = min(outputs, Self.ceilDiv(size + pad - tap, stride))
+        return lo..<max(lo, hi)
+    }
+
+    @inline(__always)
+    private static func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
+
     /// Copies image patches of one sample into columns: cols[(c·k + i)·k + j][offset + oh·OW + ow]
     /// = image[c][oh·s − padTop + i][ow·s − padLeft + j] (0 outside). `ld` is the row stride of cols.
     func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int, offset: Int) {
         for c in 0..<channels {
             let plane = image + c * height * width
             for i in 0..<kernel {
+                let rows = validRange(size: height, pad: padTop, tap: i, outputs: outHeight)
                 for j in 0..<kernel {
                     let row = cols + ((c * kernel + i) * kernel + j) * ld + offset
-                    for oh in 0..<outHeight {
-                        let ih = oh * stride - padTop + i
+                    let columns = validRange(size: width, pad: padLeft, tap: j, outputs: outWidth)
+                    row.update(repeating: 0, count: rows.lowerBound * outWidth)
+                    (row + rows.upperBound * outWidth).update(repeating: 0, count: (outHeight - rows.upperBound) * outWidth)
+                    for oh in rows {
+                        let src = plane + (oh * stride - padTop + i) * width + (columns.lowerBound * stride - padLeft + j)
                         let dst = row + oh * outWidth
-                        guard ih >= 0 && ih < height else {
-                            dst.update(repeating: 0, count: outWidth)
-                            continue
-                        }
-                        let src = plane + ih * width
-                        for ow in 0..<outWidth {
-                            let iw = ow * stride - padLeft + j
-                            dst[ow] = (iw >= 0 && iw < width) ? src[iw] : 0
+                        dst.update(repeating: 0, count: columns.lowerBound)
+                        (dst + columns.upperBound).update(repeating: 0, count: outWidth - columns.upperBound)
+                        let out = dst + columns.lowerBound
+                        if stride == 1 {
+                            out.update(from: src, count: columns.count)
+                        } else {
+                            for t in 0..<columns.count { out[t] = src[t * stride] }
                         }
                     }
                 }
@@ -73,16 +89,17 @@ public struct ConvGeometry: Equatable {
         for c in 0..<channels {
             let plane = image + c * height * width
             for i in 0..<kernel {
+                let rows = validRange(size: height, pad: padTop, tap: i, outputs: outHeight)
                 for j in 0..<kernel {
                     let row = cols + ((c * kernel + i) * kernel + j) * ld + offset
-                    for oh in 0..<outHeight {
-                        let ih = oh * stride - padTop + i
-                        guard ih >= 0 && ih < height else { continue }
-                        let src = row + oh * outWidth
-                        let dst = plane + ih * width
-                        for ow in 0..<outWidth {
-                            let iw = ow * stride - padLeft + j
-                            if iw >= 0 && iw < width { dst[iw] += src[ow] }
+                    let columns = validRange(size: width, pad: padLeft, tap: j, outputs: outWidth)
+                    for oh in rows {
+                        let dst = plane + (oh * stride - padTop + i) * width + (columns.lowerBound * stride - padLeft + j)
+                        let src = row + oh * outWidth + columns.lowerBound
+                        if stride == 1 {
+                            for t in 0..<columns.count { dst[t] += src[t] }
+                        } else {
+                            for t in 0..<columns.count { dst[t * stride] += src[t] }
                         }
                     }
                 }

@@ -17,8 +17,9 @@ public enum EngineBenchmark {
     public static func run(batch: Int = 256, repeats: Int = 5) -> String {
         var lines = ["OpenBLAS core: \(Threads.blasCore), threads: \(Threads.count), batch \(batch)", ""]
         // The GAN step runs D on the real and on the fake batch, `dChunk` images at a time
-        // (GANStep.discriminatorChunk in the DCGAN plugin): 2·batch/dChunk passes of D.
-        let dChunk = min(64, batch), dPasses = Double(2 * batch) / Double(dChunk)
+        // (GANStep.discriminatorChunk = 48 in the DCGAN plugin, balanced): 2·⌈batch/48⌉ passes of D.
+        let passesPerBatch = (batch + 47) / 48
+        let dChunk = (batch + passesPerBatch - 1) / passesPerBatch, dPasses = Double(2 * passesPerBatch)
         func chunk(_ geometry: ConvGeometry, _ n: Int, _ channels: Int) -> Int {
             geometry.samplesPerChunk(batch: n, channels: channels, budget: ConvGeometry.defaultColumnBudget)
         }

@@ -104,7 +104,9 @@ public final class GANStep {
         // D's passes go at most `discriminatorChunk` images at a time: with no BatchNorm in D
         // each image's loss terms are independent, so chunks sum to the same gradients
         // while D's activation caches shrink to a chunk.
-        let chunk = max(1, min(n, discriminatorChunk))
+        let most = max(1, min(n, discriminatorChunk))
+        let passes = (n + most - 1) / most
+        let chunk = (n + passes - 1) / passes     // balanced: 256 by ≤ 48 → 43 × 5 + 41
         var first = 0
         while first < n {
             let count = min(chunk, n - first), rows = first..<(first + count)

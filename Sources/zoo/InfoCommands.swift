@@ -25,7 +25,8 @@ struct Architectures: ParsableCommand {
             print("\(d.name)  —  \(d.title) (\(flags))")
             print("    \(d.summary)")
             print("    defaults: batch \(d.defaults.batchSize), epochs \(d.defaults.epochs), lr G \(d.defaults.generatorLearningRate)"
-                  + (d.kind == .gan ? ", lr D \(d.defaults.discriminatorLearningRate)" : ""))
+                  + (d.kind == .gan ? ", lr D \(d.defaults.discriminatorLearningRate)" : "")
+                  + ", Adam β1 \(d.defaults.beta1)")
             print("    reference: \(d.reference)")
         }
     }

@@ -43,8 +43,9 @@ public final class ConditionalDCGAN: AdversarialArchitecture {
             ("logit", Dense(inputs: 64 * 7 * 7, outputs: 1, rng: rng)),
         ])
         gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100, conditionalOn: 10)
-        // D's 14×14×64 activations for 256 images are ~13 MB per buffer; 64 at a time keeps
-        // training memory down while GEMMs keep 3136 rows or more.
-        gan.discriminatorChunk = 64
+        // D's 14×14×64 activations for 256 images are ~13 MB per buffer; passes of at most 48
+        // images keep training memory down, and conv2's columns (78,400 floats an image) then
+        // fit one column chunk, which its backward reuses instead of rebuilding.
+        gan.discriminatorChunk = 48
     }
 }
