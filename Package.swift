@@ -24,7 +24,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "ZooEngine", dependencies: ["CBLAS", "CZlib"], swiftSettings: release),
-        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib"], swiftSettings: release),
+        .target(name: "CSHA256", path: "Sources/CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256"], swiftSettings: release),
         .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CBLAS"], swiftSettings: release),
     ] + plugins.map { name in
         .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)", swiftSettings: release)

@@ -31,6 +31,8 @@ public struct ConvGeometry: Equatable {
     /// each: whole-batch columns of the DCGAN's big layers are 80–160 MB apiece (most of a
     /// training process's memory), while ~50-sample chunks keep the GEMMs large enough.
     public static let defaultColumnBudget = 1 << 22
+    /// Inference (no backward to reuse them) builds columns in 4 MB chunks.
+    public static let inferenceColumnBudget = 1 << 20
 
     /// Samples per chunk for a batch of n, so that the column matrix and a channel-major
     /// matrix of `channels` rows both stay within `budget` floats.

@@ -1,6 +1,14 @@
+import CSHA256
+
 /// SHA-256 (FIPS 180-4). Our own so the registry's checksums need nothing
-/// beyond libc, and behave the same on every platform.
+/// beyond libc, and behave the same on every platform. On CPUs with the SHA
+/// extensions the block function runs in C with them (every weight load hashes
+/// every raw byte, and the portable loop was a tenth of a cold `zoo generate`);
+/// the Swift block function below is the reference and the fallback.
 public struct SHA256 {
+    /// Whether this process hashes with the CPU's SHA instructions.
+    public static let usesHardware = zoo_sha256_hardware() != 0
+
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -16,7 +24,13 @@ public struct SHA256 {
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
-    init() { buffer.reserveCapacity(64) }
+    /// Forces the portable Swift block function (tests compare the two).
+    private let portable: Bool
+
+    init(portable: Bool = false) {
+        self.portable = portable || !SHA256.usesHardware
+        buffer.reserveCapacity(64)
+    }
 
     mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
@@ -29,13 +43,14 @@ public struct SHA256 {
             offset = take
             if buffer.count == 64 {
                 let block = buffer
-                block.withUnsafeBytes { if let base = $0.baseAddress { compress(base) } }
+                block.withUnsafeBytes { if let base = $0.baseAddress { compress(base, blocks: 1) } }
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        while raw.count - offset >= 64, let base = raw.baseAddress {
-            compress(base + offset)
-            offset += 64
+        let blocks = (raw.count - offset) / 64
+        if blocks > 0, let base = raw.baseAddress {
+            compress(base + offset, blocks: blocks)
+            offset += 64 * blocks
         }
         if offset < raw.count { buffer.append(contentsOf: raw[offset...]) }
     }
@@ -50,18 +65,32 @@ public struct SHA256 {
         return h.flatMap { word in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) } }
     }
 
-    public static func hex(_ raw: UnsafeRawBufferPointer) -> String {
-        var hasher = SHA256()
+    public static func hex(_ raw: UnsafeRawBufferPointer, portable: Bool = false) -> String {
+        var hasher = SHA256(portable: portable)
         hasher.update(raw)
+        return hexDigest(hasher.finalize())
+    }
+
+    static func hexDigest(_ digest: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        for byte in hasher.finalize() { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
+        for byte in digest { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
         return String(decoding: out, as: UTF8.self)
     }
 
     public static func hex(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { hex($0) } }
 
-    /// One 64-byte block at `p`.
+    private mutating func compress(_ p: UnsafeRawPointer, blocks: Int) {
+        if portable {
+            for i in 0..<blocks { compress(p + 64 * i) }
+        } else {
+            h.withUnsafeMutableBufferPointer { state in
+                zoo_sha256_blocks(state.baseAddress, p.assumingMemoryBound(to: UInt8.self), blocks)
+            }
+        }
+    }
+
+    /// One 64-byte block at `p`, portably.
     private mutating func compress(_ p: UnsafeRawPointer) {
         var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in

@@ -46,10 +46,49 @@ enum WeightCodec {
             throw Failure(reason: "claims \(rawBytes) bytes from a \(blob.count)-byte blob")
         }
         let shuffled = try inflate(blob, expectedSize: rawBytes)
-        let raw = unshuffle(shuffled, planes: dtype.size)
-        let actual = SHA256.hex(raw)
+        let (values, actual) = unshuffleHashAndConvert(shuffled, dtype: dtype)
         guard actual == sha256 else { throw Failure(reason: "checksum mismatch (stored \(sha256.prefix(12))…, computed \(actual.prefix(12))…)") }
-        return values(fromLittleEndian: raw, dtype: dtype)
+        return values
+    }
+
+    /// unshuffle → sha256 → values(fromLittleEndian:) in one pass, a block of elements at a
+    /// time through a small scratch buffer that stays in cache, so a load never holds (or
+    /// faults in) a second full-size copy of the raw bytes. Equal to the three steps (tested).
+    static func unshuffleHashAndConvert(_ shuffled: [UInt8], dtype: DType) -> (values: [Float], sha256: String) {
+        let planes = dtype.size
+        let n = shuffled.count / planes
+        let block = 8192
+        var hasher = SHA256()
+        var scratch = [UInt8](repeating: 0, count: block * planes)
+        let values = [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            shuffled.withUnsafeBufferPointer { src in
+                scratch.withUnsafeMutableBufferPointer { raw in
+                    var start = 0
+                    while start < n {
+                        let count = min(block, n - start)
+                        for p in 0..<planes {
+                            let plane = src.baseAddress! + p * n + start
+                            for i in 0..<count { raw[i * planes + p] = plane[i] }
+                        }
+                        hasher.update(UnsafeRawBufferPointer(start: raw.baseAddress, count: count * planes))
+                        switch dtype {
+                        case .float32:
+                            for i in 0..<count {
+                                let b = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(raw[4 * i + 3]) << 24
+                                (out.baseAddress! + start + i).initialize(to: Float(bitPattern: b))
+                            }
+                        case .float16:
+                            for i in 0..<count {
+                                (out.baseAddress! + start + i).initialize(to: Half.float(UInt16(raw[2 * i]) | UInt16(raw[2 * i + 1]) << 8))
+                            }
+                        }
+                        start += count
+                    }
+                }
+            }
+            initialized = n
+        }
+        return (values, SHA256.hexDigest(hasher.finalize()))
     }
 
     static func littleEndianBytes(_ values: [Float], dtype: DType) -> [UInt8] {
@@ -114,8 +153,9 @@ enum WeightCodec {
     }
 
     static func inflate(_ blob: Data, expectedSize: Int) throws -> [UInt8] {
-        // One spare byte: if zlib fills it, the stream is longer than recorded.
-        var out = [UInt8](repeating: 0, count: expectedSize + 1)
+        // One spare byte: if zlib fills it, the stream is longer than recorded. Not zero-filled:
+        // zlib writes what it returns, and a short stream is an error below.
+        var out = [UInt8](unsafeUninitializedCapacity: expectedSize + 1) { _, count in count = expectedSize + 1 }
         var length = uLong(out.count)
         let source = blob.isEmpty ? Data([0]) : blob
         let rc = out.withUnsafeMutableBufferPointer { dst in

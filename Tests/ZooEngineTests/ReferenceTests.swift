@@ -59,6 +59,23 @@ final class ReferenceTests: XCTestCase {
         }
     }
 
+    /// Inference builds transposed-convolution columns in smaller chunks than training; the
+    /// output must not depend on that, and a backward after an inference forward must use the
+    /// buffers that forward sized.
+    func testTransposeInferenceChunksMatchTraining() {
+        let layer = Conv2DTranspose(inChannels: 16, outChannels: 16, kernel: 5, stride: 2, bias: true, rng: RandomSource(seed: 3))
+        randomizeBias(layer.bias, seed: 4)
+        // 400·49 column floats a sample: inference chunks hold 53 samples, training chunks all 80.
+        let x = randomTensor([80, 16, 7, 7], seed: 5)
+        let trained = layer.forward(x, training: true).array
+        let inferred = layer.forward(x, training: false).array
+        assertClose(inferred, trained, tolerance: 1e-6, "inference vs training forward")
+        let dy = randomTensor([80, 16, 14, 14], seed: 6)
+        let afterInference = layer.backward(dy, needs: .input).array
+        _ = layer.forward(x, training: true)
+        assertClose(afterInference, layer.backward(dy, needs: .input).array, tolerance: 1e-6, "backward after either forward")
+    }
+
     private func checkConv2D(_ s: Reference.ConvShape, expectedOut: Int?, bias useBias: Bool, tag: String,
                              columnBudget: Int = ConvGeometry.defaultColumnBudget,
                              file: StaticString = #filePath, line: UInt = #line) {

@@ -3,6 +3,24 @@ import XCTest
 @testable import ZooRegistry
 
 final class CodecTests: XCTestCase {
+    /// The one-pass decode (unshuffle, hash and convert a block at a time) against the plain
+    /// three steps, across the block size and for both dtypes.
+    func testStreamingDecodeEqualsThreeSteps() {
+        var random = TestRandom(state: 11)
+        for dtype in [WeightCodec.DType.float32, .float16] {
+            for count in [0, 1, 7, 8191, 8192, 8193, 20_000] {
+                let values = random.normals(count, scale: 0.3)
+                let raw = WeightCodec.littleEndianBytes(values, dtype: dtype)
+                let shuffled = WeightCodec.shuffle(raw, planes: dtype.size)
+                let (decoded, sha) = WeightCodec.unshuffleHashAndConvert(shuffled, dtype: dtype)
+                let plain = WeightCodec.unshuffle(shuffled, planes: dtype.size)
+                XCTAssertEqual(plain, raw)
+                XCTAssertEqual(sha, SHA256.hex(raw), "\(dtype) \(count)")
+                XCTAssertEqual(decoded.map(\.bitPattern), WeightCodec.values(fromLittleEndian: raw, dtype: dtype).map(\.bitPattern))
+            }
+        }
+    }
+
     func testFloat32RoundTripIsBitExact() throws {
         let registry = try Registry.inMemory()
         try Fixture.registry(registry)

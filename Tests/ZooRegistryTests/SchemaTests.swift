@@ -38,6 +38,33 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(pieces.finalize().map { String(format: "%02x", $0) }.joined(), SHA256.hex(message))
     }
 
+    /// The SHA-extension block function against the portable Swift one, on lengths around
+    /// every block boundary and a large buffer, in one shot and streamed.
+    func testSHA256HardwareMatchesPortable() throws {
+        if let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8), cpuinfo.contains(" sha_ni") {
+            XCTAssertTrue(SHA256.usesHardware, "this CPU has SHA-NI, so hashing should use it")
+        }
+        try XCTSkipUnless(SHA256.usesHardware, "no SHA extensions on this CPU: only the portable path runs")
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        let bytes = (0..<300_000).map { _ -> UInt8 in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        for length in Array(0...200) + [255, 256, 257, 4095, 4096, 65_537, 300_000] {
+            let slice = Array(bytes[0..<length])
+            let fast = slice.withUnsafeBytes { SHA256.hex($0) }
+            let reference = slice.withUnsafeBytes { SHA256.hex($0, portable: true) }
+            XCTAssertEqual(fast, reference, "length \(length)")
+        }
+        XCTAssertEqual(Array("abc".utf8).withUnsafeBytes { SHA256.hex($0, portable: true) },
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var streamed = SHA256()
+        var offset = 0
+        for size in [1, 63, 64, 65, 1000, 130, 7] { streamed.update(Array(bytes[offset..<offset + size])); offset += size }
+        let expected = Array(bytes[0..<offset]).withUnsafeBytes { SHA256.hex($0, portable: true) }
+        XCTAssertEqual(streamed.finalize().map { String(format: "%02x", $0) }.joined(), expected)
+    }
+
     func testHalfConversion() {
         for value: Float in [0, -0, 1, -2, 0.5, 65504, 6.1035156e-05, 5.9604645e-08, 0.333] {
             let back = Half.float(Half.bits(value))

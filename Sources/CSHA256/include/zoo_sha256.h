@@ -1,0 +1,13 @@
+#ifndef ZOO_SHA256_H
+#define ZOO_SHA256_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when this CPU has the SHA extensions (SHA-NI) and zoo_sha256_blocks can run.
+int zoo_sha256_hardware(void);
+
+/// Runs the SHA-256 compression function over `blocks` consecutive 64-byte blocks
+/// at `data`, updating `state` (a, b, …, h). Only call when zoo_sha256_hardware().
+void zoo_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
+
+#endif
