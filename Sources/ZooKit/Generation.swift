@@ -12,7 +12,7 @@ public extension ModelStore {
     func generate(model name: String, count: Int, labels: [Int]? = nil, seed: UInt64,
                   checkpoint: CheckpointSelector = .latest) throws -> Tensor {
         guard (1...Self.maximumCount).contains(count) else { throw ZooError.countOutOfRange(count, limit: Self.maximumCount) }
-        let loaded = try load(name, checkpoint: checkpoint, networks: ["generator"])
+        let loaded = try load(name, checkpoint: checkpoint, networks: ["generator"], weightsOnly: true)
         return try generate(with: loaded, count: count, labels: labels, seed: seed)
     }
 

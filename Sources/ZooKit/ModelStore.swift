@@ -36,13 +36,16 @@ public struct ModelStore {
 
     /// `networks`: load only these networks' weights (the others keep their fresh
     /// initialisation); nil loads every network. Resuming needs all of them.
+    ///
+    /// `weightsOnly`: decode the weights straight into the architecture's tensors, and leave
+    /// the returned checkpoint's tensor records without values (generation: one copy less
+    /// of every weight on a cold start). Not for publishing or fingerprinting a model.
     public func load(_ name: String, checkpoint selector: CheckpointSelector = .latest,
-                     withOptimizer: Bool = false, networks: Set<String>? = nil) throws -> Loaded {
+                     withOptimizer: Bool = false, networks: Set<String>? = nil, weightsOnly: Bool = false) throws -> Loaded {
         let info = try registry.model(named: name)
         let type = try catalog.lookup(info.architecture)
         let hyperparameters = try Hyperparameters.decode(json: info.hyperparameters, model: name)
         let wanted = withOptimizer ? nil : networks
-        let record = try registry.loadCheckpoint(model: name, checkpoint: selector, networks: wanted)
         let rng = RandomSource(seed: info.seed)
         // Every wanted tensor is overwritten below (validate() checks none is missing), and
         // networks not asked for are never run; resuming restores the RNG state afterwards.
@@ -50,13 +53,28 @@ public struct ModelStore {
         let architecture = try type.init(hyperparameters: hyperparameters, rng: rng)
         rng.skipsInitializers = false
 
+        var destination: (@Sendable (String, String, [Int]) -> Registry.TensorDestination?)? = nil
+        if weightsOnly && !withOptimizer {
+            // Only a stored tensor whose path and shape match a live one goes in place; anything
+            // else is decoded as usual and validate() below names it.
+            let live = Dictionary(architecture.namedTensors.map { ("\($0.network)/\($0.path)", (shape: $0.tensor.shape, target: Registry.TensorDestination($0.tensor.data))) },
+                                  uniquingKeysWith: { a, _ in a })
+            destination = { network, path, shape in
+                guard let entry = live["\(network)/\(path)"], entry.shape == shape else { return nil }
+                return entry.target
+            }
+        }
+        let record = try registry.loadCheckpoint(model: name, checkpoint: selector, networks: wanted, destination: destination)
+
         let weights = record.tensors.filter { !$0.network.hasSuffix("#adam") }
         let expected = architecture.namedTensors.filter { wanted?.contains($0.network) ?? true }
             .map { (network: $0.network, path: $0.path, shape: $0.tensor.shape) }
         try registry.validate(tensors: weights, expected: expected, model: name)
         let byKey = Dictionary(weights.map { ("\($0.network)/\($0.path)", $0) }, uniquingKeysWith: { a, _ in a })
         for entry in architecture.namedTensors {
-            guard let stored = byKey["\(entry.network)/\(entry.path)"] else { continue }  // validate() already threw
+            // validate() already threw for a missing one; an empty record was decoded in place.
+            guard let stored = byKey["\(entry.network)/\(entry.path)"], stored.values.count == entry.tensor.count,
+                  entry.tensor.count > 0 else { continue }
             stored.values.withUnsafeBufferPointer { entry.tensor.data.update(from: $0.baseAddress!, count: entry.tensor.count) }
         }
 

@@ -105,8 +105,14 @@ extension Registry {
     /// Loads and verifies a checkpoint: every tensor's size and checksum is
     /// checked, so a returned record is exactly what was saved. `networks` limits the
     /// tensors read (generation needs only the generator: half the bytes to inflate and hash).
+    ///
+    /// `destination`, when given, may return where a tensor's values go (for its network,
+    /// path and stored shape), e.g. a live parameter of exactly that shape: it is decoded
+    /// straight there and its record comes back with the shape but no values. It is called
+    /// from decode workers, so it must only read shared state.
     public func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector = .latest,
-                               networks: Set<String>? = nil) throws -> CheckpointRecord {
+                               networks: Set<String>? = nil,
+                               destination: (@Sendable (String, String, [Int]) -> TensorDestination?)? = nil) throws -> CheckpointRecord {
         try db.read {
             let modelID = try modelID(named: name)
             let target = try resolve(selector, modelID: modelID, model: name)
@@ -114,34 +120,59 @@ extension Registry {
                                             [.int(target.id)], { ($0.bool(0), $0.blob(1), $0.blob(2)) }) else {
                 throw RegistryError.checkpointNotFound(model: name, selector: selector.description)
             }
+            // Metadata first, in id order: sorting rows that carry their blobs made SQLite copy
+            // every blob of the checkpoint into a temporary b-tree (most of a cold `zoo generate`).
             let stored = try db.query("""
-                SELECT network, path, shape, dtype, codec, raw_bytes, sha256, blob FROM tensors WHERE checkpoint_id = ? ORDER BY id
+                SELECT id, network, path, shape, dtype, codec, raw_bytes, sha256 FROM tensors WHERE checkpoint_id = ? ORDER BY id
                 """, [.int(target.id)]) { s -> StoredTensor? in
-                let network = s.text(0)
+                let network = s.text(1)
                 if let networks, !networks.contains(network) { return nil }
-                return StoredTensor(network: network, path: s.text(1), shape: s.text(2), dtype: s.text(3), codec: s.text(4),
-                                    rawBytes: s.int(5), sha256: s.text(6), blob: s.blob(7))
+                return StoredTensor(id: s.int64(0), network: network, path: s.text(2), shape: s.text(3), dtype: s.text(4),
+                                    codec: s.text(5), rawBytes: s.int(6), sha256: s.text(7))
             }
             .compactMap { $0 }
-            // Inflating and hashing dominate a cold `zoo generate`; tensors are independent,
-            // so they are decoded on all cores. The first failure in row order is reported.
+            // Then each wanted blob by primary key. Inflating and hashing dominate a cold load and
+            // tensors are independent, so each is decoded on a worker as soon as it is read, while
+            // the next blob comes off the file. The first failure in row order is reported.
             var decoded = [Result<TensorRecord, Error>?](repeating: nil, count: stored.count)
+            let blobQuery = try db.prepare("SELECT blob FROM tensors WHERE id = ?")
+            let workers = DispatchGroup()
+            var readFailure: Error?
             decoded.withUnsafeMutableBufferPointer { results in
-                DispatchQueue.concurrentPerform(iterations: stored.count) { i in
-                    let t = stored[i]
-                    results[i] = Result {
-                        do {
-                            let shape = try Shape.parse(t.shape)
-                            let values = try WeightCodec.decode(blob: t.blob, dtype: t.dtype, codec: t.codec, rawBytes: t.rawBytes,
-                                                                sha256: t.sha256, elementCount: Shape.elementCount(shape))
-                            return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
-                        } catch let failure as WeightCodec.Failure {
-                            throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
-                                                              network: t.network, path: t.path, reason: failure.reason)
+                let slots = ResultSlots(base: results)   // each worker writes only its own index
+                for (i, t) in stored.enumerated() {
+                    let blob: Data
+                    do {
+                        try blobQuery.bind([.int(t.id)])
+                        guard try blobQuery.step() else { throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step, network: t.network, path: t.path, reason: "its row vanished while loading") }
+                        blob = blobQuery.blob(0)
+                    } catch {
+                        readFailure = error
+                        break
+                    }
+                    DispatchQueue.global().async(group: workers) {
+                        slots.base[i] = Result {
+                            do {
+                                let shape = try Shape.parse(t.shape)
+                                let count = try Shape.elementCount(shape)
+                                if let target = destination?(t.network, t.path, shape) {
+                                    try WeightCodec.decode(blob: blob, dtype: t.dtype, codec: t.codec, rawBytes: t.rawBytes,
+                                                           sha256: t.sha256, elementCount: count, into: target.pointer)
+                                    return TensorRecord(network: t.network, path: t.path, shape: shape, values: [])
+                                }
+                                let values = try WeightCodec.decode(blob: blob, dtype: t.dtype, codec: t.codec, rawBytes: t.rawBytes,
+                                                                    sha256: t.sha256, elementCount: count)
+                                return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
+                            } catch let failure as WeightCodec.Failure {
+                                throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
+                                                                  network: t.network, path: t.path, reason: failure.reason)
+                            }
                         }
                     }
                 }
+                workers.wait()
             }
+            if let readFailure { throw readFailure }
             let tensors = try decoded.map { try ($0 ?? .failure(RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step, network: "?", path: "?", reason: "not decoded"))).get() }
             let log = try db.query("""
                 SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id
@@ -151,12 +182,24 @@ extension Registry {
         }
     }
 
+    /// Where loadCheckpoint may decode one tensor: room for exactly its stored shape's
+    /// element count. Unchecked-Sendable because workers write disjoint tensors.
+    public struct TensorDestination: @unchecked Sendable {
+        public let pointer: UnsafeMutablePointer<Float>
+        public init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+    }
+
+    /// The decode workers' output array; each worker writes only its own index.
+    private struct ResultSlots: @unchecked Sendable {
+        let base: UnsafeMutableBufferPointer<Result<TensorRecord, Error>?>
+    }
+
     /// A tensor row as stored, before decoding.
     private struct StoredTensor {
+        let id: Int64
         let network, path, shape, dtype, codec: String
         let rawBytes: Int
         let sha256: String
-        let blob: Data
     }
 
     static func logRow(_ s: Statement) -> TrainingLogRow {

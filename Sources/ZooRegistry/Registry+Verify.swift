@@ -22,22 +22,28 @@ extension Registry {
             report.modelsChecked = Int(try db.scalarInt("SELECT count(*) FROM models WHERE ?1 IS NULL OR id = ?1", [modelFilter]))
             report.checkpointsChecked = Int(try db.scalarInt(
                 "SELECT count(*) FROM checkpoints WHERE ?1 IS NULL OR model_id = ?1", [modelFilter]))
-            let statement = try db.prepare("""
-                SELECT m.name, c.epoch, c.step, t.network, t.path, t.shape, t.dtype, t.codec, t.raw_bytes, t.sha256, t.blob
+            // Rows in report order without their blobs (sorting blob-carrying rows copies every
+            // blob into a temporary b-tree), then each blob by primary key.
+            let rows = try db.query("""
+                SELECT t.id, m.name, c.epoch, c.step, t.network, t.path, t.shape, t.dtype, t.codec, t.raw_bytes, t.sha256
                 FROM tensors t JOIN checkpoints c ON c.id = t.checkpoint_id JOIN models m ON m.id = c.model_id
                 WHERE ?1 IS NULL OR m.id = ?1 ORDER BY m.name, c.step, t.id
-                """)
-            try statement.bind([modelFilter])
-            while try statement.step() {
-                let s = statement
+                """, [modelFilter]) { s in
+                (id: s.int64(0), model: s.text(1), epoch: s.int(2), step: s.int(3), network: s.text(4), path: s.text(5),
+                 shape: s.text(6), dtype: s.text(7), codec: s.text(8), rawBytes: s.int(9), sha256: s.text(10))
+            }
+            let blobQuery = try db.prepare("SELECT blob FROM tensors WHERE id = ?")
+            for row in rows {
                 report.tensorsChecked += 1
+                try blobQuery.bind([.int(row.id)])
+                guard try blobQuery.step() else { continue }
                 do {
-                    let shape = try Shape.parse(s.text(5))
-                    _ = try WeightCodec.decode(blob: s.blob(10), dtype: s.text(6), codec: s.text(7), rawBytes: s.int(8),
-                                               sha256: s.text(9), elementCount: Shape.elementCount(shape))
+                    let shape = try Shape.parse(row.shape)
+                    _ = try WeightCodec.decode(blob: blobQuery.blob(0), dtype: row.dtype, codec: row.codec, rawBytes: row.rawBytes,
+                                               sha256: row.sha256, elementCount: Shape.elementCount(shape))
                 } catch let failure as WeightCodec.Failure {
-                    report.problems.append(RegistryError.corruptTensor(model: s.text(0), epoch: s.int(1), step: s.int(2),
-                                                                       network: s.text(3), path: s.text(4), reason: failure.reason).description)
+                    report.problems.append(RegistryError.corruptTensor(model: row.model, epoch: row.epoch, step: row.step,
+                                                                       network: row.network, path: row.path, reason: failure.reason).description)
                 }
             }
             return report

@@ -28,6 +28,9 @@ public final class Registry {
 
     private func configure(readOnly: Bool) throws {
         try db.exec("PRAGMA foreign_keys = ON")
+        // Weight blobs are megabytes spread over 4 KB overflow pages: through a memory map
+        // SQLite copies them out of the page cache instead of one pread() per page.
+        _ = try db.first("PRAGMA mmap_size = 268435456") { $0.int(0) }
         // Validate before changing anything: WAL mode would otherwise be
         // written into a file that turns out not to be ours.
         try Migrations.migrate(db)

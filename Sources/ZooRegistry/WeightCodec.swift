@@ -36,6 +36,18 @@ enum WeightCodec {
 
     static func decode(blob: Data, dtype name: String, codec: String, rawBytes: Int, sha256: String,
                        elementCount: Int) throws -> [Float] {
+        // Capacity ≥ 1 so there is always a pointer: an empty tensor is still checked.
+        try [Float](unsafeUninitializedCapacity: max(elementCount, 1)) { buffer, initialized in
+            try decode(blob: blob, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256,
+                       elementCount: elementCount, into: buffer.baseAddress!)
+            initialized = elementCount
+        }
+    }
+
+    /// Decodes straight into `out` (elementCount floats), e.g. a live parameter tensor. On a
+    /// failure `out` may hold part of the values: callers discard it.
+    static func decode(blob: Data, dtype name: String, codec: String, rawBytes: Int, sha256: String,
+                       elementCount: Int, into out: UnsafeMutablePointer<Float>) throws {
         guard knownCodecs.contains(codec) else { throw Failure(reason: "unknown codec \"\(codec)\" (written by a newer zoo?)") }
         guard let dtype = DType(rawValue: name) else { throw Failure(reason: "unknown dtype \"\(name)\"") }
         let (expected, overflow) = elementCount.multipliedReportingOverflow(by: dtype.size)
@@ -46,49 +58,55 @@ enum WeightCodec {
             throw Failure(reason: "claims \(rawBytes) bytes from a \(blob.count)-byte blob")
         }
         let shuffled = try inflate(blob, expectedSize: rawBytes)
-        let (values, actual) = unshuffleHashAndConvert(shuffled, dtype: dtype)
+        let actual = unshuffleHashAndConvert(shuffled, dtype: dtype, into: out)
         guard actual == sha256 else { throw Failure(reason: "checksum mismatch (stored \(sha256.prefix(12))…, computed \(actual.prefix(12))…)") }
-        return values
     }
 
     /// unshuffle → sha256 → values(fromLittleEndian:) in one pass, a block of elements at a
     /// time through a small scratch buffer that stays in cache, so a load never holds (or
     /// faults in) a second full-size copy of the raw bytes. Equal to the three steps (tested).
     static func unshuffleHashAndConvert(_ shuffled: [UInt8], dtype: DType) -> (values: [Float], sha256: String) {
+        var sha = ""
+        let values = [Float](unsafeUninitializedCapacity: shuffled.count / dtype.size) { out, initialized in
+            if let base = out.baseAddress { sha = unshuffleHashAndConvert(shuffled, dtype: dtype, into: base) }
+            initialized = out.count
+        }
+        return (values, sha.isEmpty ? SHA256.hex([UInt8]()) : sha)
+    }
+
+    /// The same into `out` (shuffled.count / dtype.size floats); returns the sha256.
+    static func unshuffleHashAndConvert(_ shuffled: [UInt8], dtype: DType, into out: UnsafeMutablePointer<Float>) -> String {
         let planes = dtype.size
         let n = shuffled.count / planes
         let block = 8192
         var hasher = SHA256()
         var scratch = [UInt8](repeating: 0, count: block * planes)
-        let values = [Float](unsafeUninitializedCapacity: n) { out, initialized in
-            shuffled.withUnsafeBufferPointer { src in
-                scratch.withUnsafeMutableBufferPointer { raw in
-                    var start = 0
-                    while start < n {
-                        let count = min(block, n - start)
-                        for p in 0..<planes {
-                            let plane = src.baseAddress! + p * n + start
-                            for i in 0..<count { raw[i * planes + p] = plane[i] }
-                        }
-                        hasher.update(UnsafeRawBufferPointer(start: raw.baseAddress, count: count * planes))
-                        switch dtype {
-                        case .float32:
-                            for i in 0..<count {
-                                let b = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(raw[4 * i + 3]) << 24
-                                (out.baseAddress! + start + i).initialize(to: Float(bitPattern: b))
-                            }
-                        case .float16:
-                            for i in 0..<count {
-                                (out.baseAddress! + start + i).initialize(to: Half.float(UInt16(raw[2 * i]) | UInt16(raw[2 * i + 1]) << 8))
-                            }
-                        }
-                        start += count
+        shuffled.withUnsafeBufferPointer { src in
+            scratch.withUnsafeMutableBufferPointer { raw in
+                var start = 0
+                while start < n {
+                    let count = min(block, n - start)
+                    for p in 0..<planes {
+                        let plane = src.baseAddress! + p * n + start
+                        for i in 0..<count { raw[i * planes + p] = plane[i] }
                     }
+                    hasher.update(UnsafeRawBufferPointer(start: raw.baseAddress, count: count * planes))
+                    switch dtype {
+                    case .float32:
+                        for i in 0..<count {
+                            let b = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(raw[4 * i + 3]) << 24
+                            (out + start + i).initialize(to: Float(bitPattern: b))
+                        }
+                    case .float16:
+                        for i in 0..<count {
+                            (out + start + i).initialize(to: Half.float(UInt16(raw[2 * i]) | UInt16(raw[2 * i + 1]) << 8))
+                        }
+                    }
+                    start += count
                 }
             }
-            initialized = n
         }
-        return (values, SHA256.hexDigest(hasher.finalize()))
+        return SHA256.hexDigest(hasher.finalize())
     }
 
     static func littleEndianBytes(_ values: [Float], dtype: DType) -> [UInt8] {

@@ -31,7 +31,7 @@ struct Generate: ParsableCommand {
     func run() throws {
         guard (1...16).contains(scale) else { throw UsageError("--scale must be in 1...16") }
         let store = try Locations.store(registry.path)
-        let loaded = try store.load(name, checkpoint: try CheckpointArgument.parse(checkpoint), networks: ["generator"])
+        let loaded = try store.load(name, checkpoint: try CheckpointArgument.parse(checkpoint), networks: ["generator"], weightsOnly: true)
         let descriptor = loaded.architecture.descriptor
         if let digit {
             guard descriptor.conditional else { throw ZooError.notConditional(model: name) }
