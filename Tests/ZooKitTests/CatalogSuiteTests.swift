@@ -75,6 +75,9 @@ final class CatalogSuiteTests: XCTestCase {
                 let inputShape: [Int]
                 if let dense = first as? Dense, let kernel = dense.parameters.first {
                     inputShape = [4, kernel.value.shape[0]]
+                } else if let planes = first as? LabelPlanes {
+                    // Conditional conv discriminators take rows "flattened image ⊕ one-hot".
+                    inputShape = [4, planes.imageShape.reduce(1, *) + planes.classes]
                 } else {
                     inputShape = [4] + type.descriptor.imageShape
                 }
@@ -119,6 +122,15 @@ final class CatalogSuiteTests: XCTestCase {
                 XCTAssertEqual(live.path, stored.path)
                 XCTAssertEqual(live.tensor.array, stored.tensor.array, "\(name) \(live.network).\(live.path)")
             }
+            // Decoding straight into the live tensors gives the same weights, and the records
+            // then carry no values.
+            let network = model.networks[0].name
+            let inPlace = try store.load(name, networks: [network], weightsOnly: true)
+            for (full, direct) in zip(loaded.architecture.namedTensors, inPlace.architecture.namedTensors) where full.network == network {
+                XCTAssertEqual(full.tensor.array, direct.tensor.array, "\(name) in place \(full.network).\(full.path)")
+            }
+            XCTAssertTrue(inPlace.checkpoint.tensors.allSatisfy { $0.values.isEmpty }, name)
+            XCTAssertFalse(inPlace.checkpoint.tensors.isEmpty, name)
             if model is any ImageGenerating {
                 let labels: [Int]? = d.conditional ? Array(repeating: 7, count: 6) : nil
                 let a = ModelStore.sample(model as! any ImageGenerating, latentSize: d.latentSize, imageShape: d.imageShape,
