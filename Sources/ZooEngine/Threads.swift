@@ -7,10 +7,21 @@ public enum Threads {
     public nonisolated(unsafe) private(set) static var count: Int = 2
 
     /// Call once at start-up (the CLI and the benchmark do; tests may skip it).
+    /// Whether `gemm` splits work over the engine's threads (OpenBLAS then runs one thread
+    /// per call) instead of handing all of them to OpenBLAS. `ZOO_GEMM_THREADS=openblas`
+    /// chooses OpenBLAS's threading.
+    /// Off until `configure` has set OpenBLAS to one thread per call.
+    public nonisolated(unsafe) private(set) static var ownGEMMThreads = false
+
+    /// GEMMs below this many multiply-adds run on one thread: splitting costs more.
+    public nonisolated(unsafe) static var gemmSplitThreshold = 1 << 18
+
     public static func configure(_ requested: Int? = nil) {
-        let env = ProcessInfo.processInfo.environment["ZOO_THREADS"].flatMap(Int.init)
+        let environment = ProcessInfo.processInfo.environment
+        let env = environment["ZOO_THREADS"].flatMap(Int.init)
         count = max(1, requested ?? env ?? 2)
-        openblas_set_num_threads(Int32(count))
+        ownGEMMThreads = environment["ZOO_GEMM_THREADS"] != "openblas"
+        openblas_set_num_threads(Int32(ownGEMMThreads ? 1 : count))
     }
 
     /// The OpenBLAS kernel family in use ("Haswell", "SkylakeX", ...).

@@ -1,0 +1,42 @@
+import XCTest
+@testable import ZooEngine
+
+/// The engine's own GEMM split (blocks of C rows or columns on its threads) against a
+/// naive triple loop, for every transpose combination, padded leading dimensions and
+/// accumulation into C (beta 1).
+final class GEMMTests: XCTestCase {
+    func testSplitGEMMMatchesNaive() {
+        Threads.configure(2)
+        let savedThreshold = Threads.gemmSplitThreshold
+        Threads.gemmSplitThreshold = 0   // split even these small products
+        defer { Threads.gemmSplitThreshold = savedThreshold }
+        XCTAssertTrue(Threads.ownGEMMThreads)
+        for (m, n, k) in [(37, 300, 45), (300, 37, 45), (64, 64, 64), (33, 33, 1)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let pad = 3
+                    let (aRows, aCols) = transA ? (k, m) : (m, k)
+                    let (bRows, bCols) = transB ? (n, k) : (k, n)
+                    let lda = aCols + pad, ldb = bCols + pad, ldc = n + pad
+                    let a = randomTensor([aRows * lda], seed: 1), b = randomTensor([bRows * ldb], seed: 2)
+                    let c = randomTensor([m * ldc], seed: 3)
+                    var expected = c.array
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var sum: Float = 0
+                            for p in 0..<k {
+                                let av = transA ? a[p * lda + i] : a[i * lda + p]
+                                let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
+                                sum += av * bv
+                            }
+                            expected[i * ldc + j] = 0.5 * sum + expected[i * ldc + j]
+                        }
+                    }
+                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a.data, lda: lda, b.data, ldb: ldb,
+                         beta: 1, c.data, ldc: ldc)
+                    assertClose(c.array, expected, tolerance: 1e-4, "gemm \(m)×\(n)×\(k) transA \(transA) transB \(transB)")
+                }
+            }
+        }
+    }
+}
