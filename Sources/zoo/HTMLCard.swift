@@ -21,7 +21,7 @@ enum HTMLCard {
         }.joined()
         let curves = svgChart([(nameA, card.log.map(\.dLoss), "#d9480f"), (nameB, card.log.map(\.gLoss), "#1c7ed6")])
         let image = samplePNG.map { "<img alt=\"samples\" src=\"data:image/png;base64,\($0.base64EncodedString())\">" } ?? "<p>No samples (not a generator).</p>"
-        let params = card.parameterCounts.map { "\($0.network): \($0.trainable)" }.joined(separator: ", ")
+        let params = card.parameterCounts.map { "\($0.network) \(Format.count($0.trainable)) parameters" }.joined(separator: ", ")
         return """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(info.name)) — Zoo model card</title>
@@ -62,7 +62,7 @@ enum HTMLCard {
         for (k, s) in series.enumerated() {
             let points = s.values.enumerated().filter { $0.element.isFinite }.map { String(format: "%.1f,%.1f", x($0.offset), y($0.element)) }
             svg += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
-            svg += "<text x=\"\(width - pad - 80)\" y=\"\(pad + 14 * Double(k))\" font-size=\"12\" fill=\"\(s.color)\">\(escape(s.name))</text>"
+            svg += "<text x=\"\(width - pad - 80)\" y=\"\(pad + 16 * Double(k + 1))\" font-size=\"12\" fill=\"\(s.color)\">\(escape(s.name))</text>"
         }
         return svg + "</svg>"
     }
