@@ -30,7 +30,9 @@ public enum IDX {
     }
 
     /// Fashion-MNIST as Debian's dataset-fashion-mnist package installs it (same IDX format and names).
-    public static func loadFashion(directory: String = "/usr/share/datasets/fashion-mnist", split: Split,
+    public static let fashionDirectory = "/usr/share/datasets/fashion-mnist"
+
+    public static func loadFashion(directory: String = fashionDirectory, split: Split,
                                    limit: Int? = nil) throws -> Dataset {
         try load(directory: directory, split: split, limit: limit, name: "fashion-mnist",
                  hint: "Install it with `apt-get install dataset-fashion-mnist`, or pass --data DIR.")

@@ -143,14 +143,16 @@ public final class Evaluator {
         var correct = 0
         for i in 0..<testSet.count where EvaluationMath.argmax(p, row: i, classes: 10) == testSet.labels[i] { correct += 1 }
         let counts = EvaluationMath.histogram(p, classes: 10)
+        let n = testSet.count
+        let split = "\(loaded.info.dataset)-test-" + (n % 1000 == 0 ? "\(n / 1000)k" : "\(n)")
         let report = EvaluationReport(model: loaded.info.name, samples: testSet.count, seed: 0, classifier: loaded.info.name,
                                       classifierSHA256: Self.fingerprint(loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") }),
-                                      referenceSplit: Self.referenceSplit, score: EvaluationMath.classifierScore(p, classes: 10),
+                                      referenceSplit: split, score: EvaluationMath.classifierScore(p, classes: 10),
                                       frechetDistance: 0, histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
                                       klFromUniform: EvaluationMath.klFromUniform(counts), testAccuracy: Double(correct) / Double(testSet.count))
         try store.registry.recordMetric(model: loaded.info.name, checkpoint: .latest, name: "accuracy",
                                         value: report.testAccuracy ?? 0, sampleCount: testSet.count,
-                                        evaluator: "self@\(report.classifierSHA256.prefix(12)) on \(Self.referenceSplit)",
+                                        evaluator: "self@\(report.classifierSHA256.prefix(12)) on \(split)",
                                         details: "{}")
         return report
     }

@@ -56,6 +56,8 @@ public struct TrainingOutcome {
     public let interrupted: Bool
     public let seconds: Double
     public let lastMetrics: (Double, Double)
+    /// A classifier (evaluated, not drawn from).
+    public var isClassifier = false
 }
 
 /// Runs training loops and writes checkpoints. The epoch order is a function of
@@ -221,7 +223,8 @@ public final class Trainer {
                     if shouldStop() && position.epoch < h.epochs {
                         if !epochDone { try save(final: false); report(.checkpoint) }
                         return TrainingOutcome(model: model, epochsCompleted: position.epoch, steps: position.globalStep,
-                                               interrupted: true, seconds: Date().timeIntervalSince(started), lastMetrics: last)
+                                               interrupted: true, seconds: Date().timeIntervalSince(started), lastMetrics: last,
+                                               isClassifier: architecture is any ImageClassifying)
                     }
                     if epochDone { break }
                 }
@@ -232,7 +235,8 @@ public final class Trainer {
             throw error
         }
         return TrainingOutcome(model: model, epochsCompleted: position.epoch, steps: position.globalStep,
-                               interrupted: false, seconds: Date().timeIntervalSince(started), lastMetrics: last)
+                               interrupted: false, seconds: Date().timeIntervalSince(started), lastMetrics: last,
+                               isClassifier: architecture is any ImageClassifying)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooEngine
 import ZooKit
 
 struct Evaluate: ParsableCommand {
@@ -28,7 +29,11 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         guard (100...10_000).contains(samples) else { throw UsageError("--samples must be in 100...10000") }
         let store = try Locations.store(registry.path)
-        let evaluator = try Evaluator(store: store, classifier: classifier, dataDirectory: Locations.dataDirectory(data))
+        // A classifier is scored on its own dataset's test split: a Fashion-MNIST one on
+        // Debian's Fashion-MNIST files unless --data says otherwise.
+        let info = try store.registry.model(named: name)
+        let directory = data == nil && info.dataset == DatasetChoice.fashion.rawValue ? IDX.fashionDirectory : Locations.dataDirectory(data)
+        let evaluator = try Evaluator(store: store, classifier: classifier, dataDirectory: directory)
         var reports = [try evaluator.evaluate(model: name, samples: samples, seed: seed)]
         if reference { reports.append(try evaluator.referenceRow()) }
         if json {
@@ -38,7 +43,9 @@ struct Evaluate: ParsableCommand {
             return
         }
         for r in reports { print(Self.describe(r)) }
-        print("Stored in the registry (see `zoo show \(name)`); evaluator \(evaluator.classifierName)@\(evaluator.classifierSHA256.prefix(12)).")
+        let scoredBy = reports[0].testAccuracy != nil ? "scored on \(reports[0].referenceSplit)"
+            : "evaluator \(evaluator.classifierName)@\(evaluator.classifierSHA256.prefix(12))"
+        print("Stored in the registry (see `zoo show \(name)`); \(scoredBy).")
     }
 
     static func describe(_ r: EvaluationReport) -> String {

@@ -84,7 +84,8 @@ enum TrainingSession {
         if o.interrupted {
             print("Stopped at step \(o.steps) (\(o.epochsCompleted) epochs complete); checkpoint saved. Continue with: zoo resume \(o.model)")
         } else {
-            print("Trained \(o.model): \(o.epochsCompleted) epochs, \(o.steps) steps in \(Format.duration(o.seconds)). Try: zoo generate \(o.model) --out \(o.model).png")
+            let next = o.isClassifier ? "zoo evaluate \(o.model)" : "zoo generate \(o.model) --out \(o.model).png"
+            print("Trained \(o.model): \(o.epochsCompleted) epochs, \(o.steps) steps in \(Format.duration(o.seconds)). Try: \(next)")
         }
     }
 }

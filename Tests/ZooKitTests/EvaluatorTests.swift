@@ -43,6 +43,12 @@ final class EvaluatorTests: XCTestCase {
         }
         let accuracy = try evaluator.evaluate(model: "tiny-classifier", samples: 100, seed: 0)
         XCTAssertNotNil(accuracy.testAccuracy)
+        // A classifier's accuracy names the split it was measured on (its own dataset's test set).
+        XCTAssertEqual(accuracy.referenceSplit, "mnist-test-200")
+        let stored = try store.registry.metrics(of: "tiny-classifier").filter { $0.name == "accuracy" }
+        XCTAssertEqual(stored.count, 1)
+        XCTAssertEqual(stored.first?.evaluator, "self@\(accuracy.classifierSHA256.prefix(12)) on mnist-test-200")
+        XCTAssertEqual(stored.first?.value ?? -1, accuracy.testAccuracy ?? -2, accuracy: 1e-12)
     }
 }
 
