@@ -19,7 +19,7 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             let hint = suggestions.isEmpty ? "" : " Did you mean \(suggestions.joined(separator: " or "))?"
             return "unknown architecture '\(name)'.\(hint) Available: \(available.joined(separator: ", ")) (see `zoo architectures`)."
         case let .notConditional(model):
-            return "model '\(model)' is not conditional, so it cannot draw a chosen digit; drop --digit, or use a conditional model such as cgan-mnist."
+            return "model '\(model)' is not conditional, so it cannot draw a chosen digit; drop --digit, or use a conditional model such as cdcgan-mnist."
         case let .digitOutOfRange(digit, classes):
             return "--digit \(digit) is out of range: use 0...\(classes - 1)."
         case let .countOutOfRange(count, limit):

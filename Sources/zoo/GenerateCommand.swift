@@ -12,9 +12,9 @@ struct Generate: ParsableCommand {
         row per digit 0–9 (--count must then be a multiple of 10).
 
         Examples:
-          zoo generate cgan-mnist --digit 7 --out seven.png
+          zoo generate cdcgan-mnist --digit 7 --out seven.png
           zoo generate dcgan-mnist --count 64 --grid 8x8 --out samples.png
-          zoo generate cgan-mnist --preview
+          zoo generate cdcgan-mnist --preview
         """)
 
     @Argument(help: "Model name.") var name: String

@@ -36,7 +36,7 @@ enum Locations {
     }
 
     /// Opens (creating if needed) the registry. A registry created here starts with the
-    /// shipped models, so `zoo generate cgan-mnist` works right after setup.
+    /// shipped models, so `zoo generate cdcgan-mnist` works right after setup.
     static func openRegistry(_ option: String?) throws -> Registry {
         let path = registryPath(option)
         let isNew = !FileManager.default.fileExists(atPath: path)

@@ -10,7 +10,7 @@ struct ZooCommand: ParsableCommand {
 
         Examples:
           zoo list
-          zoo generate cgan-mnist --digit 7 --out seven.png
+          zoo generate cdcgan-mnist --digit 7 --out seven.png
           zoo train dcgan --name my-dcgan --epochs 5
           zoo show my-dcgan
         """,

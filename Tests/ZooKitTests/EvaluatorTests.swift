@@ -68,7 +68,11 @@ final class ShippedZooTests: XCTestCase {
         XCTAssertTrue(report.ok, "\(report.problems)")
         let store = ModelStore(registry: registry, catalog: builtinCatalog)
         let models = try registry.listModels()
-        XCTAssertTrue(Set(models.map(\.name)).isSuperset(of: ["mnist-classifier", "cgan-mnist", "dense-gan-mnist", "dcgan-mnist"]))
+        XCTAssertTrue(Set(models.map(\.name)).isSuperset(of: ["mnist-classifier", "cgan-mnist", "cdcgan-mnist", "dense-gan-mnist", "dcgan-mnist"]))
+        // Every shipped model carries its evaluation, so `zoo list` shows figures out of the box.
+        for model in models {
+            XCTAssertFalse(try registry.metrics(of: model.name).isEmpty, "\(model.name) ships without metrics")
+        }
         for model in models {
             let loaded = try store.load(model.name)
             if loaded.architecture is any ImageGenerating {
