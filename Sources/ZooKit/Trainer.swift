@@ -131,6 +131,8 @@ public final class Trainer {
         guard data.count == loaded.position.datasetSize else {
             throw ZooError.corruptModel(name, "it was trained on \(loaded.position.datasetSize) images but the data directory has \(data.count)")
         }
+        // The plan is part of the model: `zoo show` reads its epochs from here.
+        if h.epochs != loaded.hyperparameters.epochs { try store.registry.updateHyperparameters(name, json: h.json()) }
         try store.registry.setStatus(name, status: .training, error: nil)
         return try run(model: name, architecture: loaded.architecture, hyperparameters: h, seed: loaded.info.seed,
                        data: data, rng: loaded.rng, position: loaded.position, checkpointEvery: checkpointEvery)

@@ -149,6 +149,19 @@ public final class Registry {
         }
     }
 
+    /// Replaces a model's hyperparameters JSON (a resume that extends the planned epochs).
+    public func updateHyperparameters(_ name: String, json: String) throws {
+        try db.transaction {
+            let id = try modelID(named: name)
+            do {
+                try db.run("UPDATE models SET hyperparameters = ?, updated_at = ? WHERE id = ?",
+                           [.text(json), .double(Registry.now), .int(id)])
+            } catch let RegistryError.sqlite(code, _, _) where code == 275 /* SQLITE_CONSTRAINT_CHECK */ {
+                throw RegistryError.invalidArgument("hyperparameters for \"\(name)\" are not valid JSON: \(json)")
+            }
+        }
+    }
+
     public func updateDescription(_ name: String, description: String?) throws {
         try db.transaction {
             let id = try modelID(named: name)

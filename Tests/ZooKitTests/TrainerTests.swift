@@ -53,6 +53,10 @@ final class TrainerTests: XCTestCase {
             XCTAssertEqual(try weights(store, "resumed"), reference, "\(architecture): resumed weights differ")
             XCTAssertEqual(try weights(store, "interrupted"), reference, "\(architecture): weights after an interruption differ")
             XCTAssertEqual(try store.registry.model(named: "resumed").status, .ready)
+            // Extending the plan on resume is recorded with the model, the other settings kept.
+            let plan = try Hyperparameters.decode(json: try store.registry.model(named: "resumed").hyperparameters, model: "resumed")
+            XCTAssertEqual(plan.epochs, 2)
+            XCTAssertEqual(plan.batchSize, request(architecture, "resumed", epochs: 1).batchSize)
             XCTAssertEqual(try store.registry.trainingLog(of: "straight").map(\.dLoss), try store.registry.trainingLog(of: "interrupted").map(\.dLoss))
         }
     }
