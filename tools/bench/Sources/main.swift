@@ -9,6 +9,7 @@ import ZooCatalog
 import ZooEngine
 import ZooKit
 import ZooRegistry
+import ZooStartup
 
 struct BenchError: Error, CustomStringConvertible {
     let description: String
@@ -119,6 +120,9 @@ func run(_ args: [String]) throws {
         print("wrote \(out) with model bench-dcgan")
     case "engine":
         print(EngineBenchmark.run())
+        let gemm = Threads.ownGEMMThreads ? "the engine's threads, single-threaded OpenBLAS per block" : "OpenBLAS's threads"
+        print("GEMM threading: \(gemm); OpenBLAS worker threads at load: "
+              + (zoo_startup_limited_openblas_threads() != 0 ? "none (OPENBLAS_NUM_THREADS=1 set before it loaded)" : "as OPENBLAS_NUM_THREADS says"))
     default:
         throw BenchError(description: "unknown command \(command); use step, infer, rss, prepare-registry or engine")
     }
