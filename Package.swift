@@ -25,7 +25,6 @@ let package = Package(
 
         .target(name: "ZooEngine", dependencies: ["CBLAS", "CZlib"], swiftSettings: release),
         .target(name: "CSHA256", path: "Sources/CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "ZooStartup", path: "Sources/ZooStartup"),
         .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256"], swiftSettings: release),
         .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CBLAS"], swiftSettings: release),
     ] + plugins.map { name in
@@ -33,9 +32,9 @@ let package = Package(
     } + [
         .target(name: "ZooCatalog", dependencies: ["ZooKit"] + plugins.map { .target(name: $0) }),
         .executableTarget(name: "zoo", dependencies: [
-            "ZooCatalog", "ZooKit", "ZooStartup", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "ZooCatalog", "ZooKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "CBLAS", "ZooStartup"],
+        .executableTarget(name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "CBLAS"],
                           path: "tools/bench/Sources", swiftSettings: release),
 
         .testTarget(name: "ZooEngineTests", dependencies: ["ZooEngine"]),

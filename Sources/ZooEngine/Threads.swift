@@ -22,7 +22,23 @@ public enum Threads {
         count = max(1, requested ?? env ?? 2)
         ownGEMMThreads = environment["ZOO_GEMM_THREADS"] != "openblas"
         openblas_set_num_threads(Int32(ownGEMMThreads ? 1 : count))
+        if ownGEMMThreads {
+            // OpenBLAS started its workers when it loaded, and an idle worker spins on
+            // sched_yield for ~0.1 s before it sleeps: the whole of a cold `zoo generate`, on
+            // the core our second thread needs. With one thread per call OpenBLAS never
+            // wakes them, so they are stopped. (Setting OPENBLAS_NUM_THREADS from the
+            // executable's .preinit_array does not work: libc's initializer, which runs
+            // after it, resets `environ` to the process's original environment.)
+            // The shutdown follows set_num_threads, which would start the pool again.
+            blas_thread_shutdown_()
+            openBLASWorkersStopped = true
+        } else {
+            openBLASWorkersStopped = false
+        }
     }
+
+    /// Whether `configure` stopped the worker threads OpenBLAS starts when it loads.
+    public nonisolated(unsafe) private(set) static var openBLASWorkersStopped = false
 
     /// The OpenBLAS kernel family in use ("Haswell", "SkylakeX", ...).
     public static var blasCore: String {

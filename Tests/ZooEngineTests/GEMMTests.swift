@@ -1,3 +1,5 @@
+import CBLAS
+import Foundation
 import XCTest
 @testable import ZooEngine
 
@@ -5,6 +7,22 @@ import XCTest
 /// naive triple loop, for every transpose combination, padded leading dimensions and
 /// accumulation into C (beta 1).
 final class GEMMTests: XCTestCase {
+    /// OpenBLAS's idle workers spin on sched_yield; with the engine's split they are stopped.
+    func testConfigureStopsOpenBLASWorkers() throws {
+        openblas_set_num_threads(2)   // starts OpenBLAS's pool again: one worker beside the caller
+        let withPool = try Self.threadCount()
+        Threads.configure(2)
+        XCTAssertTrue(Threads.openBLASWorkersStopped)
+        XCTAssertEqual(openblas_get_num_threads(), 1)
+        XCTAssertEqual(try Self.threadCount(), withPool - 1, "OpenBLAS's worker is still running")
+    }
+
+    private static func threadCount() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("Threads:") })
+        return try XCTUnwrap(Int(line.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)))
+    }
+
     func testSplitGEMMMatchesNaive() {
         Threads.configure(2)
         let savedThreshold = Threads.gemmSplitThreshold

@@ -9,7 +9,6 @@ import ZooCatalog
 import ZooEngine
 import ZooKit
 import ZooRegistry
-import ZooStartup
 
 struct BenchError: Error, CustomStringConvertible {
     let description: String
@@ -121,8 +120,7 @@ func run(_ args: [String]) throws {
     case "engine":
         print(EngineBenchmark.run())
         let gemm = Threads.ownGEMMThreads ? "the engine's threads, single-threaded OpenBLAS per block" : "OpenBLAS's threads"
-        print("GEMM threading: \(gemm); OpenBLAS worker threads at load: "
-              + (zoo_startup_limited_openblas_threads() != 0 ? "none (OPENBLAS_NUM_THREADS=1 set before it loaded)" : "as OPENBLAS_NUM_THREADS says"))
+        print("GEMM threading: \(gemm); OpenBLAS worker threads: \(Threads.openBLASWorkersStopped ? "stopped at start-up" : "running")")
     default:
         throw BenchError(description: "unknown command \(command); use step, infer, rss, prepare-registry or engine")
     }
