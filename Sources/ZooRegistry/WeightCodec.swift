@@ -66,12 +66,14 @@ enum WeightCodec {
     /// time through a small scratch buffer that stays in cache, so a load never holds (or
     /// faults in) a second full-size copy of the raw bytes. Equal to the three steps (tested).
     static func unshuffleHashAndConvert(_ shuffled: [UInt8], dtype: DType) -> (values: [Float], sha256: String) {
+        let n = shuffled.count / dtype.size
         var sha = ""
-        let values = [Float](unsafeUninitializedCapacity: shuffled.count / dtype.size) { out, initialized in
-            if let base = out.baseAddress { sha = unshuffleHashAndConvert(shuffled, dtype: dtype, into: base) }
-            initialized = out.count
+        // Capacity ≥ 1 so the buffer always has a base address, even for an empty tensor.
+        let values = [Float](unsafeUninitializedCapacity: max(1, n)) { out, initialized in
+            sha = unshuffleHashAndConvert(shuffled, dtype: dtype, into: out.baseAddress!)
+            initialized = n
         }
-        return (values, sha.isEmpty ? SHA256.hex([UInt8]()) : sha)
+        return (values, sha)
     }
 
     /// The same into `out` (shuffled.count / dtype.size floats); returns the sha256.
