@@ -31,14 +31,8 @@ public enum Threads {
             // after it, resets `environ` to the process's original environment.)
             // The shutdown follows set_num_threads, which would start the pool again.
             blas_thread_shutdown_()
-            openBLASWorkersStopped = true
-        } else {
-            openBLASWorkersStopped = false
         }
     }
-
-    /// Whether `configure` stopped the worker threads OpenBLAS starts when it loads.
-    public nonisolated(unsafe) private(set) static var openBLASWorkersStopped = false
 
     /// The OpenBLAS kernel family in use ("Haswell", "SkylakeX", ...).
     public static var blasCore: String {

@@ -14,7 +14,7 @@ final class GEMMTests: XCTestCase {
         openblas_set_num_threads(2)   // starts OpenBLAS's pool again: one worker beside the caller
         let before = try Self.threadsNamedLikeMain()
         Threads.configure(2)
-        XCTAssertTrue(Threads.openBLASWorkersStopped)
+        XCTAssertTrue(Threads.ownGEMMThreads)
         XCTAssertEqual(openblas_get_num_threads(), 1)
         let after = try Self.threadsNamedLikeMain()
         XCTAssertFalse(before.subtracting(after).isEmpty, "OpenBLAS's worker is still running (threads \(before) → \(after))")

@@ -120,7 +120,7 @@ func run(_ args: [String]) throws {
     case "engine":
         print(EngineBenchmark.run())
         let gemm = Threads.ownGEMMThreads ? "the engine's threads, single-threaded OpenBLAS per block" : "OpenBLAS's threads"
-        print("GEMM threading: \(gemm); OpenBLAS worker threads: \(Threads.openBLASWorkersStopped ? "stopped at start-up" : "running")")
+        print("GEMM threading: \(gemm); OpenBLAS worker threads: \(Threads.ownGEMMThreads ? "stopped at start-up" : "running")")
     default:
         throw BenchError(description: "unknown command \(command); use step, infer, rss, prepare-registry or engine")
     }
