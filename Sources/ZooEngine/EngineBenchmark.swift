@@ -15,7 +15,8 @@ public enum EngineBenchmark {
     }
 
     public static func run(batch: Int = 256, repeats: Int = 5) -> String {
-        var lines = ["OpenBLAS core: \(Threads.blasCore), threads: \(Threads.count), batch \(batch)", ""]
+        let replaced = BLASKernels.replacedCore.map { " (OpenBLAS had chosen \($0) at load)" } ?? ""
+        var lines = ["OpenBLAS core: \(BLASKernels.current)\(replaced), threads: \(Threads.count), batch \(batch)", ""]
         // The GAN step runs D on the real and on the fake batch, `dChunk` images at a time
         // (GANStep.discriminatorChunk = 48 in the DCGAN plugin, balanced): 2·⌈batch/48⌉ passes of D.
         let passesPerBatch = (batch + 47) / 48

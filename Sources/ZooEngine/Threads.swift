@@ -18,6 +18,7 @@ public enum Threads {
 
     public static func configure(_ requested: Int? = nil) {
         let environment = ProcessInfo.processInfo.environment
+        BLASKernels.selectFastest(environment: environment)
         let env = environment["ZOO_THREADS"].flatMap(Int.init)
         count = max(1, requested ?? env ?? 2)
         ownGEMMThreads = environment["ZOO_GEMM_THREADS"] != "openblas"
@@ -32,12 +33,6 @@ public enum Threads {
             // The shutdown follows set_num_threads, which would start the pool again.
             blas_thread_shutdown_()
         }
-    }
-
-    /// The OpenBLAS kernel family in use ("Haswell", "SkylakeX", ...).
-    public static var blasCore: String {
-        guard let name = openblas_get_corename() else { return "unknown" }
-        return String(cString: name)
     }
 
     /// Below this many elements the split costs more than it saves.

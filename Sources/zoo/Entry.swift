@@ -7,7 +7,6 @@ import ZooEngine
 @main
 enum Entry {
     static func main() {
-        BLASCore.reexecWithFastKernelsIfNeeded()
         Threads.configure()
         var command: ParsableCommand
         do {

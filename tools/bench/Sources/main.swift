@@ -85,7 +85,7 @@ func run(_ args: [String]) throws {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         emit(["framework": "zoo", "arch": bench, "batch": batch, "median_ms": median(times), "p10_ms": percentile(times, 0.1),
-              "p90_ms": percentile(times, 0.9), "steps": steps, "blas_core": Threads.blasCore, "threads": Threads.count], json: json)
+              "p90_ms": percentile(times, 0.9), "steps": steps, "blas_core": BLASKernels.current, "threads": Threads.count], json: json)
     case "infer":
         let (bench, type) = try architecture(args)
         let batch = try intOption("batch", args, default: 256)
