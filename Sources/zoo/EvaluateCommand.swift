@@ -5,6 +5,7 @@ import ZooKit
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "evaluate",
         abstract: "Score a model with the zoo's classifier and store the metrics.",
         discussion: """
         Generators: MNIST score (max 10), Fréchet distance to the 10k test digits on the \
@@ -71,6 +72,7 @@ struct Evaluate: ParsableCommand {
 
 struct Card: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "card",
         abstract: "Write a self-contained HTML model card.",
         discussion: "Example:\n  zoo card dcgan-mnist --html dcgan-mnist.html")
 

@@ -6,6 +6,7 @@ import ZooRegistry
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "generate",
         abstract: "Draw images from a model into a PNG grid.",
         discussion: """
         Conditional models draw the digit you ask for with --digit; without it they draw one \

@@ -6,6 +6,7 @@ import ZooRegistry
 
 struct Architectures: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "architectures",
         abstract: "List the architecture plugins this build knows.",
         discussion: "Example:\n  zoo architectures")
 
@@ -34,6 +35,7 @@ struct Architectures: ParsableCommand {
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the models in the registry.",
         discussion: "Examples:\n  zoo list\n  zoo list --architecture dcgan --json")
 

@@ -4,6 +4,7 @@ import ZooRegistry
 
 struct Alias: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "alias",
         abstract: "Point an alias (e.g. best) at a checkpoint of a model.",
         discussion: "Examples:\n  zoo alias my-dcgan best --checkpoint 4\n  zoo generate my-dcgan --checkpoint best")
 
@@ -21,7 +22,7 @@ struct Alias: ParsableCommand {
 }
 
 struct Rename: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Rename a model.", discussion: "Example:\n  zoo rename my-dcgan dcgan-v2")
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a model.", discussion: "Example:\n  zoo rename my-dcgan dcgan-v2")
     @Argument(help: "Current name.") var old: String
     @Argument(help: "New name.") var new: String
     @OptionGroup var registry: RegistryOptions
@@ -34,6 +35,7 @@ struct Rename: ParsableCommand {
 
 struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "delete",
         abstract: "Delete a model with all its checkpoints, metrics and history.",
         discussion: "Example:\n  zoo delete my-dcgan")
     @Argument(help: "Model name.") var name: String
@@ -47,6 +49,7 @@ struct Delete: ParsableCommand {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Export one model (all checkpoints) to a standalone registry file.",
         discussion: "Example:\n  zoo export my-dcgan my-dcgan.zoo")
     @Argument(help: "Model name.") var name: String
@@ -64,6 +67,7 @@ struct Export: ParsableCommand {
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import",
         abstract: "Import a model from an exported file.",
         discussion: "Examples:\n  zoo import my-dcgan.zoo\n  zoo import my-dcgan.zoo --as dcgan-copy")
     @Argument(help: "File written by `zoo export`.") var file: String
@@ -79,6 +83,7 @@ struct Import: ParsableCommand {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Check the registry's integrity and every stored tensor's checksum.",
         discussion: "Examples:\n  zoo verify\n  zoo verify my-dcgan")
     @Argument(help: "Only this model.") var name: String?

@@ -4,6 +4,7 @@ import ZooRegistry
 
 struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "publish",
         abstract: "Copy models into a shippable registry: latest weights, history and metrics, no optimizer state.",
         discussion: """
         This is how Zoo/pretrained.sqlite is made (see tools/ship-zoo). A published model can \

@@ -6,6 +6,7 @@ import ZooRegistry
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show a model card: hyperparameters, training history, metrics, checkpoints and a preview.",
         discussion: "Examples:\n  zoo show dcgan-mnist\n  zoo show cgan-mnist --json")
 

@@ -4,6 +4,7 @@ import ZooKit
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "train",
         abstract: "Train a new model of an architecture on MNIST or Fashion-MNIST.",
         discussion: """
         Writes a checkpoint every epoch (and every --checkpoint-every steps). Ctrl-C finishes \
@@ -52,6 +53,7 @@ struct Train: ParsableCommand {
 
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "resume",
         abstract: "Continue training a model from its latest checkpoint (bit-exact).",
         discussion: "Examples:\n  zoo resume my-dcgan\n  zoo resume my-dcgan --epochs 10")
 
