@@ -26,7 +26,8 @@ let package = Package(
         .target(name: "CBLASCore", path: "Sources/CBLASCore", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "ZooEngine", dependencies: ["CBLAS", "CBLASCore", "CZlib"], swiftSettings: release),
         .target(name: "CSHA256", path: "Sources/CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256"], swiftSettings: release),
+        .target(name: "CByteShuffle", path: "Sources/CByteShuffle", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle"], swiftSettings: release),
         .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CBLAS"], swiftSettings: release),
     ] + plugins.map { name in
         .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)", swiftSettings: release)

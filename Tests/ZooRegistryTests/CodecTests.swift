@@ -21,6 +21,47 @@ final class CodecTests: XCTestCase {
         }
     }
 
+    /// The C block loops (SSE2 interleave, F16C widening) against the portable Swift ones: all
+    /// 65,536 binary16 patterns (NaNs only as NaN: the hardware quiets signalling ones), and
+    /// random float32 bytes at lengths around the 16-value vector step and the block size.
+    func testCKernelsEqualPortableLoops() {
+        func decode(_ shuffled: [UInt8], _ dtype: WeightCodec.DType, portable: Bool) -> ([Float], String) {
+            let n = shuffled.count / dtype.size
+            var sha = ""
+            let values = [Float](unsafeUninitializedCapacity: max(1, n)) { out, initialized in
+                sha = WeightCodec.unshuffleHashAndConvert(shuffled, dtype: dtype, into: out.baseAddress!, portable: portable)
+                initialized = n
+            }
+            return (values, sha)
+        }
+        var everyHalf = [UInt8]()
+        for h in 0...0xffff { everyHalf += [UInt8(h & 0xff), UInt8(h >> 8)] }
+        let shuffledHalves = WeightCodec.shuffle(everyHalf, planes: 2)
+        let (fast, fastSHA) = decode(shuffledHalves, .float16, portable: false)
+        let (reference, referenceSHA) = decode(shuffledHalves, .float16, portable: true)
+        XCTAssertEqual(fastSHA, referenceSHA)
+        XCTAssertEqual(fastSHA, SHA256.hex(everyHalf))
+        for h in 0...0xffff {
+            if reference[h].isNaN { XCTAssertTrue(fast[h].isNaN, "half \(h)") } else {
+                XCTAssertEqual(fast[h].bitPattern, reference[h].bitPattern, "half \(h)")
+            }
+        }
+        var random = TestRandom(state: 5)
+        for count in [1, 15, 16, 17, 8191, 8192, 8209, 30_001] {
+            let raw = (0..<count * 4).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            let shuffled = WeightCodec.shuffle(raw, planes: 4)
+            let (a, shaA) = decode(shuffled, .float32, portable: false)
+            let (b, shaB) = decode(shuffled, .float32, portable: true)
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "float32 \(count)")
+            XCTAssertEqual(shaA, shaB)
+            let halves = Array(raw.prefix(count * 2))
+            let (c, shaC) = decode(WeightCodec.shuffle(halves, planes: 2), .float16, portable: false)
+            let (d, shaD) = decode(WeightCodec.shuffle(halves, planes: 2), .float16, portable: true)
+            XCTAssertEqual(shaC, shaD)
+            XCTAssertEqual(zip(c, d).filter { !($0.isNaN && $1.isNaN) && $0.bitPattern != $1.bitPattern }.count, 0, "float16 \(count)")
+        }
+    }
+
     func testFloat32RoundTripIsBitExact() throws {
         let registry = try Registry.inMemory()
         try Fixture.registry(registry)
@@ -68,6 +109,10 @@ final class CodecTests: XCTestCase {
                 print(String(format: "compression %@ %@: %.3f× vs float32 raw (shuffled %d bytes, unshuffled zlib %d bytes)",
                              label, dtype.rawValue, ratio, coded.blob.count, plainZlib.count))
                 XCTAssertLessThan(coded.blob.count, plainZlib.count + 64, "shuffling should not hurt")
+                let decoded = try WeightCodec.decode(blob: coded.blob, dtype: dtype.rawValue, codec: WeightCodec.codec,
+                                                     rawBytes: coded.rawBytes, sha256: coded.sha256, elementCount: n)
+                let expected = WeightCodec.values(fromLittleEndian: WeightCodec.littleEndianBytes(values, dtype: dtype), dtype: dtype)
+                XCTAssertEqual(decoded.map(\.bitPattern), expected.map(\.bitPattern), "\(label) \(dtype) round trip")
             }
         }
     }
