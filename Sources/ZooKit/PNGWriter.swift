@@ -30,18 +30,24 @@ extension ImageGrid {
         guard pixels.count == width * height else {
             throw PNGError.invalidImage("\(pixels.count) pixels given for \(width)×\(height)")
         }
-        var image = newImage(width: width, height: height)
-        var size: png_alloc_size_t = 0
-        // First call with no buffer only measures the encoded size.
-        guard png_image_write_to_memory(&image, nil, &size, 0, pixels, 0, nil) != 0, size > 0 else {
-            throw PNGError.encodeFailed(message(of: image))
+        // One encode into a buffer of libpng's worst-case size (PNG_IMAGE_PNG_SIZE_MAX for 8-bit
+        // gray, a C macro Swift cannot import), not a measuring pass and then a second
+        // encode: deflate dominates, and a cold `zoo generate` paid it twice (~3 ms).
+        let zlibMax = width * height + (width * height + 7) / 8 + (width * height + 63) / 64 + 11
+        var capacity = 8 + 25 + 16 + 44 + 12 + 12 + 12 * (zlibMax / 8192) + zlibMax
+        for _ in 0..<2 {
+            var image = newImage(width: width, height: height)
+            var size = png_alloc_size_t(capacity)
+            var data = Data(count: capacity)
+            let ok = data.withUnsafeMutableBytes { buffer in
+                png_image_write_to_memory(&image, buffer.baseAddress, &size, 0, pixels, 0, nil)
+            }
+            if ok != 0 { return data.prefix(Int(size)) }
+            // Too small after all: libpng reports the size it needs; anything else is an error.
+            guard Int(size) > capacity else { throw PNGError.encodeFailed(message(of: image)) }
+            capacity = Int(size)
         }
-        var data = Data(count: Int(size))
-        let ok = data.withUnsafeMutableBytes { buffer in
-            png_image_write_to_memory(&image, buffer.baseAddress, &size, 0, pixels, 0, nil)
-        }
-        guard ok != 0 else { throw PNGError.encodeFailed(message(of: image)) }
-        return data.prefix(Int(size))
+        throw PNGError.encodeFailed("the encoded size kept growing")
     }
 
     /// Writes the PNG atomically (no half-written file on failure), creating missing directories.

@@ -53,6 +53,24 @@ final class ImageTests: XCTestCase {
         XCTAssertEqual([UInt8](data), bytes)
     }
 
+    /// Incompressible noise and a one-pixel-wide strip (a filter byte per pixel) are the
+    /// encoder's worst cases for the one-pass buffer: both must still round-trip.
+    func testPNGWorstCasesRoundTrip() throws {
+        var state: UInt64 = 12345
+        func noise(_ n: Int) -> [UInt8] {
+            (0..<n).map { _ in state = state &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: state >> 33) }
+        }
+        for (width, height) in [(97, 61), (1, 300), (300, 1), (1, 1)] {
+            let pixels = noise(width * height)
+            let path = dir.appendingPathComponent("noise-\(width)x\(height).png").path
+            try ImageGrid.writePNG(pixels: pixels, width: width, height: height, to: path)
+            let back = try ImageGrid.readPNG(path: path)
+            XCTAssertEqual(back.width, width)
+            XCTAssertEqual(back.height, height)
+            XCTAssertEqual(back.pixels, pixels, "\(width)×\(height)")
+        }
+    }
+
     func testUnwritablePathNamesThePath() {
         let blocker = dir.appendingPathComponent("a-file")
         XCTAssertTrue(FileManager.default.createFile(atPath: blocker.path, contents: Data([1])))
