@@ -1,3 +1,5 @@
+import CConvKernels
+
 /// The geometry of a `same`-padded convolution from an image [C, H, W] to [·, OH, OW],
 /// with Keras/TensorFlow's padding: OH = ceil(H / stride), the total padding
 /// max((OH − 1)·stride + k − H, 0), its smaller half before (top/left).
@@ -86,8 +88,15 @@ public struct ConvGeometry: Equatable {
     }
 
     /// The adjoint of im2col: adds every column entry back into its image pixel.
-    /// `image` must be zeroed by the caller.
+    /// `image` must be zeroed by the caller. Runs the C kernel (zoo_col2im: AVX-512 where the
+    /// CPU has it, the same sums in the same order); `col2imPortable` is its reference.
     func col2im(_ cols: UnsafePointer<Float>, ld: Int, offset: Int, _ image: UnsafeMutablePointer<Float>) {
+        zoo_col2im(cols, ld, offset, image, Int32(channels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
+                   Int32(outHeight), Int32(outWidth), Int32(padTop), Int32(padLeft))
+    }
+
+    /// col2im as plain Swift loops: the reference the C kernel is tested against.
+    func col2imPortable(_ cols: UnsafePointer<Float>, ld: Int, offset: Int, _ image: UnsafeMutablePointer<Float>) {
         for c in 0..<channels {
             let plane = image + c * height * width
             for i in 0..<kernel {
