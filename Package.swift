@@ -25,7 +25,8 @@ let package = Package(
 
         .target(name: "CBLASCore", path: "Sources/CBLASCore", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CConvKernels", path: "Sources/CConvKernels", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "ZooEngine", dependencies: ["CBLAS", "CBLASCore", "CConvKernels", "CZlib"], swiftSettings: release),
+        .target(name: "CThreadPool", path: "Sources/CThreadPool", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "ZooEngine", dependencies: ["CBLAS", "CBLASCore", "CConvKernels", "CThreadPool", "CZlib"], swiftSettings: release),
         .target(name: "CSHA256", path: "Sources/CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CByteShuffle", path: "Sources/CByteShuffle", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle"], swiftSettings: release),

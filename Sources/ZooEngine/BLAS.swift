@@ -4,7 +4,7 @@ import Dispatch
 /// Row-major sgemm: C = alpha·op(A)·op(B) + beta·C, op(A): [m, k], op(B): [k, n], C: [m, n].
 ///
 /// With `Threads.ownGEMMThreads` the engine splits C into `Threads.count` blocks of rows
-/// (or columns) itself and runs single-threaded OpenBLAS on each from libdispatch's pool:
+/// (or columns) itself and runs single-threaded OpenBLAS on each on the engine's threads:
 /// OpenBLAS's own workers spin while they wait, and on a machine busier than its cores
 /// (two trainings at once) that made a conditional-GAN step 30–40× slower.
 @inline(__always)
@@ -21,7 +21,7 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, al
     let side = splitRows ? m : n
     let block = ((side + parts - 1) / parts + 15) / 16 * 16
     let blocks = (side + block - 1) / block
-    DispatchQueue.concurrentPerform(iterations: blocks) { i in
+    Threads.run(blocks) { i in
         let lo = i * block, count = min(block, side - lo)
         if splitRows {
             // Rows lo..<lo+count of op(A) and C. op(A) row r is A's row r, or A's column r when transposed.

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Transposed 2-D convolution, Keras/TensorFlow `same`: OH = H·stride. It is the data
 /// gradient of a `same` Conv2D from [OH, OW] to [H, W], so it reuses that geometry:
 /// forward = GEMM to columns, then col2im; backward = im2col, then GEMM.
@@ -74,7 +72,7 @@ public final class Conv2DTranspose: Layer {
             let width = count * p
             batchToChannelMajor(x.data + first * inChannels * p, xChunk.data, n: count, c: inChannels, p: p)
             let xs = xChunk.data
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            Threads.run(workers) { worker in
                 let scratch = scratchBase + worker * perBlock * taps * chunk * p
                 var block = worker
                 while block < blocks {

@@ -1,4 +1,5 @@
 import CBLAS
+import CThreadPool
 import Foundation
 
 /// Threading for the engine: OpenBLAS threads for GEMM, and a 2-way split of large
@@ -21,6 +22,7 @@ public enum Threads {
         BLASKernels.selectFastest(environment: environment)
         let env = environment["ZOO_THREADS"].flatMap(Int.init)
         count = max(1, requested ?? env ?? 2)
+        zoo_pool_set_threads(Int32(count))
         ownGEMMThreads = environment["ZOO_GEMM_THREADS"] != "openblas"
         openblas_set_num_threads(Int32(ownGEMMThreads ? 1 : count))
         if ownGEMMThreads {
@@ -47,9 +49,23 @@ public enum Threads {
             return
         }
         let chunk = (n + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { i in
+        run(parts) { i in
             let lo = i * chunk, hi = min(n, lo + chunk)
             if lo < hi { body(lo..<hi) }
+        }
+    }
+
+    /// Runs body(part) for every part in 0..<parts on the engine's threads (CThreadPool:
+    /// workers that spin briefly between runs, parts claimed one at a time). Each part runs
+    /// on one thread; nested calls run serially.
+    public static func run(_ parts: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            var closure = body
+            withUnsafeMutablePointer(to: &closure) { pointer in
+                zoo_pool_run(parts, { context, part in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
+                }, pointer)
+            }
         }
     }
 }
