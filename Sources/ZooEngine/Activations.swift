@@ -13,7 +13,7 @@ public final class LeakyReLU: Layer {
         input = x
         output.resize(x.shape)
         let xs = x.data, ys = output.data, a = alpha
-        Threads.parallelFor(x.count) { r in for i in r { let v = xs[i]; ys[i] = v > 0 ? v : a * v } }
+        Threads.parallelFor(x.count) { r in leakyForward(xs, ys, slope: a, r) }
         return output
     }
 
@@ -21,7 +21,7 @@ public final class LeakyReLU: Layer {
         guard needs.contains(.input), let x = input else { return gradInput }
         gradInput.resize(x.shape)
         let xs = x.data, ds = dy.data, gs = gradInput.data, a = alpha
-        Threads.parallelFor(x.count) { r in for i in r { gs[i] = xs[i] > 0 ? ds[i] : a * ds[i] } }
+        Threads.parallelFor(x.count) { r in leakyBackward(xs, ds, gs, slope: a, r) }
         return gradInput
     }
 }
@@ -33,7 +33,7 @@ public final class ReLU: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
         let xs = x.data, ys = output.data
-        Threads.parallelFor(x.count) { r in for i in r { ys[i] = max(xs[i], 0) } }
+        Threads.parallelFor(x.count) { r in leakyForward(xs, ys, slope: 0, r) }
         return output
     }
 
@@ -41,7 +41,7 @@ public final class ReLU: Layer {
         guard needs.contains(.input) else { return gradInput }
         gradInput.resize(output.shape)
         let ys = output.data, ds = dy.data, gs = gradInput.data
-        Threads.parallelFor(output.count) { r in for i in r { gs[i] = ys[i] > 0 ? ds[i] : 0 } }
+        Threads.parallelFor(output.count) { r in leakyBackward(ys, ds, gs, slope: 0, r) }
         return gradInput
     }
 }

@@ -24,13 +24,7 @@ public final class Adam {
         for (index, p) in parameters.enumerated() {
             let w = p.value.data, g = p.grad.data, ms = m[index].data, vs = v[index].data
             Threads.parallelFor(p.value.count) { range in
-                for i in range {
-                    let gi = g[i]
-                    ms[i] = b1 * ms[i] + (1 - b1) * gi
-                    vs[i] = b2 * vs[i] + (1 - b2) * gi * gi
-                    w[i] -= alpha * ms[i] / (vs[i].squareRoot() + eps)
-                    g[i] = 0
-                }
+                adamUpdate(w: w, g: g, m: ms, v: vs, b1: b1, b2: b2, alpha: alpha, eps: eps, range)
             }
         }
     }
