@@ -107,6 +107,24 @@ final class Database {
         try first(sql, parameters) { $0.int64(0) } ?? 0
     }
 
+    /// Reads one BLOB cell straight into a new buffer through SQLite's incremental blob I/O:
+    /// one copy, where a SELECT's column first assembles the overflow pages in a buffer of
+    /// SQLite's and Data then copies that (two fresh multi-MB buffers, 3–4 ms for a 2 MB weight).
+    func readBlob(table: String, column: String, rowid: Int64) throws -> Data {
+        var blob: OpaquePointer?
+        let what = "blob read \(table).\(column) rowid \(rowid)"
+        try check(sqlite3_blob_open(handle, "main", table, column, rowid, 0, &blob), sql: what)
+        guard let blob else { throw error(SQLITE_ERROR, sql: what) }
+        defer { sqlite3_blob_close(blob) }
+        let size = Int(sqlite3_blob_bytes(blob))
+        var data = Data(count: size)
+        if size > 0 {
+            let rc = data.withUnsafeMutableBytes { sqlite3_blob_read(blob, $0.baseAddress, Int32(size), 0) }
+            try check(rc, sql: what)
+        }
+        return data
+    }
+
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     var changes: Int { Int(sqlite3_changes(handle)) }
     var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }

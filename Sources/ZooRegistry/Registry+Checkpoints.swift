@@ -135,7 +135,6 @@ extension Registry {
             // tensors are independent, so each is decoded on a worker as soon as it is read, while
             // the next blob comes off the file. The first failure in row order is reported.
             var decoded = [Result<TensorRecord, Error>?](repeating: nil, count: stored.count)
-            let blobQuery = try db.prepare("SELECT blob FROM tensors WHERE id = ?")
             let workers = DispatchGroup()
             var readFailure: Error?
             decoded.withUnsafeMutableBufferPointer { results in
@@ -143,9 +142,7 @@ extension Registry {
                 for (i, t) in stored.enumerated() {
                     let blob: Data
                     do {
-                        try blobQuery.bind([.int(t.id)])
-                        guard try blobQuery.step() else { throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step, network: t.network, path: t.path, reason: "its row vanished while loading") }
-                        blob = blobQuery.blob(0)
+                        blob = try db.readBlob(table: "tensors", column: "blob", rowid: t.id)
                     } catch {
                         readFailure = error
                         break
@@ -170,6 +167,15 @@ extension Registry {
                         }
                     }
                 }
+                // While the workers inflate, the reading thread would only wait: it faults in
+                // the live tensors they will write (the dense kernel alone is 1,225 pages).
+                if let destination {
+                    for t in stored {
+                        guard let shape = try? Shape.parse(t.shape), let count = try? Shape.elementCount(shape),
+                              let target = destination(t.network, t.path, shape) else { continue }
+                        target.prefault(count: count)
+                    }
+                }
                 workers.wait()
             }
             if let readFailure { throw readFailure }
@@ -187,6 +193,19 @@ extension Registry {
     public struct TensorDestination: @unchecked Sendable {
         public let pointer: UnsafeMutablePointer<Float>
         public init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+
+        /// Maps the whole pages of the first `count` floats without changing their contents
+        /// (MADV_POPULATE_WRITE, Linux 5.14+; elsewhere a no-op), so a decode writing them
+        /// takes no page faults. Safe while another thread writes the same memory.
+        func prefault(count: Int) {
+            #if os(Linux)
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let start = (Int(bitPattern: pointer) + page - 1) / page * page
+            let end = (Int(bitPattern: pointer + count)) / page * page
+            guard page > 0, end > start, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
+            _ = madvise(address, end - start, 23 /* MADV_POPULATE_WRITE */)
+            #endif
+        }
     }
 
     /// The decode workers' output array; each worker writes only its own index.

@@ -117,6 +117,20 @@ final class CodecTests: XCTestCase {
         }
     }
 
+    /// Blobs are read through SQLite's incremental blob I/O: a stored blob comes back byte for
+    /// byte, and a missing row is a typed error naming what was read, not a crash.
+    func testIncrementalBlobRead() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry)
+        try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 1, step: 10))
+        let (id, viaSelect) = try XCTUnwrap(registry.db.first("SELECT id, blob FROM tensors WHERE path = 'dense.weight'") { ($0.int64(0), $0.blob(1)) })
+        XCTAssertEqual(try registry.db.readBlob(table: "tensors", column: "blob", rowid: id), viaSelect)
+        XCTAssertThrowsError(try registry.db.readBlob(table: "tensors", column: "blob", rowid: id + 10_000)) { error in
+            guard let error = error as? RegistryError else { return XCTFail("untyped error \(error)") }
+            XCTAssertTrue("\(error)".contains("rowid \(id + 10_000)"), "\(error)")
+        }
+    }
+
     func testCorruptBlobNamesTheTensor() throws {
         let registry = try Registry.inMemory()
         try Fixture.registry(registry)
