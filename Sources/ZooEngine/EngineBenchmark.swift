@@ -37,6 +37,8 @@ public enum EngineBenchmark {
             ("G deconv3 64→1 k5 s2 (14→28)", 25, chunk(deconv3, batch, 64) * 196, 64),
             ("D conv1 1→64 k5 s2 (28→14)", 64, chunk(conv1, dChunk, 64) * 196, 25),
             ("D conv2 64→128 k5 s2 (14→7)", 128, chunk(conv2, dChunk, 128) * 49, 64 * 25),
+            // The ceiling: what this OpenBLAS reaches on a large square product here.
+            ("reference: square 2048", 2048, 2048, 2048),
         ]
         lines.append("sgemm (forward shapes, one column chunk)       m×n×k                 ms     GFLOP/s")
         for (name, m, n, k) in shapes {
