@@ -65,7 +65,8 @@ public final class Conv2DTranspose: Layer {
         let rowsWanted = max(minimumBlockRows, channelBlockFloats / max(1, chunk * p))
         let perBlock = max(1, min(outChannels, rowsWanted / taps))
         let blocks = (outChannels + perBlock - 1) / perBlock
-        let workers = max(1, min(Threads.count, blocks))
+        // With OpenBLAS's own threading (ZOO_GEMM_THREADS=openblas) each GEMM already uses every core.
+        let workers = Threads.ownGEMMThreads ? max(1, min(Threads.count, blocks)) : 1
         blockCols.resize([workers, perBlock * taps * chunk * p])
         let scratchBase = blockCols.data
         forEachChunk(n: n, chunk: chunk) { first, count in
