@@ -1,8 +1,9 @@
-// col2im, the scatter-add after a transposed convolution's GEMM (and a Conv2D's input
-// gradient), adds rows of only 3–7 values: a 7×7 image under a 5×5 kernel. Swift's scalar
-// loops spent ~1.7 ns per value on loop overhead, a fifth of a DCGAN generator's inference.
-// The AVX-512 path below builds each image row in registers; other CPUs take the plain loop.
-// ConvGeometry.col2imPortable stays the reference; tests compare the two.
+// im2col and col2im around the convolutions' GEMMs move rows of only 3–14 values (a 7×7 or
+// 14×14 image under a 5×5 kernel). Swift's scalar loops spent ~1.7 ns per value on loop
+// overhead: col2im was a fifth of a DCGAN generator's inference and im2col 11 % of a DCGAN
+// training step. The AVX-512 paths handle a row of up to 16 values as one vector; other CPUs
+// and shapes take the plain loops. ConvGeometry.im2colPortable / col2imPortable stay the
+// references; tests compare them with these.
 #include "zoo_conv_kernels.h"
 
 static int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
@@ -35,6 +36,33 @@ static void col2im_plain(const float *cols, ptrdiff_t ld, ptrdiff_t offset, floa
                     float *dst = plane + (ptrdiff_t)(oh * stride - padTop + i) * width + (c0 * stride - padLeft + j);
                     const float *src = row + oh * outWidth + c0;
                     for (int t = 0; t < count; t++) dst[t * stride] += src[t];
+                }
+            }
+        }
+    }
+}
+
+static void im2col_plain(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
+                         int channels, int height, int width, int kernel, int stride,
+                         int outHeight, int outWidth, int padTop, int padLeft) {
+    for (int c = 0; c < channels; c++) {
+        const float *plane = image + (ptrdiff_t)c * height * width;
+        for (int i = 0; i < kernel; i++) {
+            int r0, r1;
+            valid_range(height, padTop, i, stride, outHeight, &r0, &r1);
+            for (int j = 0; j < kernel; j++) {
+                float *row = cols + ((ptrdiff_t)(c * kernel + i) * kernel + j) * ld + offset;
+                int c0, c1;
+                valid_range(width, padLeft, j, stride, outWidth, &c0, &c1);
+                for (int oh = 0; oh < outHeight; oh++) {
+                    float *dst = row + (ptrdiff_t)oh * outWidth;
+                    if (oh < r0 || oh >= r1) {
+                        for (int ow = 0; ow < outWidth; ow++) dst[ow] = 0;
+                        continue;
+                    }
+                    const float *src = plane + (ptrdiff_t)(oh * stride - padTop + i) * width;
+                    for (int ow = 0; ow < outWidth; ow++)
+                        dst[ow] = (ow >= c0 && ow < c1) ? src[ow * stride - padLeft + j] : 0;
                 }
             }
         }
@@ -107,6 +135,56 @@ static void col2im_avx512(const float *cols, ptrdiff_t ld, ptrdiff_t offset, flo
     }
 }
 
+// im2col, the other way round: each output row (up to 16 values) is one vector. Stride 1:
+// an expand-load puts the row's in-image pixels in their lanes, zeros elsewhere. Stride 2:
+// load the span, keep every other value (compress), then place them (expand).
+__attribute__((target("avx512f")))
+static void im2col_avx512(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
+                          int channels, int height, int width, int kernel, int stride,
+                          int outHeight, int outWidth, int padTop, int padLeft) {
+    if (outWidth > 16 || stride > 2) {
+        im2col_plain(image, cols, ld, offset, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
+        return;
+    }
+    const __mmask16 rowMask = (__mmask16)((1u << outWidth) - 1);
+    for (int c = 0; c < channels; c++) {
+        const float *plane = image + (ptrdiff_t)c * height * width;
+        for (int i = 0; i < kernel; i++) {
+            int r0, r1;
+            valid_range(height, padTop, i, stride, outHeight, &r0, &r1);
+            for (int j = 0; j < kernel; j++) {
+                float *row = cols + ((ptrdiff_t)(c * kernel + i) * kernel + j) * ld + offset;
+                int c0, c1;
+                valid_range(width, padLeft, j, stride, outWidth, &c0, &c1);
+                int count = c1 - c0;
+                __mmask16 place = count > 0 ? (__mmask16)(((1u << count) - 1) << c0) : 0;
+                __mmask16 span = count > 0 ? (__mmask16)((1u << (stride * (count - 1) + 1)) - 1) : 0;
+                int first = c0 * stride - padLeft + j;   // image column of lane c0
+                for (int oh = 0; oh < outHeight; oh++) {
+                    float *dst = row + (ptrdiff_t)oh * outWidth;
+                    __m512 v = _mm512_setzero_ps();
+                    if (oh >= r0 && oh < r1 && count > 0) {
+                        const float *src = plane + (ptrdiff_t)(oh * stride - padTop + i) * width + first;
+                        if (stride == 2 && count > 8) {   // the span would not fit one vector
+                            for (int ow = 0; ow < outWidth; ow++)
+                                dst[ow] = (ow >= c0 && ow < c1) ? src[(ow - c0) * 2] : 0;
+                            continue;
+                        }
+                        if (stride == 1) {
+                            v = _mm512_maskz_expandloadu_ps(place, src);
+                        } else {
+                            __m512 wide = _mm512_maskz_loadu_ps(span, src);
+                            __m512 packed = _mm512_maskz_compress_ps((__mmask16)0x5555, wide);
+                            v = _mm512_maskz_expand_ps(place, packed);
+                        }
+                    }
+                    _mm512_mask_storeu_ps(dst, rowMask, v);
+                }
+            }
+        }
+    }
+}
+
 int zoo_conv_kernels_avx512(void) {
     static int cached = -1;
     if (cached < 0) {
@@ -129,4 +207,16 @@ void zoo_col2im(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float *image,
     }
 #endif
     col2im_plain(cols, ld, offset, image, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
+}
+
+void zoo_im2col(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
+                int channels, int height, int width, int kernel, int stride,
+                int outHeight, int outWidth, int padTop, int padLeft) {
+#if defined(__x86_64__)
+    if (zoo_conv_kernels_avx512()) {
+        im2col_avx512(image, cols, ld, offset, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
+        return;
+    }
+#endif
+    im2col_plain(image, cols, ld, offset, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
 }

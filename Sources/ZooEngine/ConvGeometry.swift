@@ -60,7 +60,14 @@ public struct ConvGeometry: Equatable {
 
     /// Copies image patches of one sample into columns: cols[(c·k + i)·k + j][offset + oh·OW + ow]
     /// = image[c][oh·s − padTop + i][ow·s − padLeft + j] (0 outside). `ld` is the row stride of cols.
+    /// Runs the C kernel (zoo_im2col: AVX-512 where the CPU has it); `im2colPortable` is its reference.
     func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int, offset: Int) {
+        zoo_im2col(image, cols, ld, offset, Int32(channels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
+                   Int32(outHeight), Int32(outWidth), Int32(padTop), Int32(padLeft))
+    }
+
+    /// im2col as plain Swift loops: the reference the C kernel is tested against.
+    func im2colPortable(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int, offset: Int) {
         for c in 0..<channels {
             let plane = image + c * height * width
             for i in 0..<kernel {

@@ -10,7 +10,14 @@ void zoo_col2im(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float *image,
                 int channels, int height, int width, int kernel, int stride,
                 int outHeight, int outWidth, int padTop, int padLeft);
 
-/// 1 when zoo_col2im runs its AVX-512 path (image rows built in registers, 16 pixels a vector).
+/// ConvGeometry.im2col for one sample, in C: writes every column entry
+/// cols[((c·k + i)·k + j)·ld + offset + oh·OW + ow] = image[c][oh·stride − padTop + i][ow·stride − padLeft + j],
+/// 0 where that pixel is outside the image.
+void zoo_im2col(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
+                int channels, int height, int width, int kernel, int stride,
+                int outHeight, int outWidth, int padTop, int padLeft);
+
+/// 1 when zoo_col2im and zoo_im2col run their AVX-512 paths (a row of up to 16 values a vector).
 int zoo_conv_kernels_avx512(void);
 
 #endif
