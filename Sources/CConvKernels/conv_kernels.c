@@ -42,30 +42,43 @@ static void col2im_plain(const float *cols, ptrdiff_t ld, ptrdiff_t offset, floa
     }
 }
 
-static void im2col_plain(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
-                         int channels, int height, int width, int kernel, int stride,
-                         int outHeight, int outWidth, int padTop, int padLeft) {
+// im2col one tap (c, i, j) at a time: the tap's column row of outHeight·outWidth entries
+// from the channel's plane. The loop over taps is shared; the row filling differs by CPU.
+struct tap {
+    float *row;            // cols + ((c·k + i)·k + j)·ld + offset
+    const float *plane;    // image channel c
+    int i, j;              // kernel row and column
+    int r0, r1, c0, c1;    // output rows and columns whose pixel lies inside the image
+};
+struct geometry { int height, width, stride, outHeight, outWidth, padTop, padLeft; };
+typedef void (*im2col_tap_fn)(const struct tap *t, const struct geometry *g);
+
+static void im2col_taps(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset, int channels, int kernel,
+                        const struct geometry *g, im2col_tap_fn fill) {
     for (int c = 0; c < channels; c++) {
-        const float *plane = image + (ptrdiff_t)c * height * width;
-        for (int i = 0; i < kernel; i++) {
-            int r0, r1;
-            valid_range(height, padTop, i, stride, outHeight, &r0, &r1);
-            for (int j = 0; j < kernel; j++) {
-                float *row = cols + ((ptrdiff_t)(c * kernel + i) * kernel + j) * ld + offset;
-                int c0, c1;
-                valid_range(width, padLeft, j, stride, outWidth, &c0, &c1);
-                for (int oh = 0; oh < outHeight; oh++) {
-                    float *dst = row + (ptrdiff_t)oh * outWidth;
-                    if (oh < r0 || oh >= r1) {
-                        for (int ow = 0; ow < outWidth; ow++) dst[ow] = 0;
-                        continue;
-                    }
-                    const float *src = plane + (ptrdiff_t)(oh * stride - padTop + i) * width;
-                    for (int ow = 0; ow < outWidth; ow++)
-                        dst[ow] = (ow >= c0 && ow < c1) ? src[ow * stride - padLeft + j] : 0;
-                }
+        struct tap t;
+        t.plane = image + (ptrdiff_t)c * g->height * g->width;
+        for (t.i = 0; t.i < kernel; t.i++) {
+            valid_range(g->height, g->padTop, t.i, g->stride, g->outHeight, &t.r0, &t.r1);
+            for (t.j = 0; t.j < kernel; t.j++) {
+                t.row = cols + ((ptrdiff_t)(c * kernel + t.i) * kernel + t.j) * ld + offset;
+                valid_range(g->width, g->padLeft, t.j, g->stride, g->outWidth, &t.c0, &t.c1);
+                fill(&t, g);
             }
         }
+    }
+}
+
+static void im2col_tap_plain(const struct tap *t, const struct geometry *g) {
+    for (int oh = 0; oh < g->outHeight; oh++) {
+        float *dst = t->row + (ptrdiff_t)oh * g->outWidth;
+        if (oh < t->r0 || oh >= t->r1) {
+            for (int ow = 0; ow < g->outWidth; ow++) dst[ow] = 0;
+            continue;
+        }
+        const float *src = t->plane + (ptrdiff_t)(oh * g->stride - g->padTop + t->i) * g->width;
+        for (int ow = 0; ow < g->outWidth; ow++)
+            dst[ow] = (ow >= t->c0 && ow < t->c1) ? src[ow * g->stride - g->padLeft + t->j] : 0;
     }
 }
 
@@ -137,51 +150,31 @@ static void col2im_avx512(const float *cols, ptrdiff_t ld, ptrdiff_t offset, flo
 
 // im2col, the other way round: each output row (up to 16 values) is one vector. Stride 1:
 // an expand-load puts the row's in-image pixels in their lanes, zeros elsewhere. Stride 2:
-// load the span, keep every other value (compress), then place them (expand).
+// load the span, keep every other value (compress), then place them (expand). Only for
+// outWidth ≤ 16 and stride ≤ 2 (zoo_im2col checks).
 __attribute__((target("avx512f")))
-static void im2col_avx512(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
-                          int channels, int height, int width, int kernel, int stride,
-                          int outHeight, int outWidth, int padTop, int padLeft) {
-    if (outWidth > 16 || stride > 2) {
-        im2col_plain(image, cols, ld, offset, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
-        return;
-    }
-    const __mmask16 rowMask = (__mmask16)((1u << outWidth) - 1);
-    for (int c = 0; c < channels; c++) {
-        const float *plane = image + (ptrdiff_t)c * height * width;
-        for (int i = 0; i < kernel; i++) {
-            int r0, r1;
-            valid_range(height, padTop, i, stride, outHeight, &r0, &r1);
-            for (int j = 0; j < kernel; j++) {
-                float *row = cols + ((ptrdiff_t)(c * kernel + i) * kernel + j) * ld + offset;
-                int c0, c1;
-                valid_range(width, padLeft, j, stride, outWidth, &c0, &c1);
-                int count = c1 - c0;
-                __mmask16 place = count > 0 ? (__mmask16)(((1u << count) - 1) << c0) : 0;
-                __mmask16 span = count > 0 ? (__mmask16)((1u << (stride * (count - 1) + 1)) - 1) : 0;
-                int first = c0 * stride - padLeft + j;   // image column of lane c0
-                for (int oh = 0; oh < outHeight; oh++) {
-                    float *dst = row + (ptrdiff_t)oh * outWidth;
-                    __m512 v = _mm512_setzero_ps();
-                    if (oh >= r0 && oh < r1 && count > 0) {
-                        const float *src = plane + (ptrdiff_t)(oh * stride - padTop + i) * width + first;
-                        if (stride == 2 && count > 8) {   // the span would not fit one vector
-                            for (int ow = 0; ow < outWidth; ow++)
-                                dst[ow] = (ow >= c0 && ow < c1) ? src[(ow - c0) * 2] : 0;
-                            continue;
-                        }
-                        if (stride == 1) {
-                            v = _mm512_maskz_expandloadu_ps(place, src);
-                        } else {
-                            __m512 wide = _mm512_maskz_loadu_ps(span, src);
-                            __m512 packed = _mm512_maskz_compress_ps((__mmask16)0x5555, wide);
-                            v = _mm512_maskz_expand_ps(place, packed);
-                        }
-                    }
-                    _mm512_mask_storeu_ps(dst, rowMask, v);
-                }
+static void im2col_tap_avx512(const struct tap *t, const struct geometry *g) {
+    const __mmask16 rowMask = (__mmask16)((1u << g->outWidth) - 1);
+    int count = t->c1 - t->c0;
+    __mmask16 place = count > 0 ? (__mmask16)(((1u << count) - 1) << t->c0) : 0;
+    __mmask16 span = count > 0 && g->stride * (count - 1) + 1 <= 16 ? (__mmask16)((1u << (g->stride * (count - 1) + 1)) - 1) : 0;
+    int first = t->c0 * g->stride - g->padLeft + t->j;   // image column of lane c0
+    for (int oh = 0; oh < g->outHeight; oh++) {
+        float *dst = t->row + (ptrdiff_t)oh * g->outWidth;
+        __m512 v = _mm512_setzero_ps();
+        if (oh >= t->r0 && oh < t->r1 && count > 0) {
+            const float *src = t->plane + (ptrdiff_t)(oh * g->stride - g->padTop + t->i) * g->width + first;
+            if (g->stride == 1) {
+                v = _mm512_maskz_expandloadu_ps(place, src);
+            } else if (span) {
+                __m512 packed = _mm512_maskz_compress_ps((__mmask16)0x5555, _mm512_maskz_loadu_ps(span, src));
+                v = _mm512_maskz_expand_ps(place, packed);
+            } else {   // stride 2 with more than 8 values: the span would not fit one vector
+                for (int ow = 0; ow < g->outWidth; ow++) dst[ow] = (ow >= t->c0 && ow < t->c1) ? src[(ow - t->c0) * 2] : 0;
+                continue;
             }
         }
+        _mm512_mask_storeu_ps(dst, rowMask, v);
     }
 }
 
@@ -212,11 +205,10 @@ void zoo_col2im(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float *image,
 void zoo_im2col(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
                 int channels, int height, int width, int kernel, int stride,
                 int outHeight, int outWidth, int padTop, int padLeft) {
+    struct geometry g = {height, width, stride, outHeight, outWidth, padTop, padLeft};
+    im2col_tap_fn fill = im2col_tap_plain;
 #if defined(__x86_64__)
-    if (zoo_conv_kernels_avx512()) {
-        im2col_avx512(image, cols, ld, offset, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
-        return;
-    }
+    if (zoo_conv_kernels_avx512() && outWidth <= 16 && stride <= 2) fill = im2col_tap_avx512;
 #endif
-    im2col_plain(image, cols, ld, offset, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
+    im2col_taps(image, cols, ld, offset, channels, kernel, &g, fill);
 }
