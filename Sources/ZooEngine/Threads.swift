@@ -2,8 +2,9 @@ import CBLAS
 import CThreadPool
 import Foundation
 
-/// Threading for the engine: OpenBLAS threads for GEMM, and a 2-way split of large
-/// elementwise loops. `ZOO_THREADS` (default 2, this project's target machine) sets both.
+/// Threading for the engine: GEMMs cut into blocks and large elementwise loops split over
+/// the engine's worker pool (CThreadPool), single-threaded OpenBLAS inside each block.
+/// `ZOO_THREADS` (default 2, this project's target machine) sets the thread count.
 public enum Threads {
     public nonisolated(unsafe) private(set) static var count: Int = 2
 
