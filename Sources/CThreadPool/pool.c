@@ -1,7 +1,7 @@
 // The engine's worker threads. A training step hands out dozens of GEMMs and elementwise
 // loops of 10–500 µs each; waking a sleeping libdispatch worker for each took tens of µs
 // in a VM, so two threads were barely faster than one on a conditional-GAN step. Workers
-// here spin a short while (default 100 µs) for the next run, then sleep on a futex: back-to-
+// here spin a short while (100 µs) for the next run, then sleep on a futex: back-to-
 // back work starts at once, and an idle or oversubscribed machine loses at most the spin.
 // (OpenBLAS's own workers spin ~0.1 s, which made a step 30–40× slower when two trainings
 // shared two cores.)
@@ -39,7 +39,7 @@ static _Atomic(struct job *) current;
 static atomic_int users;            // workers that may be reading `current`
 static atomic_uint generation;      // bumped for every run; workers futex-wait on it
 static atomic_int sleepers;
-static atomic_long spin_ns = 100000;
+static const long spin_ns = 100000;   // how long an idle worker spins before it sleeps
 static int wanted_workers = 1, started_workers = 0;
 static _Thread_local int inside_part;
 
@@ -64,7 +64,7 @@ static void *worker(void *unused) {
     pthread_setname_np(pthread_self(), "zoo-worker");  // tells them apart in top -H
     unsigned seen = atomic_load(&generation);
     for (;;) {
-        long deadline = now_ns() + atomic_load(&spin_ns);
+        long deadline = now_ns() + spin_ns;
         int spins = 0;
         while (atomic_load(&generation) == seen) {
             PAUSE();
@@ -73,7 +73,7 @@ static void *worker(void *unused) {
                 if (atomic_load(&generation) == seen)
                     syscall(SYS_futex, (unsigned *)&generation, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
                 atomic_fetch_sub(&sleepers, 1);
-                deadline = now_ns() + atomic_load(&spin_ns);
+                deadline = now_ns() + spin_ns;
             }
         }
         seen = atomic_load(&generation);
@@ -107,8 +107,6 @@ void zoo_pool_set_threads(int threads) {
     wanted_workers = threads < 1 ? 1 : threads;
     pthread_mutex_unlock(&start_lock);
 }
-
-void zoo_pool_set_spin_us(long microseconds) { atomic_store(&spin_ns, microseconds < 0 ? 0 : microseconds * 1000); }
 
 void zoo_pool_run(long parts, zoo_pool_fn fn, void *context) {
     if (parts <= 0) return;

@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 
 /// Row-major sgemm: C = alpha·op(A)·op(B) + beta·C, op(A): [m, k], op(B): [k, n], C: [m, n].
 ///

@@ -3,8 +3,9 @@ import CBLASCore
 
 /// Which OpenBLAS kernel family runs our GEMMs. OpenBLAS picks it once, when it loads, from the
 /// CPU's model number or OPENBLAS_CORETYPE. A CPU newer than the library gets a generic core
-/// (on an Emerald Rapids Xeon, Debian's 0.3.21 picks Prescott: 26 GFLOP/s where its SkylakeX
-/// kernels reach ~100), and some machines set OPENBLAS_CORETYPE=Haswell for old builds' sake.
+/// (on an Emerald Rapids Xeon, Debian's 0.3.21 picks Prescott: 22–26 GFLOP/s on the DCGAN's
+/// GEMMs, where its SkylakeX kernels reach 100–230), and some machines set
+/// OPENBLAS_CORETYPE=Haswell for old builds' sake.
 /// `selectFastest` makes the choice again, in-process, when the CPU can run a faster family.
 /// ZOO_KEEP_BLAS_CORE=1 keeps OpenBLAS's own choice.
 public enum BLASKernels {

@@ -13,7 +13,4 @@ void zoo_pool_run(long parts, zoo_pool_fn fn, void *context);
 /// start on the first run that needs them.
 void zoo_pool_set_threads(int threads);
 
-/// How long an idle worker spins for the next run before it sleeps, in microseconds.
-void zoo_pool_set_spin_us(long microseconds);
-
 #endif
