@@ -59,10 +59,12 @@ static void take_parts(struct job *j) {
     inside_part = 0;
 }
 
-static void *worker(void *unused) {
-    (void)unused;
+// `start` is the generation when the thread was created, before the run that started it
+// bumps it: read here instead, a worker scheduled after that bump took it for an old run
+// and sat out its first one (a cold load's decode then ran on one core).
+static void *worker(void *start) {
     pthread_setname_np(pthread_self(), "zoo-worker");  // tells them apart in top -H
-    unsigned seen = atomic_load(&generation);
+    unsigned seen = (unsigned)(uintptr_t)start;
     for (;;) {
         long deadline = now_ns() + spin_ns;
         int spins = 0;
@@ -94,7 +96,8 @@ static void start_workers(void) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int rc = pthread_create(&thread, &attr, worker, NULL);
+        void *start = (void *)(uintptr_t)atomic_load(&generation);
+        int rc = pthread_create(&thread, &attr, worker, start);
         pthread_attr_destroy(&attr);
         if (rc != 0) break;  // fewer workers: the caller takes their parts
         started_workers++;

@@ -53,4 +53,27 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(Array(UnsafeBufferPointer(start: totals, count: callers * parts)),
                        Array(repeating: runs, count: callers * parts))
     }
+
+    /// A worker takes parts of the very run that starts it: each part here waits until one
+    /// more thread than before is inside a part, so the run finishes in time only if the new
+    /// worker joined it (a worker that missed its first run left that run to the others).
+    func testNewWorkerJoinsTheRunThatStartsIt() {
+        Threads.configure(2)
+        Threads.run(2) { _ in }   // the first worker is up
+        let threads = Int32(3)
+        Threads.configure(Int(threads))
+        defer { Threads.configure(2) }
+        let inside = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        defer { inside.deallocate() }
+        inside.initialize(to: 0)
+        let lock = NSLock()
+        var together = 0
+        Threads.run(Int(threads)) { _ in
+            lock.withLock { inside.pointee += 1 }
+            let deadline = Date().addingTimeInterval(5)
+            while lock.withLock({ inside.pointee }) < threads, Date() < deadline { usleep(100) }
+            if lock.withLock({ inside.pointee }) == threads { lock.withLock { together += 1 } }
+        }
+        XCTAssertEqual(together, Int(threads), "the worker started by this run took none of its parts")
+    }
 }
