@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "ZooEngine", dependencies: ["CBLAS", "CBLASCore", "CConvKernels", "CThreadPool", "CZlib"], swiftSettings: release),
         .target(name: "CSHA256", path: "Sources/CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CByteShuffle", path: "Sources/CByteShuffle", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle"], swiftSettings: release),
+        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "CThreadPool"], swiftSettings: release),
         .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CBLAS"], swiftSettings: release),
     ] + plugins.map { name in
         .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)", swiftSettings: release)

@@ -111,18 +111,48 @@ final class Database {
     /// one copy, where a SELECT's column first assembles the overflow pages in a buffer of
     /// SQLite's and Data then copies that (two fresh multi-MB buffers, 3–4 ms for a 2 MB weight).
     func readBlob(table: String, column: String, rowid: Int64) throws -> Data {
-        var blob: OpaquePointer?
-        let what = "blob read \(table).\(column) rowid \(rowid)"
-        try check(sqlite3_blob_open(handle, "main", table, column, rowid, 0, &blob), sql: what)
-        guard let blob else { throw error(SQLITE_ERROR, sql: what) }
-        defer { sqlite3_blob_close(blob) }
-        let size = Int(sqlite3_blob_bytes(blob))
-        var data = Data(count: size)
-        if size > 0 {
-            let rc = data.withUnsafeMutableBytes { sqlite3_blob_read(blob, $0.baseAddress, Int32(size), 0) }
-            try check(rc, sql: what)
-        }
+        let blob = try openBlob(table: table, column: column, rowid: rowid)
+        var data = Data(count: blob.size)
+        try data.withUnsafeMutableBytes { try blob.read(into: $0, at: 0) }
         return data
+    }
+
+    /// An open BLOB cell for reading it in pieces (incremental blob I/O); closed on deinit.
+    /// Uses the connection: callers on other threads serialize their calls themselves.
+    final class BlobReader {
+        private var handle: OpaquePointer?
+        private let database: Database
+        private let what: String
+        let size: Int
+
+        fileprivate init(database: Database, table: String, column: String, rowid: Int64) throws {
+            var blob: OpaquePointer?
+            what = "blob read \(table).\(column) rowid \(rowid)"
+            try database.check(sqlite3_blob_open(database.handle, "main", table, column, rowid, 0, &blob), sql: what)
+            guard let blob else { throw database.error(SQLITE_ERROR, sql: what) }
+            handle = blob
+            self.database = database
+            size = Int(sqlite3_blob_bytes(blob))
+        }
+
+        deinit { close() }
+
+        /// Closes the handle now (a caller serializing the connection does so under its lock).
+        func close() {
+            if let handle { sqlite3_blob_close(handle) }
+            handle = nil
+        }
+
+        /// Fills `buffer` with the bytes from `offset`.
+        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+            guard !buffer.isEmpty else { return }
+            guard let handle else { throw database.error(SQLITE_MISUSE, sql: what + " after close") }
+            try database.check(sqlite3_blob_read(handle, buffer.baseAddress, Int32(buffer.count), Int32(offset)), sql: what)
+        }
+    }
+
+    func openBlob(table: String, column: String, rowid: Int64) throws -> BlobReader {
+        try BlobReader(database: self, table: table, column: column, rowid: rowid)
     }
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }

@@ -131,54 +131,48 @@ extension Registry {
                                     codec: s.text(5), rawBytes: s.int(6), sha256: s.text(7))
             }
             .compactMap { $0 }
-            // Then each wanted blob by primary key. Inflating and hashing dominate a cold load and
-            // tensors are independent, so each is decoded on a worker as soon as it is read, while
-            // the next blob comes off the file. The first failure in row order is reported.
+            // Then each wanted blob by primary key, inflated, hashed and converted on the engine's
+            // threads (CThreadPool), the largest first: inflate dominates a cold load and tensors
+            // are independent. Each part pulls its blob in chunks; the connection is not
+            // thread-safe (NOMUTEX), so every SQLite call takes `connection`. The first failure
+            // in row order is reported.
             var decoded = [Result<TensorRecord, Error>?](repeating: nil, count: stored.count)
-            let workers = DispatchGroup()
-            var readFailure: Error?
+            let order = stored.indices.sorted { stored[$0].rawBytes > stored[$1].rawBytes }
+            let connection = NSLock()
             decoded.withUnsafeMutableBufferPointer { results in
-                let slots = ResultSlots(base: results)   // each worker writes only its own index
-                for (i, t) in stored.enumerated() {
-                    let blob: Data
-                    do {
-                        blob = try db.readBlob(table: "tensors", column: "blob", rowid: t.id)
-                    } catch {
-                        readFailure = error
-                        break
-                    }
-                    DispatchQueue.global().async(group: workers) {
-                        slots.base[i] = Result {
-                            do {
-                                let shape = try Shape.parse(t.shape)
-                                let count = try Shape.elementCount(shape)
-                                if let target = destination?(t.network, t.path, shape) {
-                                    try WeightCodec.decode(blob: blob, dtype: t.dtype, codec: t.codec, rawBytes: t.rawBytes,
-                                                           sha256: t.sha256, elementCount: count, into: target.pointer)
-                                    return TensorRecord(network: t.network, path: t.path, shape: shape, values: [])
-                                }
-                                let values = try WeightCodec.decode(blob: blob, dtype: t.dtype, codec: t.codec, rawBytes: t.rawBytes,
-                                                                    sha256: t.sha256, elementCount: count)
-                                return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
-                            } catch let failure as WeightCodec.Failure {
-                                throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
-                                                                  network: t.network, path: t.path, reason: failure.reason)
+                let slots = ResultSlots(base: results)   // each part writes only its own index
+                Parallel.run(order.count) { part in
+                    let i = order[part]
+                    let t = stored[i]
+                    slots.base[i] = Result {
+                        do {
+                            let blob = try connection.withLock { try db.openBlob(table: "tensors", column: "blob", rowid: t.id) }
+                            defer { connection.withLock { blob.close() } }
+                            let read: WeightCodec.BlobReader = { buffer, offset in
+                                try connection.withLock { try blob.read(into: buffer, at: offset) }
                             }
+                            let shape = try Shape.parse(t.shape)
+                            let count = try Shape.elementCount(shape)
+                            if let target = destination?(t.network, t.path, shape) {
+                                // Mapping the pages in one call is cheaper than faulting them one by one.
+                                target.prefault(count: count)
+                                try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
+                                                       rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: target.pointer)
+                                return TensorRecord(network: t.network, path: t.path, shape: shape, values: [])
+                            }
+                            let values = try [Float](unsafeUninitializedCapacity: max(count, 1)) { buffer, initialized in
+                                try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
+                                                       rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: buffer.baseAddress!)
+                                initialized = count
+                            }
+                            return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
+                        } catch let failure as WeightCodec.Failure {
+                            throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
+                                                              network: t.network, path: t.path, reason: failure.reason)
                         }
                     }
                 }
-                // While the workers inflate, the reading thread would only wait: it faults in
-                // the live tensors they will write (the dense kernel alone is 1,225 pages).
-                if let destination {
-                    for t in stored {
-                        guard let shape = try? Shape.parse(t.shape), let count = try? Shape.elementCount(shape),
-                              let target = destination(t.network, t.path, shape) else { continue }
-                        target.prefault(count: count)
-                    }
-                }
-                workers.wait()
             }
-            if let readFailure { throw readFailure }
             let tensors = try decoded.map { try ($0 ?? .failure(RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step, network: "?", path: "?", reason: "not decoded"))).get() }
             let log = try db.query("""
                 SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id

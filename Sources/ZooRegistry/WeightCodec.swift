@@ -49,18 +49,158 @@ enum WeightCodec {
     /// failure `out` may hold part of the values: callers discard it.
     static func decode(blob: Data, dtype name: String, codec: String, rawBytes: Int, sha256: String,
                        elementCount: Int, into out: UnsafeMutablePointer<Float>) throws {
+        try decode(blobSize: blob.count, read: { buffer, offset in
+            blob.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: blob.startIndex + offset ..< blob.startIndex + offset + buffer.count)
+        }, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256, elementCount: elementCount, into: out)
+    }
+
+    /// Pulls a stored blob's bytes in order: fills the whole buffer from `offset`.
+    typealias BlobReader = (_ buffer: UnsafeMutableRawBufferPointer, _ offset: Int) throws -> Void
+
+    /// The blob is pulled a chunk at a time and inflated in place: the planes before the last
+    /// are inflated into `out`'s last quarter (float32: plane 0 there, planes 1–2 in a
+    /// scratch buffer) and the last plane a block at a time, each block interleaved, hashed
+    /// and converted. A cold load then touches no full-size copy of the blob or of the
+    /// inflated bytes (each fresh page costs ~3 µs on a small VM). Converting element i writes
+    /// bytes [4i, 4i+4) of `out`, below the staged bytes still to be read (at 3n+i+1 onward).
+    static func decode(blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
+                       sha256: String, elementCount: Int, into out: UnsafeMutablePointer<Float>) throws {
         guard knownCodecs.contains(codec) else { throw Failure(reason: "unknown codec \"\(codec)\" (written by a newer zoo?)") }
         guard let dtype = DType(rawValue: name) else { throw Failure(reason: "unknown dtype \"\(name)\"") }
         let (expected, overflow) = elementCount.multipliedReportingOverflow(by: dtype.size)
         guard !overflow, expected == rawBytes else {
             throw Failure(reason: "raw size \(rawBytes) bytes does not match shape (\(elementCount) × \(dtype.size) bytes)")
         }
-        guard rawBytes <= max(blob.count, 64) * maxInflation else {
-            throw Failure(reason: "claims \(rawBytes) bytes from a \(blob.count)-byte blob")
+        guard rawBytes <= max(blobSize, 64) * maxInflation else {
+            throw Failure(reason: "claims \(rawBytes) bytes from a \(blobSize)-byte blob")
         }
-        let shuffled = try inflate(blob, expectedSize: rawBytes)
-        let actual = unshuffleHashAndConvert(shuffled, dtype: dtype, into: out)
+        let n = elementCount, planes = dtype.size
+        let source = try InflateSource(blobSize: blobSize, read: read)
+        let bytes = UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self)
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, (planes - 2) * n))
+        defer { scratch.deallocate() }
+        var staged = [UnsafeMutablePointer<UInt8>]()
+        for p in 0..<planes - 1 {
+            let plane = p == 0 ? bytes + 3 * n : scratch + (p - 1) * n
+            try source.inflate(into: plane, count: n, expectedTotal: rawBytes)
+            staged.append(plane)
+        }
+        let block = 8192
+        var hasher = SHA256()
+        var last = [UInt8](repeating: 0, count: block)
+        var raw = [UInt8](repeating: 0, count: block * planes)
+        try last.withUnsafeMutableBufferPointer { last in
+            try raw.withUnsafeMutableBufferPointer { raw in
+                var start = 0
+                while start < n {
+                    let count = min(block, n - start)
+                    try source.inflate(into: last.baseAddress!, count: count, expectedTotal: rawBytes)
+                    let sources = staged.map { UnsafePointer($0 + start) } + [UnsafePointer(last.baseAddress!)]
+                    convertBlock(planes: sources, count: count, dtype: dtype, raw: raw.baseAddress!,
+                                 hasher: &hasher, into: out + start, portable: false)
+                    start += count
+                }
+            }
+        }
+        try source.finish(expectedTotal: rawBytes)
+        let actual = SHA256.hexDigest(hasher.finalize())
         guard actual == sha256 else { throw Failure(reason: "checksum mismatch (stored \(sha256.prefix(12))…, computed \(actual.prefix(12))…)") }
+    }
+
+    /// A zlib stream fed from a BlobReader through a small buffer. The z_stream lives at a
+    /// fixed address: zlib's state points back at it and rejects a moved copy (Z_STREAM_ERROR).
+    final class InflateSource {
+        private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        private let read: BlobReader
+        private let blobSize: Int
+        private var consumed = 0
+        private let chunk: UnsafeMutableRawBufferPointer
+        private var open = false
+
+        /// 256 KiB: a few reads per MB, and the buffer is reused, so it faults in once.
+        static let chunkSize = 1 << 18
+
+        init(blobSize: Int, read: @escaping BlobReader) throws {
+            self.read = read
+            self.blobSize = blobSize
+            chunk = .allocate(byteCount: max(1, min(blobSize, Self.chunkSize)), alignment: 64)
+            stream.initialize(to: z_stream())
+            let rc = inflateInit_(stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+            guard rc == Z_OK else {
+                chunk.deallocate()
+                stream.deallocate()
+                throw Failure(reason: "zlib inflateInit failed with code \(rc)")
+            }
+            open = true
+        }
+
+        deinit { end() }
+
+        func end() {
+            guard open else { return }
+            inflateEnd(stream)
+            chunk.deallocate()
+            stream.deallocate()
+            open = false
+        }
+
+        private func refill() throws -> Bool {
+            guard consumed < blobSize else { return false }
+            let count = min(chunk.count, blobSize - consumed)
+            try read(UnsafeMutableRawBufferPointer(rebasing: chunk[0..<count]), consumed)
+            consumed += count
+            stream.pointee.next_in = chunk.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_in = uInt(count)
+            return true
+        }
+
+        /// Inflates exactly `count` more bytes into `target`.
+        func inflate(into target: UnsafeMutablePointer<UInt8>, count: Int, expectedTotal: Int) throws {
+            stream.pointee.next_out = target
+            stream.pointee.avail_out = uInt(count)
+            while stream.pointee.avail_out > 0 {
+                if stream.pointee.avail_in == 0, try !refill() {
+                    throw Failure(reason: "compressed data is truncated (\(Int(stream.pointee.total_out)) of \(expectedTotal) bytes)")
+                }
+                let rc = CZlib.inflate(stream, Z_NO_FLUSH)
+                switch rc {
+                case Z_OK: continue
+                case Z_STREAM_END where stream.pointee.avail_out > 0:
+                    throw Failure(reason: "decompressed to \(Int(stream.pointee.total_out)) bytes, expected \(expectedTotal)")
+                case Z_STREAM_END: return
+                case Z_BUF_ERROR where stream.pointee.avail_in == 0: continue   // needs more input
+                case Z_DATA_ERROR, Z_NEED_DICT, Z_BUF_ERROR:
+                    throw Failure(reason: "compressed data is corrupt (zlib error \(rc))")
+                default:
+                    throw Failure(reason: "zlib inflate failed with code \(rc)")
+                }
+            }
+        }
+
+        /// After every expected byte: the stream must end here (zlib checks its Adler-32).
+        func finish(expectedTotal: Int) throws {
+            var spare: UInt8 = 0
+            while true {
+                let rc = withUnsafeMutablePointer(to: &spare) { spare -> Int32 in
+                    stream.pointee.next_out = spare
+                    stream.pointee.avail_out = 1
+                    return CZlib.inflate(stream, Z_NO_FLUSH)
+                }
+                if stream.pointee.avail_out == 0 { throw Failure(reason: "decompresses to more than the recorded \(expectedTotal) bytes") }
+                switch rc {
+                case Z_STREAM_END: return
+                case Z_OK where stream.pointee.avail_in > 0: continue
+                case Z_OK, Z_BUF_ERROR where stream.pointee.avail_in == 0:
+                    if try !refill() {
+                        throw Failure(reason: "compressed data is truncated (\(Int(stream.pointee.total_out)) of \(expectedTotal) bytes, no end of stream)")
+                    }
+                case Z_DATA_ERROR, Z_NEED_DICT, Z_BUF_ERROR:
+                    throw Failure(reason: "compressed data is corrupt (zlib error \(rc))")
+                default:
+                    throw Failure(reason: "zlib inflate failed with code \(rc)")
+                }
+            }
+        }
     }
 
     /// unshuffle → sha256 → values(fromLittleEndian:) in one pass, a block of elements at a
@@ -94,44 +234,54 @@ enum WeightCodec {
                 var start = 0
                 while start < n {
                     let count = min(block, n - start)
-                    let plane = { (p: Int) in src.baseAddress! + p * n + start }
-                    if portable {
-                        for p in 0..<planes {
-                            let bytes = plane(p)
-                            for i in 0..<count { raw[i * planes + p] = bytes[i] }
-                        }
-                    } else if planes == 4 {
-                        zoo_interleave4(plane(0), plane(1), plane(2), plane(3), count, raw.baseAddress!)
-                    } else {
-                        zoo_interleave2(plane(0), plane(1), count, raw.baseAddress!)
-                    }
-                    hasher.update(UnsafeRawBufferPointer(start: raw.baseAddress, count: count * planes))
-                    switch dtype {
-                    case .float32:
-                        #if _endian(little)
-                        if !portable {
-                            UnsafeMutableRawPointer(out + start).copyMemory(from: raw.baseAddress!, byteCount: count * 4)
-                            break
-                        }
-                        #endif
-                        for i in 0..<count {
-                            let b = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(raw[4 * i + 3]) << 24
-                            (out + start + i).initialize(to: Float(bitPattern: b))
-                        }
-                    case .float16:
-                        if !portable && halfHardware {
-                            zoo_half_to_float_f16c(raw.baseAddress!, count, out + start)
-                            break
-                        }
-                        for i in 0..<count {
-                            (out + start + i).initialize(to: Half.float(UInt16(raw[2 * i]) | UInt16(raw[2 * i + 1]) << 8))
-                        }
-                    }
+                    let sources = (0..<planes).map { src.baseAddress! + $0 * n + start }
+                    convertBlock(planes: sources, count: count, dtype: dtype, raw: raw.baseAddress!,
+                                 hasher: &hasher, into: out + start, portable: portable)
                     start += count
                 }
             }
         }
         return SHA256.hexDigest(hasher.finalize())
+    }
+
+    /// One block: interleaves `count` elements' plane bytes into `raw` (count × planes bytes),
+    /// hashes them and writes the values to `out`. `raw` is written before `out`.
+    @inline(__always)
+    static func convertBlock(planes: [UnsafePointer<UInt8>], count: Int, dtype: DType, raw: UnsafeMutablePointer<UInt8>,
+                             hasher: inout SHA256, into out: UnsafeMutablePointer<Float>, portable: Bool) {
+        let width = dtype.size
+        if portable {
+            for p in 0..<width {
+                let bytes = planes[p]
+                for i in 0..<count { raw[i * width + p] = bytes[i] }
+            }
+        } else if width == 4 {
+            zoo_interleave4(planes[0], planes[1], planes[2], planes[3], count, raw)
+        } else {
+            zoo_interleave2(planes[0], planes[1], count, raw)
+        }
+        hasher.update(UnsafeRawBufferPointer(start: raw, count: count * width))
+        switch dtype {
+        case .float32:
+            #if _endian(little)
+            if !portable {
+                UnsafeMutableRawPointer(out).copyMemory(from: raw, byteCount: count * 4)
+                return
+            }
+            #endif
+            for i in 0..<count {
+                let b = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(raw[4 * i + 3]) << 24
+                (out + i).initialize(to: Float(bitPattern: b))
+            }
+        case .float16:
+            if !portable && halfHardware {
+                zoo_half_to_float_f16c(raw, count, out)
+                return
+            }
+            for i in 0..<count {
+                (out + i).initialize(to: Half.float(UInt16(raw[2 * i]) | UInt16(raw[2 * i + 1]) << 8))
+            }
+        }
     }
 
     static func littleEndianBytes(_ values: [Float], dtype: DType) -> [UInt8] {
@@ -258,32 +408,5 @@ enum WeightCodec {
         }
         guard rc == Z_OK else { throw RegistryError.invalidArgument("zlib compress2 failed with code \(rc)") }
         return Data(out[0..<Int(capacity)])
-    }
-
-    static func inflate(_ blob: Data, expectedSize: Int) throws -> [UInt8] {
-        // One spare byte: if zlib fills it, the stream is longer than recorded. Not zero-filled:
-        // zlib writes what it returns, and a short stream is an error below.
-        var out = [UInt8](unsafeUninitializedCapacity: expectedSize + 1) { _, count in count = expectedSize + 1 }
-        var length = uLong(out.count)
-        let source = blob.isEmpty ? Data([0]) : blob
-        let rc = out.withUnsafeMutableBufferPointer { dst in
-            source.withUnsafeBytes { src in
-                uncompress(dst.baseAddress, &length, src.bindMemory(to: Bytef.self).baseAddress, uLong(blob.count))
-            }
-        }
-        switch rc {
-        case Z_OK:
-            guard Int(length) == expectedSize else {
-                throw Failure(reason: "decompressed to \(length) bytes, expected \(expectedSize)")
-            }
-            out.removeLast()
-            return out
-        case Z_BUF_ERROR where Int(length) == out.count:
-            throw Failure(reason: "decompresses to more than the recorded \(expectedSize) bytes")
-        case Z_BUF_ERROR, Z_DATA_ERROR:
-            throw Failure(reason: "compressed data is corrupt (zlib error \(rc))")
-        default:
-            throw Failure(reason: "zlib uncompress failed with code \(rc)")
-        }
     }
 }

@@ -162,4 +162,70 @@ final class CodecTests: XCTestCase {
         XCTAssertTrue(problems.contains { $0.contains("dense.bias") && $0.contains("corrupt") })
         XCTAssertTrue(problems.contains { $0.contains("out.weight") && $0.contains("raw size") })
     }
+
+    /// The chunked decoder against the reference values, for blobs spanning several reads
+    /// (InflateSource.chunkSize) and sizes around the 8,192-element block; the reader is asked
+    /// for the blob in order, each byte once.
+    func testChunkedDecodeReadsInOrderAndMatches() throws {
+        var random = TestRandom(state: 21)
+        for dtype in [WeightCodec.DType.float32, .float16] {
+            for count in [0, 1, 8191, 8193, 200_000] {
+                let values = random.normals(count, scale: 0.05)
+                let coded = try WeightCodec.encode(values, dtype: dtype)
+                var next = 0
+                let decoded = try [Float](unsafeUninitializedCapacity: max(count, 1)) { out, initialized in
+                    try WeightCodec.decode(blobSize: coded.blob.count, read: { buffer, offset in
+                        XCTAssertEqual(offset, next, "read out of order")
+                        next = offset + buffer.count
+                        coded.blob.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: offset ..< offset + buffer.count)
+                    }, dtype: dtype.rawValue, codec: WeightCodec.codec, rawBytes: coded.rawBytes, sha256: coded.sha256,
+                       elementCount: count, into: out.baseAddress!)
+                    initialized = count
+                }
+                XCTAssertEqual(next, coded.blob.count, "\(dtype) \(count): blob not read to its end")
+                let expected = WeightCodec.values(fromLittleEndian: WeightCodec.littleEndianBytes(values, dtype: dtype), dtype: dtype)
+                XCTAssertEqual(decoded.map(\.bitPattern), expected.map(\.bitPattern), "\(dtype) \(count)")
+            }
+        }
+        XCTAssertGreaterThan(try WeightCodec.encode(random.normals(200_000, scale: 0.05), dtype: .float32).blob.count,
+                             2 * WeightCodec.InflateSource.chunkSize, "the large case must span several reads")
+    }
+
+    /// Bad blobs give a typed, readable reason and never a crash: cut short, longer or shorter
+    /// than recorded, not zlib at all, damaged, and a reader that fails.
+    func testChunkedDecodeRejectsBadBlobs() throws {
+        var random = TestRandom(state: 22)
+        let values = random.normals(40_000, scale: 0.05)
+        let coded = try WeightCodec.encode(values, dtype: .float32)
+        func reason(_ blob: Data, rawBytes: Int? = nil, elements: Int = 40_000, sha: String? = nil,
+                    failingRead: Bool = false) -> String {
+            let out = UnsafeMutablePointer<Float>.allocate(capacity: max(elements, 1))
+            defer { out.deallocate() }
+            do {
+                try WeightCodec.decode(blobSize: blob.count, read: { buffer, offset in
+                    if failingRead { throw RegistryError.invalidArgument("disk went away") }
+                    blob.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: blob.startIndex + offset ..< blob.startIndex + offset + buffer.count)
+                }, dtype: "float32", codec: WeightCodec.codec, rawBytes: rawBytes ?? elements * 4,
+                   sha256: sha ?? coded.sha256, elementCount: elements, into: out)
+                return "decoded"
+            } catch let failure as WeightCodec.Failure {
+                return failure.reason
+            } catch {
+                return "other: \(error)"
+            }
+        }
+        XCTAssertEqual(reason(coded.blob), "decoded")
+        XCTAssertTrue(reason(coded.blob.prefix(coded.blob.count / 2)).contains("truncated"))
+        XCTAssertTrue(reason(coded.blob.dropLast(2)).contains("truncated"))   // Adler-32 cut
+        XCTAssertTrue(reason(coded.blob, elements: 30_000).contains("more than the recorded"))
+        XCTAssertTrue(reason(coded.blob, elements: 50_000).contains("decompressed to 160000 bytes, expected 200000"))
+        XCTAssertTrue(reason(Data(repeating: 0xAB, count: 4_000)).contains("corrupt"))   // wrong magic
+        var damaged = coded.blob
+        damaged[damaged.startIndex + damaged.count / 3] ^= 0x5a
+        let damage = reason(damaged)
+        XCTAssertTrue(damage.contains("corrupt") || damage.contains("checksum") || damage.contains("truncated"), damage)
+        XCTAssertTrue(reason(coded.blob, sha: String(repeating: "0", count: 64)).contains("checksum mismatch"))
+        XCTAssertTrue(reason(coded.blob, rawBytes: Int.max / 2).contains("does not match shape"))
+        XCTAssertTrue(reason(coded.blob, failingRead: true).contains("disk went away"))
+    }
 }
