@@ -3,7 +3,10 @@ import Foundation
 /// Batch normalization over the channel axis, Keras semantics (momentum 0.99, ε 1e-3,
 /// biased batch variance for both normalising and the moving average).
 /// x: [N, F] (dense) or [N, C, H, W] (conv; statistics over N·H·W per channel) → y: same
-/// Caches: xhat (normalised input), invStd per channel.
+/// Caches: xhat (normalised input; training only), invStd per channel, and in inference the
+/// input itself: generation never runs a backward, and not writing x̂ spares a cold
+/// `zoo generate` a buffer per BatchNorm (fresh pages cost ~3 µs each on a small VM). A
+/// backward after an inference forward rebuilds x̂ from that input.
 /// With `leakyAlpha`, a LeakyReLU is fused after the affine step: the output buffer holds
 /// the activation and the backward reads its slope from the output's sign, so a separate
 /// activation layer's output and gradient buffers (13 MB each in the DCGAN at batch 256)
@@ -20,6 +23,7 @@ public final class BatchNorm: Layer {
     private let gradInput = Tensor(shape: [0])
     private var invStd: [Float]
     private var trainingForward = true
+    private var inferenceInput: Tensor?
 
     public init(features: Int, momentum: Float = 0.99, epsilon: Float = 1e-3, leakyAlpha: Float? = nil) {
         self.features = features; self.momentum = momentum; self.epsilon = epsilon
@@ -38,9 +42,10 @@ public final class BatchNorm: Layer {
         precondition(x.shape.count >= 2 && x.shape[1] == features, "BatchNorm(\(features)) got \(x.shape)")
         let n = x.shape[0], c = features, plane = x.count / (n * c)
         output.resize(x.shape)
-        xhat.resize(x.shape)
+        if training { xhat.resize(x.shape) }
         trainingForward = training
-        let xs = x.data, ys = output.data, hs = xhat.data
+        inferenceInput = training ? nil : x
+        let xs = x.data, ys = output.data, hs: UnsafeMutablePointer<Float>? = training ? xhat.data : nil
         let g = gamma.value.data, b = beta.value.data
         let mm = movingMean.value.data, mv = movingVariance.value.data
         let count = Double(n * plane)
@@ -72,7 +77,7 @@ public final class BatchNorm: Layer {
                         let offset = (s * c + ch) * plane
                         for i in 0..<plane {
                             let h = (xs[offset + i] - mean) * inverse
-                            hs[offset + i] = h
+                            hs?[offset + i] = h
                             let y = scale * h + shift
                             ys[offset + i] = y > 0 ? y : slope * y
                         }
@@ -84,6 +89,7 @@ public final class BatchNorm: Layer {
     }
 
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
+        if let x = inferenceInput { rebuildNormalized(from: x) }
         let shape = xhat.shape
         let n = shape[0], c = features, plane = xhat.count / (n * c)
         let m = Float(n * plane)
@@ -140,7 +146,7 @@ public final class BatchNorm: Layer {
     /// row by row over a range of features per thread (a per-feature loop would stride
     /// through memory F floats at a time).
     private func forwardDense(_ xs: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
-                              _ hs: UnsafeMutablePointer<Float>, n: Int, training: Bool) {
+                              _ hs: UnsafeMutablePointer<Float>?, n: Int, training: Bool) {
         let c = features
         let g = gamma.value.data, b = beta.value.data
         let mm = movingMean.value.data, mv = movingVariance.value.data
@@ -174,13 +180,27 @@ public final class BatchNorm: Layer {
                     for j in 0..<width {
                         let ch = r.lowerBound + j
                         let h = (xs[offset + j] - mean[j]) * invs[ch]
-                        hs[offset + j] = h
+                        hs?[offset + j] = h
                         let y = g[ch] * h + b[ch]
                         ys[offset + j] = y > 0 ? y : slope * y
                     }
                 }
             }
         }
+    }
+
+    /// x̂ = (x − moving mean) · invStd, as the inference forward computed it.
+    private func rebuildNormalized(from x: Tensor) {
+        xhat.resize(x.shape)
+        let n = x.shape[0], c = features, plane = x.count / (n * c)
+        let mm = movingMean.value.data
+        for s in 0..<n {
+            for ch in 0..<c {
+                let offset = (s * c + ch) * plane
+                for i in 0..<plane { xhat.data[offset + i] = (x.data[offset + i] - mm[ch]) * invStd[ch] }
+            }
+        }
+        inferenceInput = nil
     }
 
     private func backwardDense(_ dys: UnsafeMutablePointer<Float>, _ hs: UnsafeMutablePointer<Float>,
