@@ -26,10 +26,11 @@ let package = Package(
         .target(name: "CBLASCore", path: "Sources/CBLASCore", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CConvKernels", path: "Sources/CConvKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CThreadPool", path: "Sources/CThreadPool", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "ZooEngine", dependencies: ["CBLAS", "CBLASCore", "CConvKernels", "CThreadPool", "CZlib"], swiftSettings: release),
+        .target(name: "ZooThreadPool", dependencies: ["CThreadPool"], swiftSettings: release),
+        .target(name: "ZooEngine", dependencies: ["CBLAS", "CBLASCore", "CConvKernels", "ZooThreadPool", "CZlib"], swiftSettings: release),
         .target(name: "CSHA256", path: "Sources/CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CByteShuffle", path: "Sources/CByteShuffle", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "CThreadPool"], swiftSettings: release),
+        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "ZooThreadPool"], swiftSettings: release),
         .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CBLAS"], swiftSettings: release),
     ] + plugins.map { name in
         .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)", swiftSettings: release)

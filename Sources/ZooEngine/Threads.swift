@@ -1,5 +1,5 @@
 import CBLAS
-import CThreadPool
+import ZooThreadPool
 import Foundation
 
 /// Threading for the engine: GEMMs cut into blocks and large elementwise loops split over
@@ -23,7 +23,7 @@ public enum Threads {
         BLASKernels.selectFastest(environment: environment)
         let env = environment["ZOO_THREADS"].flatMap(Int.init)
         count = max(1, requested ?? env ?? 2)
-        zoo_pool_set_threads(Int32(count))
+        WorkerPool.setThreads(count)
         ownGEMMThreads = environment["ZOO_GEMM_THREADS"] != "openblas"
         openblas_set_num_threads(Int32(ownGEMMThreads ? 1 : count))
         if ownGEMMThreads {
@@ -56,17 +56,8 @@ public enum Threads {
         }
     }
 
-    /// Runs body(part) for every part in 0..<parts on the engine's threads (CThreadPool:
-    /// workers that spin briefly between runs, parts claimed one at a time). Each part runs
-    /// on one thread; nested calls run serially.
-    public static func run(_ parts: Int, _ body: (Int) -> Void) {
-        withoutActuallyEscaping(body) { body in
-            var closure = body
-            withUnsafeMutablePointer(to: &closure) { pointer in
-                zoo_pool_run(parts, { context, part in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
-                }, pointer)
-            }
-        }
-    }
+    /// Runs body(part) for every part in 0..<parts on the engine's threads (WorkerPool).
+    /// Each part runs on one thread; nested calls run serially.
+    @inline(__always)
+    public static func run(_ parts: Int, _ body: (Int) -> Void) { WorkerPool.run(parts, body) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ZooThreadPool
 
 extension Registry {
     /// Stores a checkpoint atomically: every tensor, the optimizer and RNG
@@ -141,7 +142,7 @@ extension Registry {
             let connection = NSLock()
             decoded.withUnsafeMutableBufferPointer { results in
                 let slots = ResultSlots(base: results)   // each part writes only its own index
-                Parallel.run(order.count) { part in
+                WorkerPool.run(order.count) { part in
                     let i = order[part]
                     let t = stored[i]
                     slots.base[i] = Result {
