@@ -190,7 +190,7 @@ enum WeightCodec {
                 switch rc {
                 case Z_STREAM_END: return
                 case Z_OK where stream.pointee.avail_in > 0: continue
-                case Z_OK, Z_BUF_ERROR where stream.pointee.avail_in == 0:
+                case Z_OK where stream.pointee.avail_in == 0, Z_BUF_ERROR where stream.pointee.avail_in == 0:
                     if try !refill() {
                         throw Failure(reason: "compressed data is truncated (\(Int(stream.pointee.total_out)) of \(expectedTotal) bytes, no end of stream)")
                     }
