@@ -107,18 +107,10 @@ final class Database {
         try first(sql, parameters) { $0.int64(0) } ?? 0
     }
 
-    /// Reads one BLOB cell straight into a new buffer through SQLite's incremental blob I/O:
-    /// one copy, where a SELECT's column first assembles the overflow pages in a buffer of
-    /// SQLite's and Data then copies that (two fresh multi-MB buffers, 3–4 ms for a 2 MB weight).
-    func readBlob(table: String, column: String, rowid: Int64) throws -> Data {
-        let blob = try openBlob(table: table, column: column, rowid: rowid)
-        var data = Data(count: blob.size)
-        try data.withUnsafeMutableBytes { try blob.read(into: $0, at: 0) }
-        return data
-    }
-
-    /// An open BLOB cell for reading it in pieces (incremental blob I/O); closed on deinit.
-    /// Uses the connection: callers on other threads serialize their calls themselves.
+    /// An open BLOB cell for reading it in pieces (incremental blob I/O), so a multi-MB weight
+    /// is never copied whole (a SELECT's column first assembles the overflow pages in a buffer
+    /// of SQLite's, and Data then copies that). Closed on deinit. Uses the connection: callers
+    /// on other threads serialize their calls themselves.
     final class BlobReader {
         private var handle: OpaquePointer?
         private let database: Database

@@ -124,8 +124,23 @@ final class CodecTests: XCTestCase {
         try Fixture.registry(registry)
         try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 1, step: 10))
         let (id, viaSelect) = try XCTUnwrap(registry.db.first("SELECT id, blob FROM tensors WHERE path = 'dense.weight'") { ($0.int64(0), $0.blob(1)) })
-        XCTAssertEqual(try registry.db.readBlob(table: "tensors", column: "blob", rowid: id), viaSelect)
-        XCTAssertThrowsError(try registry.db.readBlob(table: "tensors", column: "blob", rowid: id + 10_000)) { error in
+        // Read in uneven pieces at increasing offsets, as the decoder does.
+        let blob = try registry.db.openBlob(table: "tensors", column: "blob", rowid: id)
+        XCTAssertEqual(blob.size, viaSelect.count)
+        var pieces = Data(count: blob.size)
+        try pieces.withUnsafeMutableBytes { all in
+            var offset = 0
+            while offset < blob.size {
+                let count = min(7, blob.size - offset)
+                try blob.read(into: UnsafeMutableRawBufferPointer(rebasing: all[offset ..< offset + count]), at: offset)
+                offset += count
+            }
+        }
+        XCTAssertEqual(pieces, viaSelect)
+        blob.close()
+        var one = [UInt8](repeating: 0, count: 1)
+        XCTAssertThrowsError(try one.withUnsafeMutableBytes { try blob.read(into: $0, at: 0) }, "a read after close")
+        XCTAssertThrowsError(try registry.db.openBlob(table: "tensors", column: "blob", rowid: id + 10_000)) { error in
             guard let error = error as? RegistryError else { return XCTFail("untyped error \(error)") }
             XCTAssertTrue("\(error)".contains("rowid \(id + 10_000)"), "\(error)")
         }
