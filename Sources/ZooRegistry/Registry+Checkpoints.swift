@@ -161,11 +161,8 @@ extension Registry {
                                                        rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: target.pointer)
                                 return TensorRecord(network: t.network, path: t.path, shape: shape, values: [])
                             }
-                            let values = try [Float](unsafeUninitializedCapacity: max(count, 1)) { buffer, initialized in
-                                try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
-                                                       rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: buffer.baseAddress!)
-                                initialized = count
-                            }
+                            let values: [Float] = try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
+                                                                         rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count)
                             return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
                         } catch let failure as WeightCodec.Failure {
                             throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,

@@ -35,23 +35,24 @@ enum WeightCodec {
         return Encoded(dtype: dtype, rawBytes: raw.count, sha256: sha, blob: try deflate(planes: shuffled, count: dtype.size, level: level))
     }
 
+    /// Decodes a blob held in memory (verify, tests). `portable` forces the Swift block loops
+    /// instead of the C ones (tests compare the two).
     static func decode(blob: Data, dtype name: String, codec: String, rawBytes: Int, sha256: String,
-                       elementCount: Int) throws -> [Float] {
-        // Capacity ≥ 1 so there is always a pointer: an empty tensor is still checked.
-        try [Float](unsafeUninitializedCapacity: max(elementCount, 1)) { buffer, initialized in
-            try decode(blob: blob, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256,
-                       elementCount: elementCount, into: buffer.baseAddress!)
-            initialized = elementCount
-        }
-    }
-
-    /// Decodes straight into `out` (elementCount floats), e.g. a live parameter tensor. On a
-    /// failure `out` may hold part of the values: callers discard it.
-    static func decode(blob: Data, dtype name: String, codec: String, rawBytes: Int, sha256: String,
-                       elementCount: Int, into out: UnsafeMutablePointer<Float>) throws {
+                       elementCount: Int, portable: Bool = false) throws -> [Float] {
         try decode(blobSize: blob.count, read: { buffer, offset in
             blob.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: blob.startIndex + offset ..< blob.startIndex + offset + buffer.count)
-        }, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256, elementCount: elementCount, into: out)
+        }, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256, elementCount: elementCount, portable: portable)
+    }
+
+    /// Decodes into a new array.
+    static func decode(blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
+                       sha256: String, elementCount: Int, portable: Bool = false) throws -> [Float] {
+        // Capacity ≥ 1 so there is always a pointer: an empty tensor is still checked.
+        try [Float](unsafeUninitializedCapacity: max(elementCount, 1)) { buffer, initialized in
+            try decode(blobSize: blobSize, read: read, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256,
+                       elementCount: elementCount, into: buffer.baseAddress!, portable: portable)
+            initialized = elementCount
+        }
     }
 
     /// Pulls a stored blob's bytes in order: fills the whole buffer from `offset`.
@@ -63,8 +64,10 @@ enum WeightCodec {
     /// and converted. A cold load then touches no full-size copy of the blob or of the
     /// inflated bytes (each fresh page costs ~3 µs on a small VM). Converting element i writes
     /// bytes [4i, 4i+4) of `out`, below the staged bytes still to be read (at 3n+i+1 onward).
+    /// Decodes straight into `out` (elementCount floats), e.g. a live parameter tensor. On a
+    /// failure `out` may hold part of the values: callers discard it.
     static func decode(blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
-                       sha256: String, elementCount: Int, into out: UnsafeMutablePointer<Float>) throws {
+                       sha256: String, elementCount: Int, into out: UnsafeMutablePointer<Float>, portable: Bool = false) throws {
         guard knownCodecs.contains(codec) else { throw Failure(reason: "unknown codec \"\(codec)\" (written by a newer zoo?)") }
         guard let dtype = DType(rawValue: name) else { throw Failure(reason: "unknown dtype \"\(name)\"") }
         let (expected, overflow) = elementCount.multipliedReportingOverflow(by: dtype.size)
@@ -97,7 +100,7 @@ enum WeightCodec {
                     try source.inflate(into: last.baseAddress!, count: count, expectedTotal: rawBytes)
                     let sources = staged.map { UnsafePointer($0 + start) } + [UnsafePointer(last.baseAddress!)]
                     convertBlock(planes: sources, count: count, dtype: dtype, raw: raw.baseAddress!,
-                                 hasher: &hasher, into: out + start, portable: false)
+                                 hasher: &hasher, into: out + start, portable: portable)
                     start += count
                 }
             }
@@ -203,46 +206,8 @@ enum WeightCodec {
         }
     }
 
-    /// unshuffle → sha256 → values(fromLittleEndian:) in one pass, a block of elements at a
-    /// time through a small scratch buffer that stays in cache, so a load never holds (or
-    /// faults in) a second full-size copy of the raw bytes. Equal to the three steps (tested).
-    static func unshuffleHashAndConvert(_ shuffled: [UInt8], dtype: DType) -> (values: [Float], sha256: String) {
-        let n = shuffled.count / dtype.size
-        var sha = ""
-        // Capacity ≥ 1 so the buffer always has a base address, even for an empty tensor.
-        let values = [Float](unsafeUninitializedCapacity: max(1, n)) { out, initialized in
-            sha = unshuffleHashAndConvert(shuffled, dtype: dtype, into: out.baseAddress!)
-            initialized = n
-        }
-        return (values, sha)
-    }
-
     /// Whether float16 widens in hardware (F16C); otherwise the portable `Half.float` runs.
     static let halfHardware = zoo_half_hardware() != 0
-
-    /// The same into `out` (shuffled.count / dtype.size floats); returns the sha256.
-    /// `portable` forces the Swift loops (tests compare the two).
-    static func unshuffleHashAndConvert(_ shuffled: [UInt8], dtype: DType, into out: UnsafeMutablePointer<Float>,
-                                        portable: Bool = false) -> String {
-        let planes = dtype.size
-        let n = shuffled.count / planes
-        let block = 8192
-        var hasher = SHA256()
-        var scratch = [UInt8](repeating: 0, count: block * planes)
-        shuffled.withUnsafeBufferPointer { src in
-            scratch.withUnsafeMutableBufferPointer { raw in
-                var start = 0
-                while start < n {
-                    let count = min(block, n - start)
-                    let sources = (0..<planes).map { src.baseAddress! + $0 * n + start }
-                    convertBlock(planes: sources, count: count, dtype: dtype, raw: raw.baseAddress!,
-                                 hasher: &hasher, into: out + start, portable: portable)
-                    start += count
-                }
-            }
-        }
-        return SHA256.hexDigest(hasher.finalize())
-    }
 
     /// One block: interleaves `count` elements' plane bytes into `raw` (count × planes bytes),
     /// hashes them and writes the values to `out`. `raw` is written before `out`.
