@@ -1,12 +1,12 @@
 // OpenBLAS (DYNAMIC_ARCH builds, as Debian's) chooses its kernels once, when it loads, from the
 // CPU model number; a CPU newer than the library (Emerald Rapids under 0.3.21, say) gets the
 // generic Prescott (SSE3) kernels, a quarter of the AVX-512 speed. The choice lives in one
-// exported pointer, `gotoblas`, and `gotoblas_dynamic_init` makes it again, honouring
-// OPENBLAS_CORETYPE; both are looked up at run time so a build without them still links.
-#define _GNU_SOURCE
+// global pointer, `gotoblas`, and `gotoblas_dynamic_init` makes it again, honouring
+// OPENBLAS_CORETYPE. Both are weak references, resolved by the linker: they are found in the
+// static archive (whose symbols the executable does not export, so dlsym cannot see them)
+// and in the shared library alike, and an OpenBLAS without them still links (they are NULL).
 #include "zoo_blas_core.h"
 
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,9 +23,12 @@ int zoo_cpu_has_avx2_fma(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+extern void *gotoblas __attribute__((weak));
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+
 int zoo_openblas_select_core(const char *coretype) {
-    void **table = (void **)dlsym(RTLD_DEFAULT, "gotoblas");
-    void (*dynamic_init)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init");
+    void **table = &gotoblas;
+    void (*dynamic_init)(void) = gotoblas_dynamic_init;
     if (table == NULL || dynamic_init == NULL) return -1;
 
     // gotoblas_dynamic_init reads the variable; the process's own value is put back after.
