@@ -178,24 +178,117 @@ static void im2col_tap_avx512(const struct tap *t, const struct geometry *g) {
     }
 }
 
-int zoo_conv_kernels_avx512(void) {
+// The same gather form in 8 lanes for AVX2 machines (AMD Zen, older Intel), which have no
+// expand-load: a masked load takes a tap's consecutive column entries (masked lanes are
+// neither read nor faulted) and a lane permutation spreads them onto the pixels they reach
+// (every stride-th), the other lanes zeroed. On a 2-core Zen VM the plain loops were 5 % of
+// a cold `zoo generate` (~4.8 ms of CPU). Sums run in the same order as col2im_plain's.
+__attribute__((target("avx2")))
+static void col2im_avx2(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float *image,
+                        int channels, int height, int width, int kernel, int stride,
+                        int outHeight, int outWidth, int padTop, int padLeft) {
+    enum { MAX_TAPS = 16, MAX_SEGMENTS = 32 };
+    int segments = (width + 7) / 8;
+    if (kernel > MAX_TAPS || segments > MAX_SEGMENTS) {
+        col2im_plain(cols, ld, offset, image, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
+        return;
+    }
+    // Per column tap j and 8-pixel segment: how many consecutive column entries it takes
+    // (from `first`), which lane each goes to, and the lanes it fills.
+    int taken[MAX_TAPS][MAX_SEGMENTS], first[MAX_TAPS][MAX_SEGMENTS];
+    __m256i spread[MAX_TAPS][MAX_SEGMENTS], fills[MAX_TAPS][MAX_SEGMENTS];
+    for (int j = 0; j < kernel; j++) {
+        int c0, c1;
+        valid_range(width, padLeft, j, stride, outWidth, &c0, &c1);
+        for (int g = 0; g < segments; g++) {
+            int xb = 8 * g, f = -1, count = 0;
+            int index[8] = {0}, fill[8] = {0};
+            for (int ow = c0; ow < c1; ow++) {
+                int lane = ow * stride - padLeft + j - xb;
+                if (lane < 0 || lane >= 8) continue;
+                if (f < 0) f = ow;
+                index[lane] = ow - f;
+                fill[lane] = -1;
+                count++;
+            }
+            taken[j][g] = count;
+            first[j][g] = f < 0 ? 0 : f;
+            spread[j][g] = _mm256_loadu_si256((const __m256i *)index);
+            fills[j][g] = _mm256_loadu_si256((const __m256i *)fill);
+        }
+    }
+    __m256i prefix[9];   // prefix[n]: the first n lanes
+    for (int n = 0; n <= 8; n++) {
+        int m[8];
+        for (int l = 0; l < 8; l++) m[l] = l < n ? -1 : 0;
+        prefix[n] = _mm256_loadu_si256((const __m256i *)m);
+    }
+    for (int c = 0; c < channels; c++) {
+        float *plane = image + (ptrdiff_t)c * height * width;
+        const float *channelRows = cols + (ptrdiff_t)c * kernel * kernel * ld + offset;
+        for (int y = 0; y < height; y++) {
+            float *dstRow = plane + (ptrdiff_t)y * width;
+            for (int g = 0; g < segments; g++) {
+                int lanes = width - 8 * g < 8 ? width - 8 * g : 8;
+                __m256i rowMask = prefix[lanes];
+                __m256 acc = _mm256_maskload_ps(dstRow + 8 * g, rowMask);
+                for (int i = 0; i < kernel; i++) {
+                    int t = y + padTop - i;
+                    if (t < 0 || t % stride != 0) continue;
+                    int oh = t / stride;
+                    if (oh >= outHeight) continue;
+                    const float *tapRows = channelRows + (ptrdiff_t)i * kernel * ld + oh * outWidth;
+                    for (int j = 0; j < kernel; j++) {
+                        int n = taken[j][g];
+                        if (!n) continue;
+                        __m256 v = _mm256_maskload_ps(tapRows + (ptrdiff_t)j * ld + first[j][g], prefix[n]);
+                        v = _mm256_permutevar8x32_ps(v, spread[j][g]);
+                        acc = _mm256_add_ps(acc, _mm256_and_ps(v, _mm256_castsi256_ps(fills[j][g])));
+                    }
+                }
+                _mm256_maskstore_ps(dstRow + 8 * g, rowMask, acc);
+            }
+        }
+    }
+}
+
+static int level_limit = 2;
+
+static int cpu_level(void) {
     static int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        cached = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
     }
     return cached;
 }
+
+int zoo_conv_kernels_level(void) { return cpu_level() < level_limit ? cpu_level() : level_limit; }
 #else
-int zoo_conv_kernels_avx512(void) { return 0; }
+int zoo_conv_kernels_level(void) { return 0; }
 #endif
+
+int zoo_conv_kernels_avx512(void) { return zoo_conv_kernels_level() >= 2; }
+
+void zoo_conv_kernels_limit(int level) {
+#if defined(__x86_64__)
+    level_limit = level;
+#else
+    (void)level;
+#endif
+}
 
 void zoo_col2im(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float *image,
                 int channels, int height, int width, int kernel, int stride,
                 int outHeight, int outWidth, int padTop, int padLeft) {
 #if defined(__x86_64__)
-    if (zoo_conv_kernels_avx512()) {
+    int level = zoo_conv_kernels_level();
+    if (level >= 2) {
         col2im_avx512(cols, ld, offset, image, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
+        return;
+    }
+    if (level == 1) {
+        col2im_avx2(cols, ld, offset, image, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
         return;
     }
 #endif

@@ -1,21 +1,35 @@
+import CConvKernels
 import XCTest
 @testable import ZooEngine
 
-/// The C im2col and col2im (AVX-512 rows where the CPU has them) against the Swift loops, on
+/// The C im2col and col2im (AVX-512 or AVX2 rows where the CPU has them, and the plain C
+/// loops: every level this CPU runs) against the Swift loops, on
 /// geometries that take each of its paths: stride 1 and 2 rows of up to 16 and 8 values,
 /// longer rows, stride 3, odd sizes and asymmetric padding, columns with a row stride and
 /// a sample offset.
 final class ConvKernelTests: XCTestCase {
+    /// Runs body at every vector level this CPU has (plain C loops included), then lifts the cap.
+    func atEveryLevel(_ body: (Int32) -> Void) {
+        defer { zoo_conv_kernels_limit(2) }
+        for level in 0...zoo_conv_kernels_level() {
+            zoo_conv_kernels_limit(level)
+            XCTAssertEqual(zoo_conv_kernels_level(), level)
+            body(level)
+        }
+    }
+
     func testCCol2imEqualsPortable() {
-        for g in Self.geometries {
-            let samples = 3, p = g.positions, ld = samples * p + 5
-            let cols = randomTensor([g.patch * ld], seed: UInt64(g.patch + p))
-            let size = g.channels * g.height * g.width
-            for s in 0..<samples {
-                let fast = Tensor(shape: [size]), reference = Tensor(shape: [size])
-                g.col2im(cols.data, ld: ld, offset: s * p + 2, fast.data)
-                g.col2imPortable(cols.data, ld: ld, offset: s * p + 2, reference.data)
-                XCTAssertEqual(fast.array.map(\.bitPattern), reference.array.map(\.bitPattern), "\(g), sample \(s)")
+        atEveryLevel { level in
+            for g in Self.geometries {
+                let samples = 3, p = g.positions, ld = samples * p + 5
+                let cols = randomTensor([g.patch * ld], seed: UInt64(g.patch + p))
+                let size = g.channels * g.height * g.width
+                for s in 0..<samples {
+                    let fast = Tensor(shape: [size]), reference = Tensor(shape: [size])
+                    g.col2im(cols.data, ld: ld, offset: s * p + 2, fast.data)
+                    g.col2imPortable(cols.data, ld: ld, offset: s * p + 2, reference.data)
+                    XCTAssertEqual(fast.array.map(\.bitPattern), reference.array.map(\.bitPattern), "\(g), sample \(s), level \(level)")
+                }
             }
         }
     }
@@ -23,15 +37,17 @@ final class ConvKernelTests: XCTestCase {
     /// Columns start as NaN, so an entry either kernel leaves unwritten shows; the padding
     /// beyond each sample's columns must stay untouched.
     func testCIm2colEqualsPortable() {
-        for g in Self.geometries {
-            let samples = 2, p = g.positions, ld = samples * p + 5
-            let image = randomTensor([g.channels * g.height * g.width], seed: UInt64(g.channels + p))
-            let fast = Tensor(shape: [g.patch * ld], repeating: .nan), reference = Tensor(shape: [g.patch * ld], repeating: .nan)
-            for s in 0..<samples {
-                g.im2col(image.data, fast.data, ld: ld, offset: s * p + 2)
-                g.im2colPortable(image.data, reference.data, ld: ld, offset: s * p + 2)
+        atEveryLevel { level in
+            for g in Self.geometries {
+                let samples = 2, p = g.positions, ld = samples * p + 5
+                let image = randomTensor([g.channels * g.height * g.width], seed: UInt64(g.channels + p))
+                let fast = Tensor(shape: [g.patch * ld], repeating: .nan), reference = Tensor(shape: [g.patch * ld], repeating: .nan)
+                for s in 0..<samples {
+                    g.im2col(image.data, fast.data, ld: ld, offset: s * p + 2)
+                    g.im2colPortable(image.data, reference.data, ld: ld, offset: s * p + 2)
+                }
+                XCTAssertEqual(fast.array.map(\.bitPattern), reference.array.map(\.bitPattern), "\(g), level \(level)")
             }
-            XCTAssertEqual(fast.array.map(\.bitPattern), reference.array.map(\.bitPattern), "\(g)")
         }
     }
 
@@ -45,5 +61,7 @@ final class ConvKernelTests: XCTestCase {
             .same(channels: 3, height: 5, width: 6, kernel: 5, stride: 1),
             .same(channels: 2, height: 33, width: 33, kernel: 5, stride: 2),  // 17 outputs a row: wider than a vector
             .same(channels: 64, height: 14, width: 14, kernel: 5, stride: 2), // D conv2
+            .same(channels: 1, height: 4, width: 300, kernel: 3, stride: 1),   // 38 segments of 8: past the AVX2 tables
+            .same(channels: 2, height: 6, width: 8, kernel: 17, stride: 1),    // more taps than the tables hold
         ]
-}
+    }

@@ -20,4 +20,11 @@ void zoo_im2col(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
 /// 1 when zoo_col2im and zoo_im2col run their AVX-512 paths (a row of up to 16 values a vector).
 int zoo_conv_kernels_avx512(void);
 
+/// The vector paths in use: 2 AVX-512 (col2im and im2col), 1 AVX2 (col2im), 0 plain loops.
+int zoo_conv_kernels_level(void);
+
+/// Caps the level (tests run every path the CPU has); 2 lifts the cap. Not thread-safe:
+/// call while no convolution runs.
+void zoo_conv_kernels_limit(int level);
+
 #endif
