@@ -50,16 +50,43 @@ extension ImageGrid {
         throw PNGError.encodeFailed("the encoded size kept growing")
     }
 
-    /// Writes the PNG atomically (no half-written file on failure), creating missing directories.
+    /// Writes the PNG atomically (no half-written file on failure), creating missing directories:
+    /// a temporary file beside the target, renamed over it. Not synced to disk: Foundation's
+    /// atomic write fsyncs, 1.5 ms of a ~55 ms cold `zoo generate` for a picture that can be
+    /// drawn again.
     public static func writePNG(pixels: [UInt8], width: Int, height: Int, to path: String) throws {
         let data = try pngData(pixels: pixels, width: width, height: height)
         let url = URL(fileURLWithPath: path)
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(),
-                                                    withIntermediateDirectories: true)
-            try data.write(to: url, options: .atomic)
-        } catch {
-            throw PNGError.unwritable(path: path, reason: reason(error))
+        let directory = url.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                throw PNGError.unwritable(path: path, reason: reason(error))
+            }
+        }
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).part").path
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw PNGError.unwritable(path: path, reason: String(cString: strerror(errno))) }
+        var failure: String?
+        data.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = String(cString: strerror(errno))
+                    return
+                }
+                done += n
+            }
+        }
+        if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
+        if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        if let failure {
+            unlink(temporary)
+            throw PNGError.unwritable(path: path, reason: failure)
         }
     }
 
@@ -86,6 +113,10 @@ extension ImageGrid {
         image.width = UInt32(width)
         image.height = UInt32(height)
         image.format = UInt32(PNG_FORMAT_GRAY)
+        // No row filters and zlib level 3 instead of libpng's adaptive filtering at level 6: a
+        // 234×234 grid of digits encodes in 0.6 ms instead of 2.0 (a cold `zoo generate`),
+        // 7.4 KB instead of 5.6.
+        image.flags = UInt32(PNG_IMAGE_FLAG_FAST)
         return image
     }
 

@@ -87,6 +87,26 @@ final class ImageTests: XCTestCase {
         XCTAssertThrowsError(try ImageGrid.pngData(pixels: [0, 1, 2], width: 2, height: 2))
     }
 
+    /// The write goes through a temporary file renamed over the target: an existing file is
+    /// replaced whole, and neither success nor a failed rename leaves the temporary behind.
+    func testPNGReplacesAtomicallyAndLeavesNoTemporary() throws {
+        let folder = dir.appendingPathComponent("out")
+        let path = folder.appendingPathComponent("grid.png").path
+        try ImageGrid.writePNG(pixels: [UInt8](repeating: 7, count: 64 * 64), width: 64, height: 64, to: path)
+        try ImageGrid.writePNG(pixels: [0, 255], width: 2, height: 1, to: path)
+        let back = try ImageGrid.readPNG(path: path)
+        XCTAssertEqual(back.pixels, [0, 255])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["grid.png"])
+
+        let taken = folder.appendingPathComponent("taken.png")   // a folder where the file should go
+        try FileManager.default.createDirectory(at: taken, withIntermediateDirectories: false)
+        XCTAssertThrowsError(try ImageGrid.writePNG(pixels: [0, 255], width: 2, height: 1, to: taken.path)) { error in
+            guard case let PNGError.unwritable(p, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(p, taken.path)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["grid.png", "taken.png"])
+    }
+
     func testReadingGarbageIsATypedError() throws {
         let path = dir.appendingPathComponent("bad.png").path
         try Data("not a png".utf8).write(to: URL(fileURLWithPath: path))
