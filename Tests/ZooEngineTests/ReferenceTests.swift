@@ -74,7 +74,10 @@ final class ReferenceTests: XCTestCase {
         let dy = randomTensor([80, 16, 14, 14], seed: 6)
         let afterInference = layer.backward(dy, needs: .input).array
         _ = layer.forward(x, training: true)
-        assertClose(afterInference, layer.backward(dy, needs: .input).array, tolerance: 1e-6, "backward after either forward")
+        // The backward's GEMMs take the forward's chunking too (53 + 27 samples, or all 80), so
+        // the same rounding caveat holds: OpenBLAS's Zen kernels gave 1.4e-5 here, where SkylakeX
+        // stayed within 1e-6. A backward on wrongly sized buffers is off by far more.
+        assertClose(afterInference, layer.backward(dy, needs: .input).array, tolerance: 2e-5, "backward after either forward")
     }
 
     private func checkConv2D(_ s: Reference.ConvShape, expectedOut: Int?, bias useBias: Bool, tag: String,
