@@ -85,6 +85,19 @@ static void im2col_tap_plain(const struct tap *t, const struct geometry *g) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+// The column row oh whose kernel row i lands on image row y (y = oh·stride − padTop + i),
+// or -1 when none does: the gather-form col2im kernels visit image rows, not column rows.
+// Table sizes of the vector col2im kernels: taps per kernel row, 16- and 8-lane segments a row.
+enum { COL2IM_MAX_TAPS = 16, COL2IM_MAX_SEGMENTS_16 = 64, COL2IM_MAX_SEGMENTS_8 = 32 };
+
+static inline int source_row(int y, int i, int padTop, int stride, int outHeight) {
+    int t = y + padTop - i;
+    if (t < 0 || t % stride != 0) return -1;
+    int oh = t / stride;
+    return oh < outHeight ? oh : -1;
+}
+
+
 // Gather form: each image row is built in registers, 16 pixels at a time, from every tap
 // that reaches it, then stored once. (Adding each tap's row into memory in turn made every
 // masked load wait on the previous, overlapping, store: no faster than scalar code.) A tap
@@ -95,15 +108,10 @@ __attribute__((target("avx512f")))
 static void col2im_avx512(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float *image,
                           int channels, int height, int width, int kernel, int stride,
                           int outHeight, int outWidth, int padTop, int padLeft) {
-    enum { MAX_TAPS = 16, MAX_SEGMENTS = 64 };
-    int segments = (width + 15) / 16;
-    if (kernel > MAX_TAPS || segments > MAX_SEGMENTS) {
-        col2im_plain(cols, ld, offset, image, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
-        return;
-    }
+    int segments = (width + 15) / 16;   // zoo_col2im checks: ≤ COL2IM_MAX_SEGMENTS_16
     // Per column tap j and 16-pixel segment: the lanes it fills and its first column entry.
-    __mmask16 mask[MAX_TAPS][MAX_SEGMENTS];
-    int first[MAX_TAPS][MAX_SEGMENTS];
+    __mmask16 mask[COL2IM_MAX_TAPS][COL2IM_MAX_SEGMENTS_16];
+    int first[COL2IM_MAX_TAPS][COL2IM_MAX_SEGMENTS_16];
     for (int j = 0; j < kernel; j++) {
         int c0, c1;
         valid_range(width, padLeft, j, stride, outWidth, &c0, &c1);
@@ -131,10 +139,8 @@ static void col2im_avx512(const float *cols, ptrdiff_t ld, ptrdiff_t offset, flo
                 __mmask16 rowMask = (__mmask16)((1u << lanes) - 1);
                 __m512 acc = _mm512_maskz_loadu_ps(rowMask, dstRow + 16 * g);
                 for (int i = 0; i < kernel; i++) {
-                    int t = y + padTop - i;
-                    if (t < 0 || t % stride != 0) continue;
-                    int oh = t / stride;
-                    if (oh >= outHeight) continue;
+                    int oh = source_row(y, i, padTop, stride, outHeight);
+                    if (oh < 0) continue;
                     const float *tapRows = channelRows + (ptrdiff_t)i * kernel * ld + oh * outWidth;
                     for (int j = 0; j < kernel; j++) {
                         __mmask16 m = mask[j][g];
@@ -187,16 +193,11 @@ __attribute__((target("avx2")))
 static void col2im_avx2(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float *image,
                         int channels, int height, int width, int kernel, int stride,
                         int outHeight, int outWidth, int padTop, int padLeft) {
-    enum { MAX_TAPS = 16, MAX_SEGMENTS = 32 };
-    int segments = (width + 7) / 8;
-    if (kernel > MAX_TAPS || segments > MAX_SEGMENTS) {
-        col2im_plain(cols, ld, offset, image, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
-        return;
-    }
+    int segments = (width + 7) / 8;     // zoo_col2im checks: ≤ COL2IM_MAX_SEGMENTS_8
     // Per column tap j and 8-pixel segment: how many consecutive column entries it takes
     // (from `first`), which lane each goes to, and the lanes it fills.
-    int taken[MAX_TAPS][MAX_SEGMENTS], first[MAX_TAPS][MAX_SEGMENTS];
-    __m256i spread[MAX_TAPS][MAX_SEGMENTS], fills[MAX_TAPS][MAX_SEGMENTS];
+    int taken[COL2IM_MAX_TAPS][COL2IM_MAX_SEGMENTS_8], first[COL2IM_MAX_TAPS][COL2IM_MAX_SEGMENTS_8];
+    __m256i spread[COL2IM_MAX_TAPS][COL2IM_MAX_SEGMENTS_8], fills[COL2IM_MAX_TAPS][COL2IM_MAX_SEGMENTS_8];
     for (int j = 0; j < kernel; j++) {
         int c0, c1;
         valid_range(width, padLeft, j, stride, outWidth, &c0, &c1);
@@ -233,10 +234,8 @@ static void col2im_avx2(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float
                 __m256i rowMask = prefix[lanes];
                 __m256 acc = _mm256_maskload_ps(dstRow + 8 * g, rowMask);
                 for (int i = 0; i < kernel; i++) {
-                    int t = y + padTop - i;
-                    if (t < 0 || t % stride != 0) continue;
-                    int oh = t / stride;
-                    if (oh >= outHeight) continue;
+                    int oh = source_row(y, i, padTop, stride, outHeight);
+                    if (oh < 0) continue;
                     const float *tapRows = channelRows + (ptrdiff_t)i * kernel * ld + oh * outWidth;
                     for (int j = 0; j < kernel; j++) {
                         int n = taken[j][g];
@@ -283,6 +282,9 @@ void zoo_col2im(const float *cols, ptrdiff_t ld, ptrdiff_t offset, float *image,
                 int outHeight, int outWidth, int padTop, int padLeft) {
 #if defined(__x86_64__)
     int level = zoo_conv_kernels_level();
+    if (kernel > COL2IM_MAX_TAPS) level = 0;
+    if (level >= 2 && (width + 15) / 16 > COL2IM_MAX_SEGMENTS_16) level = 0;
+    if (level == 1 && (width + 7) / 8 > COL2IM_MAX_SEGMENTS_8) level = 0;
     if (level >= 2) {
         col2im_avx512(cols, ld, offset, image, channels, height, width, kernel, stride, outHeight, outWidth, padTop, padLeft);
         return;
