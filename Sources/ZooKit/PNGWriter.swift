@@ -67,7 +67,7 @@ extension ImageGrid {
             }
         }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).part").path
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)   // the umask decides, as for any new file
         guard fd >= 0 else { throw PNGError.unwritable(path: path, reason: String(cString: strerror(errno))) }
         var failure: String?
         data.withUnsafeBytes { bytes in
