@@ -85,18 +85,17 @@ static void im2col_tap_plain(const struct tap *t, const struct geometry *g) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// The column row oh whose kernel row i lands on image row y (y = oh·stride − padTop + i),
-// or -1 when none does: the gather-form col2im kernels visit image rows, not column rows.
 // Table sizes of the vector col2im kernels: taps per kernel row, 16- and 8-lane segments a row.
 enum { COL2IM_MAX_TAPS = 16, COL2IM_MAX_SEGMENTS_16 = 64, COL2IM_MAX_SEGMENTS_8 = 32 };
 
+// The column row oh whose kernel row i lands on image row y (y = oh·stride − padTop + i),
+// or -1 when none does: the gather-form col2im kernels visit image rows, not column rows.
 static inline int source_row(int y, int i, int padTop, int stride, int outHeight) {
     int t = y + padTop - i;
     if (t < 0 || t % stride != 0) return -1;
     int oh = t / stride;
     return oh < outHeight ? oh : -1;
 }
-
 
 // Gather form: each image row is built in registers, 16 pixels at a time, from every tap
 // that reaches it, then stored once. (Adding each tap's row into memory in turn made every

@@ -64,4 +64,4 @@ final class ConvKernelTests: XCTestCase {
             .same(channels: 1, height: 4, width: 300, kernel: 3, stride: 1),   // 38 segments of 8: past the AVX2 tables
             .same(channels: 2, height: 6, width: 8, kernel: 17, stride: 1),    // more taps than the tables hold
         ]
-    }
+}
