@@ -8,28 +8,45 @@ import XCTest
 /// accumulation into C (beta 1).
 final class GEMMTests: XCTestCase {
     /// OpenBLAS's idle workers spin on sched_yield; with the engine's split they are stopped.
-    /// OpenBLAS's workers keep the process's name, while libdispatch names its own workers,
-    /// so the check follows the threads named like the main thread: one of them must end.
+    /// The workers are found as the threads `openblas_set_num_threads` starts after a
+    /// shutdown (it restarts the pool), whatever OpenBLAS made of the CPU count. A joined
+    /// thread can linger in /proc for a moment after pthread_join returns (the kernel wakes
+    /// the joiner before it unlinks the task), so the check waits up to two seconds.
     func testConfigureStopsOpenBLASWorkers() throws {
-        openblas_set_num_threads(2)   // starts OpenBLAS's pool again: one worker beside the caller
-        let before = try Self.threadsNamedLikeMain()
+        blas_thread_shutdown_()
+        let idle = try Self.threadsNamedLikeMain()
+        openblas_set_num_threads(2)   // restarts OpenBLAS's pool: at least one worker beside the caller
+        let workers = try Self.threadsNamedLikeMain().subtracting(idle)
+        XCTAssertFalse(workers.isEmpty, "openblas_set_num_threads(2) started no thread")
         Threads.configure(2)
         XCTAssertTrue(Threads.ownGEMMThreads)
         XCTAssertEqual(openblas_get_num_threads(), 1)
-        let after = try Self.threadsNamedLikeMain()
-        XCTAssertFalse(before.subtracting(after).isEmpty, "OpenBLAS's worker is still running (threads \(before) → \(after))")
+        var running = workers
+        let deadline = Date().addingTimeInterval(2)
+        while !running.isEmpty, Date() < deadline {
+            running = workers.intersection(try Self.threadsNamedLikeMain())
+            if !running.isEmpty { usleep(1000) }
+        }
+        XCTAssertTrue(running.isEmpty, "OpenBLAS's workers \(running.sorted()) of \(workers.sorted()) still run")
     }
 
-    /// Thread ids whose name is the main thread's, the main thread excluded.
+    /// Thread ids whose name is the main thread's, the main thread and exited threads
+    /// (state Z or X in /proc/self/task/ID/stat) excluded.
     private static func threadsNamedLikeMain() throws -> Set<String> {
-        func name(_ path: String) throws -> String {
-            try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        func read(_ path: String) -> String? {
+            (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let mainName = try name("/proc/self/comm")
+        let mainName = try String(contentsOfFile: "/proc/self/comm", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         let me = String(getpid())
         var ids = Set<String>()
         for tid in try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") where tid != me {
-            if let threadName = try? name("/proc/self/task/\(tid)/comm"), threadName == mainName { ids.insert(tid) }
+            guard read("/proc/self/task/\(tid)/comm") == mainName,
+                  let stat = read("/proc/self/task/\(tid)/stat"),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // The state follows the name, which is in parentheses and may hold spaces.
+            let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+            if state != "Z" && state != "X" { ids.insert(tid) }
         }
         return ids
     }
