@@ -37,6 +37,7 @@ public final class BatchNorm: Layer {
     }
 
     public var parameters: [Parameter] { [gamma, beta, movingMean, movingVariance] }
+    public var mixesImages: Bool { true }   // training normalises with the batch's statistics
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.count >= 2 && x.shape[1] == features, "BatchNorm(\(features)) got \(x.shape)")

@@ -37,10 +37,15 @@ public protocol Layer: AnyObject {
     /// Trainable parameters then non-trainable state, with names local to the layer
     /// ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance").
     var parameters: [Parameter] { get }
+    /// Whether one image's output depends on the other images of the batch in training
+    /// (BatchNorm's batch statistics). Callers that cut a batch into chunks, or that
+    /// rescale one image's gradient after the backward, need this false for every layer.
+    var mixesImages: Bool { get }
 }
 
 public extension Layer {
     var parameters: [Parameter] { [] }
+    var mixesImages: Bool { false }
 }
 
 /// Layers in a row, each with a name; parameter paths are "layerName.paramName".
@@ -77,6 +82,9 @@ public final class Sequential {
     public var namedParameters: [(path: String, parameter: Parameter)] {
         layers.flatMap { entry in entry.layer.parameters.map { (path: "\(entry.name).\($0.name)", parameter: $0) } }
     }
+
+    /// True when some layer mixes the images of a batch (`Layer.mixesImages`).
+    public var mixesImages: Bool { layers.contains { $0.layer.mixesImages } }
 
     public var trainableParameters: [Parameter] { namedParameters.map(\.parameter).filter(\.trainable) }
 

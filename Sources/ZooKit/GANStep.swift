@@ -41,7 +41,8 @@ public final class LabelledNetwork {
 /// D runs on the real batch and then on the fake batch, as the tutorial calls it twice.
 /// Each pass's backward follows its own forward, so D's activation caches are sized for
 /// one pass (N images or a chunk), and the G loss's input gradient covers only the fakes.
-/// Both losses come from the one fake pass, as in the tutorial's single GradientTape.
+/// Both losses come from the one fake pass, as in the tutorial's single GradientTape, and
+/// usually from one backward through D as well (see `sharedBackwardLowestLogit`).
 public final class GANStep {
     public let generator: LabelledNetwork
     public let discriminator: LabelledNetwork
@@ -58,8 +59,21 @@ public final class GANStep {
     private let dLogitsFakeG = Tensor(shape: [0])
     private let dFake = Tensor(shape: [0])
     /// Most images D processes in one pass (plugins with large convolutional Ds lower it
-    /// to bound memory; it must stay the whole batch if D ever has BatchNorm).
+    /// to bound memory). A D with a layer that mixes images (BatchNorm) ignores it.
     public var discriminatorChunk = Int.max
+
+    /// The fake pass's two gradients, D's of the D loss (upstream p/N per image, p = σ(z))
+    /// and G's of the G loss (upstream (p − 1)/N), differ only in that per-image upstream
+    /// scalar. When no layer of D mixes images, the backward is linear in each image's
+    /// scalar, so one backward with p/N gives D's parameter gradients and an input
+    /// gradient that, times (p − 1)/p = −e^(−z) image by image, is G's. That saves the
+    /// second backward through D (for the DCGAN, its conv2 input gradient: ~1/7 of conv2).
+    /// Below this logit, p/N is small enough (p < 1e-13 at −30) that gradients scaled by it
+    /// would come close to float's subnormal range deep in D, so the fake pass takes two
+    /// backwards instead. +infinity always takes two (the tests compare both).
+    public var sharedBackwardLowestLogit: Float = -30
+    /// Fake passes (chunks) that took the shared backward; the tests read it.
+    internal private(set) var sharedFakeBackwards = 0
 
     public init(generator: LabelledNetwork, discriminator: LabelledNetwork, generatorOptimizer: Adam,
                 discriminatorOptimizer: Adam, latentSize: Int, classes: Int) {
@@ -104,7 +118,8 @@ public final class GANStep {
         // D's passes go at most `discriminatorChunk` images at a time: with no BatchNorm in D
         // each image's loss terms are independent, so chunks sum to the same gradients
         // while D's activation caches shrink to a chunk.
-        let most = max(1, min(n, discriminatorChunk))
+        let perImage = !discriminator.body.mixesImages
+        let most = perImage ? max(1, min(n, discriminatorChunk)) : n
         let passes = (n + most - 1) / most
         let chunk = (n + passes - 1) / passes     // balanced: 256 by ≤ 48 → 43 × 5 + 41
         var first = 0
@@ -129,16 +144,34 @@ public final class GANStep {
             let logits = discriminator.forward(fake.rows(rows), oneHot: labels?.rows(rows), training: true)
             dLogitsFakeD.resize(logits.shape)
             dLogitsFakeG.resize(logits.shape)
+            var shared = perImage
             for i in 0..<count {
                 let z = logits.data[i], p = Self.sigmoid(z)
                 dLoss += Self.softplus(z)
                 gLoss += Self.softplus(-z)
                 dLogitsFakeD.data[i] = p * inverseN
                 dLogitsFakeG.data[i] = (p - 1) * inverseN
+                if !(z >= sharedBackwardLowestLogit) { shared = false }   // NaN too
             }
-            discriminator.backward(dLogitsFakeD, needs: .parameters)
-            let dImages = discriminator.backward(dLogitsFakeG, needs: .input)
-            (dFake.data + first * fake.perSample).update(from: dImages.data, count: count * fake.perSample)
+            let perSample = fake.perSample
+            let target = dFake.data + first * perSample
+            if shared {
+                // dL_G/dx = dL_D/dx · (p − 1)/p per image; (p − 1)/p = −e^(−z) without cancellation.
+                for i in 0..<count { dLogitsFakeG.data[i] = -exp(-logits.data[i]) }
+                let dImages = discriminator.backward(dLogitsFakeD, needs: .all)
+                sharedFakeBackwards += 1
+                let scales = dLogitsFakeG.data, source = dImages.data
+                Threads.parallelFor(count, minimum: max(1, Threads.parallelThreshold / perSample)) { rows in
+                    for i in rows {
+                        let scale = scales[i], from = source + i * perSample, to = target + i * perSample
+                        for j in 0..<perSample { to[j] = from[j] * scale }
+                    }
+                }
+            } else {
+                discriminator.backward(dLogitsFakeD, needs: .parameters)
+                let dImages = discriminator.backward(dLogitsFakeG, needs: .input)
+                target.update(from: dImages.data, count: count * perSample)
+            }
             first += count
         }
         generator.backward(dFake, needs: .parameters)

@@ -72,4 +72,43 @@ final class GANStepTests: XCTestCase {
             }
         }
     }
+
+    /// The fake pass's one shared backward (G's input gradient rescaled from D's, image by
+    /// image) gives the losses and gradients of two separate backwards, and a D with a
+    /// BatchNorm layer, whose images are not independent, is never given it.
+    func testSharedFakeBackwardMatchesTwoBackwards() throws {
+        for architecture in ["cgan", "dense-gan", "dcgan", "cdcgan"] {
+            var results: [(StepResult, [[Float]])] = []
+            for lowest in [Float.infinity, -30] {
+                let type = try builtinCatalog.lookup(architecture)
+                var h = type.descriptor.defaults
+                h.batchSize = 6
+                let rng = RandomSource(seed: 11)
+                guard let model = try type.init(hyperparameters: h, rng: rng) as? any AdversarialArchitecture else {
+                    return XCTFail("\(architecture) is not adversarial")
+                }
+                XCTAssertFalse(model.gan.discriminator.body.mixesImages, architecture)
+                model.gan.sharedBackwardLowestLogit = lowest
+                let images = Tensor(shape: [6, 1, 28, 28])
+                rng.fillUniform(images, -1, 1)
+                // Same seed and draws in both runs: the same noise and the same dropout masks.
+                let r = model.gan.computeGradients(Batch(images: images, labels: [0, 1, 2, 3, 4, 5]), rng: rng)
+                XCTAssertEqual(model.gan.sharedFakeBackwards > 0, lowest < 0, "\(architecture): which backward ran")
+                let grads = (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
+                    .map { $0.grad.array }
+                results.append((r, grads))
+            }
+            let (two, shared) = (results[0], results[1])
+            XCTAssertEqual(two.0.first, shared.0.first, accuracy: 1e-6, "\(architecture) D loss")
+            XCTAssertEqual(two.0.second, shared.0.second, accuracy: 1e-6, "\(architecture) G loss")
+            for (a, b) in zip(two.1, shared.1) {
+                let scale = a.map(abs).max() ?? 0
+                XCTAssertGreaterThan(scale, 0, "\(architecture): a zero gradient proves nothing")
+                for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(scale, 1e-3), architecture) }
+            }
+        }
+        let withBatchNorm = Sequential([("dense", Dense(inputs: 4, outputs: 2, rng: RandomSource(seed: 1))),
+                                        ("bn", BatchNorm(features: 2))])
+        XCTAssertTrue(withBatchNorm.mixesImages)
+    }
 }
