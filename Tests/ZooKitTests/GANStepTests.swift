@@ -44,32 +44,9 @@ final class GANStepTests: XCTestCase {
     /// gradients. Dropout is off so both runs see the same D.
     func testDiscriminatorChunksSumToTheWholeBatch() throws {
         for architecture in ["dcgan", "cdcgan"] {
-            var results: [(StepResult, [[Float]])] = []
-            for chunk in [Int.max, 4] {
-                let type = try builtinCatalog.lookup(architecture)
-                var h = type.descriptor.defaults
-                h.batchSize = 6
-                h.extras["dropout"] = 0
-                let rng = RandomSource(seed: 9)
-                guard let model = try type.init(hyperparameters: h, rng: rng) as? any AdversarialArchitecture else {
-                    return XCTFail("\(architecture) is not adversarial")
-                }
-                model.gan.discriminatorChunk = chunk
-                let images = Tensor(shape: [6, 1, 28, 28])
-                rng.fillUniform(images, -1, 1)
-                let r = model.gan.computeGradients(Batch(images: images, labels: [0, 1, 2, 3, 4, 5]), rng: rng)
-                let grads = (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
-                    .map { $0.grad.array }
-                results.append((r, grads))
-            }
-            let (whole, chunked) = (results[0], results[1])
-            XCTAssertEqual(whole.0.first, chunked.0.first, accuracy: 1e-5, "\(architecture) D loss")
-            XCTAssertEqual(whole.0.second, chunked.0.second, accuracy: 1e-5, "\(architecture) G loss")
-            for (a, b) in zip(whole.1, chunked.1) {
-                let scale = a.map(abs).max() ?? 0
-                XCTAssertGreaterThan(scale, 0, "\(architecture): a zero gradient proves nothing")
-                for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(scale, 1e-3)) }
-            }
+            let whole = try oneStep(architecture, seed: 9, dropout: 0) { $0.discriminatorChunk = .max }
+            let chunked = try oneStep(architecture, seed: 9, dropout: 0) { $0.discriminatorChunk = 4 }
+            assertSame(whole, chunked, lossAccuracy: 1e-5, architecture)
         }
     }
 
@@ -78,37 +55,56 @@ final class GANStepTests: XCTestCase {
     /// BatchNorm layer, whose images are not independent, is never given it.
     func testSharedFakeBackwardMatchesTwoBackwards() throws {
         for architecture in ["cgan", "dense-gan", "dcgan", "cdcgan"] {
-            var results: [(StepResult, [[Float]])] = []
-            for lowest in [Float.infinity, -30] {
-                let type = try builtinCatalog.lookup(architecture)
-                var h = type.descriptor.defaults
-                h.batchSize = 6
-                let rng = RandomSource(seed: 11)
-                guard let model = try type.init(hyperparameters: h, rng: rng) as? any AdversarialArchitecture else {
-                    return XCTFail("\(architecture) is not adversarial")
-                }
-                XCTAssertFalse(model.gan.discriminator.body.mixesImages, architecture)
-                model.gan.sharedBackwardLowestLogit = lowest
-                let images = Tensor(shape: [6, 1, 28, 28])
-                rng.fillUniform(images, -1, 1)
-                // Same seed and draws in both runs: the same noise and the same dropout masks.
-                let r = model.gan.computeGradients(Batch(images: images, labels: [0, 1, 2, 3, 4, 5]), rng: rng)
-                XCTAssertEqual(model.gan.sharedFakeBackwards > 0, lowest < 0, "\(architecture): which backward ran")
-                let grads = (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
-                    .map { $0.grad.array }
-                results.append((r, grads))
+            // Same seed and draws in both runs: the same noise and the same dropout masks.
+            let two = try oneStep(architecture, seed: 11) { gan in
+                gan.sharedBackwardLowestLogit = .infinity
+                XCTAssertFalse(gan.discriminator.body.mixesImages, architecture)
             }
-            let (two, shared) = (results[0], results[1])
-            XCTAssertEqual(two.0.first, shared.0.first, accuracy: 1e-6, "\(architecture) D loss")
-            XCTAssertEqual(two.0.second, shared.0.second, accuracy: 1e-6, "\(architecture) G loss")
-            for (a, b) in zip(two.1, shared.1) {
-                let scale = a.map(abs).max() ?? 0
-                XCTAssertGreaterThan(scale, 0, "\(architecture): a zero gradient proves nothing")
-                for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(scale, 1e-3), architecture) }
-            }
+            let shared = try oneStep(architecture, seed: 11) { $0.sharedBackwardLowestLogit = -30 }
+            XCTAssertEqual(two.sharedPasses, 0, "\(architecture): the shared backward ran at +infinity")
+            XCTAssertGreaterThan(shared.sharedPasses, 0, "\(architecture): the shared backward did not run")
+            assertSame(two, shared, lossAccuracy: 1e-6, architecture)
         }
         let withBatchNorm = Sequential([("dense", Dense(inputs: 4, outputs: 2, rng: RandomSource(seed: 1))),
                                         ("bn", BatchNorm(features: 2))])
         XCTAssertTrue(withBatchNorm.mixesImages)
+    }
+
+    struct OneStep {
+        let losses: StepResult
+        let gradients: [[Float]]   // G's then D's trainable parameters
+        let sharedPasses: Int
+    }
+
+    /// computeGradients once, on a batch of 6 uniform images, after `configure` sets up the step.
+    func oneStep(_ architecture: String, seed: UInt64, dropout: Float? = nil,
+                 configure: (GANStep) -> Void) throws -> OneStep {
+        let type = try builtinCatalog.lookup(architecture)
+        var h = type.descriptor.defaults
+        h.batchSize = 6
+        if let dropout { h.extras["dropout"] = Double(dropout) }
+        let rng = RandomSource(seed: seed)
+        guard let model = try type.init(hyperparameters: h, rng: rng) as? any AdversarialArchitecture else {
+            XCTFail("\(architecture) is not adversarial")
+            throw CocoaError(.featureUnsupported)
+        }
+        configure(model.gan)
+        let images = Tensor(shape: [6, 1, 28, 28])
+        rng.fillUniform(images, -1, 1)
+        let losses = model.gan.computeGradients(Batch(images: images, labels: [0, 1, 2, 3, 4, 5]), rng: rng)
+        let gradients = (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
+            .map { $0.grad.array }
+        return OneStep(losses: losses, gradients: gradients, sharedPasses: model.gan.sharedFakeBackwards)
+    }
+
+    func assertSame(_ a: OneStep, _ b: OneStep, lossAccuracy: Double, _ architecture: String) {
+        XCTAssertEqual(a.losses.first, b.losses.first, accuracy: lossAccuracy, "\(architecture) D loss")
+        XCTAssertEqual(a.losses.second, b.losses.second, accuracy: lossAccuracy, "\(architecture) G loss")
+        XCTAssertEqual(a.gradients.count, b.gradients.count, architecture)
+        for (x, y) in zip(a.gradients, b.gradients) {
+            let scale = x.map(abs).max() ?? 0
+            XCTAssertGreaterThan(scale, 0, "\(architecture): a zero gradient proves nothing")
+            for (u, v) in zip(x, y) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(scale, 1e-3), architecture) }
+        }
     }
 }
