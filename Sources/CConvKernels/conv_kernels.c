@@ -1,8 +1,8 @@
 // im2col and col2im around the convolutions' GEMMs move rows of only 3–14 values (a 7×7 or
 // 14×14 image under a 5×5 kernel). Swift's scalar loops spent ~1.7 ns per value on loop
 // overhead: col2im was a fifth of a DCGAN generator's inference and im2col 11 % of a DCGAN
-// training step. The AVX-512 paths handle a row of up to 16 values as one vector; other CPUs
-// and shapes take the plain loops. ConvGeometry.im2colPortable / col2imPortable stay the
+// training step. The AVX-512 paths handle a row of up to 16 values as one vector, the AVX2
+// ones col2im's rows and im2col's rows of up to 8; other CPUs and shapes take the plain loops. ConvGeometry.im2colPortable / col2imPortable stay the
 // references; tests compare them with these.
 #include "zoo_conv_kernels.h"
 
@@ -72,18 +72,51 @@ static void im2col_taps(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t
 static void im2col_tap_plain(const struct tap *t, const struct geometry *g) {
     for (int oh = 0; oh < g->outHeight; oh++) {
         float *dst = t->row + (ptrdiff_t)oh * g->outWidth;
-        if (oh < t->r0 || oh >= t->r1) {
+        if (oh < t->r0 || oh >= t->r1 || t->c0 >= t->c1) {
             for (int ow = 0; ow < g->outWidth; ow++) dst[ow] = 0;
             continue;
         }
-        const float *src = t->plane + (ptrdiff_t)(oh * g->stride - g->padTop + t->i) * g->width;
-        for (int ow = 0; ow < g->outWidth; ow++)
-            dst[ow] = (ow >= t->c0 && ow < t->c1) ? src[ow * g->stride - g->padLeft + t->j] : 0;
+        // Zeros, the row's in-image pixels, zeros: no test per value.
+        const float *src = t->plane + (ptrdiff_t)(oh * g->stride - g->padTop + t->i) * g->width
+                         + (t->c0 * g->stride - g->padLeft + t->j);
+        for (int ow = 0; ow < t->c0; ow++) dst[ow] = 0;
+        if (g->stride == 1) {
+            for (int ow = t->c0; ow < t->c1; ow++) dst[ow] = src[ow - t->c0];
+        } else {
+            for (int ow = t->c0; ow < t->c1; ow++) dst[ow] = src[(ow - t->c0) * g->stride];
+        }
+        for (int ow = t->c1; ow < g->outWidth; ow++) dst[ow] = 0;
     }
 }
 
+
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+// Rows of up to 8 values (outWidth ≤ 8: the 7×7 outputs of D's conv2 and of the generator's
+// weight gradients) as one AVX2 vector: lanes c0..<c1 load their pixel (a masked load at
+// stride 1, a masked gather at stride 2), the others are zero, and a masked store writes the row.
+__attribute__((target("avx2")))
+static void im2col_tap_avx2(const struct tap *t, const struct geometry *g) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i rowMask = _mm256_cmpgt_epi32(_mm256_set1_epi32(g->outWidth), lanes);
+    const __m256i place = _mm256_and_si256(_mm256_cmpgt_epi32(lanes, _mm256_set1_epi32(t->c0 - 1)),
+                                           _mm256_cmpgt_epi32(_mm256_set1_epi32(t->c1), lanes));
+    // Lane ow reads image column ow·stride − padLeft + j, relative to lane c0's column.
+    const __m256i index = _mm256_mullo_epi32(_mm256_sub_epi32(lanes, _mm256_set1_epi32(t->c0)), _mm256_set1_epi32(g->stride));
+    const int first = t->c0 * g->stride - g->padLeft + t->j;   // image column of lane c0
+    const int any = t->c1 > t->c0;
+    for (int oh = 0; oh < g->outHeight; oh++) {
+        float *dst = t->row + (ptrdiff_t)oh * g->outWidth;
+        __m256 v = _mm256_setzero_ps();
+        if (any && oh >= t->r0 && oh < t->r1) {
+            const float *src = t->plane + (ptrdiff_t)(oh * g->stride - g->padTop + t->i) * g->width + first;
+            // Masked-off lanes are never read, so their (negative) offsets from src are harmless.
+            v = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), src, index, _mm256_castsi256_ps(place), 4);
+        }
+        _mm256_maskstore_ps(dst, rowMask, v);
+    }
+}
 
 // Table sizes of the vector col2im kernels: taps per kernel row, 16- and 8-lane segments a row.
 enum { COL2IM_MAX_TAPS = 16, COL2IM_MAX_SEGMENTS_16 = 64, COL2IM_MAX_SEGMENTS_8 = 32 };
@@ -303,6 +336,7 @@ void zoo_im2col(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
     im2col_tap_fn fill = im2col_tap_plain;
 #if defined(__x86_64__)
     if (zoo_conv_kernels_avx512() && outWidth <= 16 && stride <= 2) fill = im2col_tap_avx512;
+    else if (zoo_conv_kernels_level() >= 1 && outWidth <= 8) fill = im2col_tap_avx2;
 #endif
     im2col_taps(image, cols, ld, offset, channels, kernel, &g, fill);
 }
