@@ -1,6 +1,8 @@
 /// Transposed 2-D convolution, Keras/TensorFlow `same`: OH = H·stride. It is the data
 /// gradient of a `same` Conv2D from [OH, OW] to [H, W], so it reuses that geometry:
-/// forward = GEMM to columns, then col2im; backward = im2col, then GEMM.
+/// forward = GEMM to columns, then col2im; backward = im2col, then GEMM. Stride-1 5×5 layers
+/// on batches of 32 or more run the forward and the input gradient as Winograd instead
+/// (`usesWinograd`).
 /// x: [N, C, H, W] → y: [N, O, H·s, W·s];  kernel: [C, O, k, k], bias: [O]
 /// Works a chunk of samples at a time (see ConvGeometry.defaultColumnBudget).
 public final class Conv2DTranspose: Layer {
@@ -69,6 +71,20 @@ public final class Conv2DTranspose: Layer {
         let workers = Threads.ownGEMMThreads ? max(1, min(Threads.count, blocks)) : 1
         blockCols.resize([workers, perBlock * taps * chunk * p])
         let scratchBase = blockCols.data
+        if usesWinograd(batch: n) {
+            winograd.correlate(x.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
+                               width: g.width, kernel: weights, forward: true, into: out)
+            if let biasValues {
+                for s in 0..<n {
+                    for o in 0..<outChannels {
+                        let plane = out + s * perImage + o * planeSize, b = biasValues[o]
+                        for i in 0..<planeSize { plane[i] += b }
+                    }
+                }
+            }
+            xChunkHoldsWholeBatch = false
+            return output
+        }
         forEachChunk(n: n, chunk: chunk) { first, count in
             let width = count * p
             batchToChannelMajor(x.data + first * inChannels * p, xChunk.data, n: count, c: inChannels, p: p)
@@ -106,12 +122,20 @@ public final class Conv2DTranspose: Layer {
         let n = inputShape[0], p = g.positions
         let chunk = forwardChunk   // the buffers are sized for it
         let perImage = outChannels * g.height * g.width
-        cols.resize([g.patch, chunk * p])
+        let winogradInput = needs.contains(.input) && usesWinograd(batch: n)
         if needs.contains(.input) {
-            gradChunk.resize([inChannels, chunk * p])
             gradInput.resize(inputShape)
+            if winogradInput {
+                winograd.correlate(dy.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
+                                   width: g.width, kernel: kernel.value.data, forward: false, into: gradInput.data)
+            } else {
+                gradChunk.resize([inChannels, chunk * p])
+            }
         }
-        forEachChunk(n: n, chunk: chunk) { first, count in
+        let columnsInput = needs.contains(.input) && !winogradInput
+        let columns = needs.contains(.parameters) || columnsInput
+        if columns { cols.resize([g.patch, chunk * p]) }
+        forEachChunk(n: columns ? n : 0, chunk: chunk) { first, count in
             let width = count * p
             // dcols = im2col(dY) : [O·k·k, count·P] (reuses cols: the forward's are not needed again)
             let cs = cols.data, dys = dy.data
@@ -127,7 +151,7 @@ public final class Conv2DTranspose: Layer {
                 gemm(transB: true, m: inChannels, n: g.patch, k: width, xChunk.data, lda: width,
                      cols.data, ldb: width, beta: 1, kernel.grad.data, ldc: g.patch)
             }
-            if needs.contains(.input) {
+            if columnsInput {
                 // dX = W·dcols : [C, O·k·k]·[O·k·k, count·P]
                 gemm(m: inChannels, n: width, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: width,
                      gradChunk.data, ldc: width)
@@ -145,6 +169,21 @@ public final class Conv2DTranspose: Layer {
             }
         }
         return gradInput
+    }
+
+    /// Whether the forward and the input gradient run as Winograd F(4×4, 5×5) (Winograd45):
+    /// stride 1, 5×5 kernel, at least `winogradMinimumBatch` images. The dense GEMM of the
+    /// column path spends 31 % of its multiply-adds on padding for a 7×7 image and 400 per
+    /// output tile and channel pair in all; Winograd spends 64. The weight gradient stays on
+    /// the column path. Tests switch it off to compare the two.
+    public var allowsWinograd = true
+    /// Below this batch the transforms' fresh buffers (~16 MB for 256→128 channels) cost a
+    /// cold `zoo generate` more than the multiplies they save (tests lower it).
+    public var winogradMinimumBatch = 32
+    let winograd = Winograd45()
+
+    func usesWinograd(batch n: Int) -> Bool {
+        allowsWinograd && stride == 1 && size == 5 && n >= winogradMinimumBatch
     }
 
     /// The forward's input, kept to rebuild X chunks in backward (layers keep their

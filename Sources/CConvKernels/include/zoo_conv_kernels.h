@@ -20,11 +20,36 @@ void zoo_im2col(const float *image, float *cols, ptrdiff_t ld, ptrdiff_t offset,
 /// 1 when zoo_col2im and zoo_im2col run their AVX-512 paths (a row of up to 16 values a vector).
 int zoo_conv_kernels_avx512(void);
 
-/// The vector paths in use: 2 AVX-512 (col2im and im2col), 1 AVX2 (col2im), 0 plain loops.
+/// The vector paths in use: 2 AVX-512 (col2im and im2col), 1 AVX2 (col2im, and im2col of rows
+/// up to 8 values), 0 plain loops.
 int zoo_conv_kernels_level(void);
 
 /// Caps the level (tests run every path the CPU has); 2 lifts the cap. Not thread-safe:
 /// call while no convolution runs.
 void zoo_conv_kernels_limit(int level);
+
+/// Winograd F(4×4, 5×5) for a stride-1 5×5 `same` correlation (winograd.c):
+/// out[co][y][x] = Σ_{ci,a,b} in[ci][y − 2 + a][x − 2 + b] · K(ci, co, a, b), in 4×4 tiles,
+/// (H+3)/4 · (W+3)/4 tiles an image, 64 transform points t.
+///
+/// Filter transform of input channels ci0..<ci1 into U: [64][cin][cout]. K comes from a
+/// Conv2DTranspose kernel w: [C, O, 5, 5]: forward = 1 reads K(c, o, a, b) = w[c][o][4−a][4−b]
+/// (cin = C, cout = O: the layer's forward); forward = 0 reads K(o, c, a, b) = w[c][o][a][b]
+/// (cin = O, cout = C: its input gradient).
+void zoo_wino45_filter(const float *w, int channels, int outChannels, int forward, int ci0, int ci1, float *U);
+
+/// Input transform of images image0..<image1 of x: [N, cin, H, W] into V: [64][tiles][cin],
+/// image n's tiles from row tile0 + (n − image0)·tilesPerImage. scratch holds
+/// zoo_wino45_input_scratch floats (one per calling thread).
+void zoo_wino45_input(const float *x, int cin, int height, int width, int image0, int image1,
+                      float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch);
+
+/// Output transform of M: [64][tiles][cout] into images image0..<image1 of y: [N, cout, H, W]
+/// (written, not added), rows laid out as in zoo_wino45_input.
+void zoo_wino45_output(const float *M, int cout, int height, int width, int image0, int image1,
+                       ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch);
+
+size_t zoo_wino45_input_scratch(int cin, int height, int width);
+size_t zoo_wino45_output_scratch(int cout);
 
 #endif

@@ -1,0 +1,222 @@
+// Winograd F(4×4, 5×5) for a stride-1 5×5 `same` correlation (padding 2 on every side):
+// out[co][y][x] = Σ_{ci,a,b} in[ci][y − 2 + a][x − 2 + b] · K(ci, co, a, b).
+// Each 4×4 output tile comes from an 8×8 input tile as Aᵀ[(G K Gᵀ) ⊙ (Bᵀ d B)]A, so the
+// channel sums become 64 independent GEMMs (one per point t of the 8×8 transform domain),
+// M_t[tiles, co] = V_t[tiles, ci] · U_t[ci, co]: 64 multiplies per output tile and channel
+// pair instead of 400. Points 0, ±1, ±2, ±½, ∞ (Lavin & Gray 2016); the matrices come from
+// the Toom–Cook construction in exact rationals, and the tests hold the whole transform to
+// a direct correlation. Loops run channels innermost so they vectorize; each runs in a
+// plain and an AVX2+FMA build, the latter where the CPU has it and the level allows it.
+#include "zoo_conv_kernels.h"
+
+#include <string.h>
+
+static const float WINO_AT[4][8] = {{1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0},
+ {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 0.0},
+ {0.0, 1.0, 1.0, 4.0, 4.0, 0.25, 0.25, 0.0},
+ {0.0, 1.0, -1.0, 8.0, -8.0, 0.125, -0.125, 1.0}};
+static const float WINO_G[8][5] = {{-1.0, 0.0, 0.0, 0.0, 0.0},
+ {-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
+ {-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
+ {1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45},
+ {1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45},
+ {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45},
+ {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45},
+ {0.0, 0.0, 0.0, 0.0, 1.0}};
+static const float WINO_BT[8][8] = {{-1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0, 0.0},
+ {0.0, 1.0, 1.0, -4.25, -4.25, 1.0, 1.0, 0.0},
+ {0.0, -1.0, 1.0, 4.25, -4.25, -1.0, 1.0, 0.0},
+ {0.0, 0.5, 0.25, -2.5, -1.25, 2.0, 1.0, 0.0},
+ {0.0, -0.5, 0.25, 2.5, -1.25, -2.0, 1.0, 0.0},
+ {0.0, 2.0, 4.0, -2.5, -5.0, 0.5, 1.0, 0.0},
+ {0.0, -2.0, 4.0, 2.5, -5.0, -0.5, 1.0, 0.0},
+ {0.0, -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0}};
+
+enum { CO_BLOCK = 16 };
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE void filter_impl(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
+    const int cin = forward ? C : O, cout = forward ? O : C;
+    float k[5][5][CO_BLOCK], gk[8][5][CO_BLOCK];
+    for (int ci = ci0; ci < ci1; ci++) {
+        for (int co0 = 0; co0 < cout; co0 += CO_BLOCK) {
+            const int width = cout - co0 < CO_BLOCK ? cout - co0 : CO_BLOCK;
+            for (int a = 0; a < 5; a++)
+                for (int b = 0; b < 5; b++)
+                    for (int v = 0; v < CO_BLOCK; v++) {
+                        const int co = co0 + (v < width ? v : 0);
+                        // w: [C, O, 5, 5]; the layer's forward reads it flipped, its input gradient as is.
+                        k[a][b][v] = forward ? w[((size_t)ci * O + co) * 25 + (4 - a) * 5 + (4 - b)]
+                                             : w[((size_t)co * O + ci) * 25 + a * 5 + b];
+                    }
+            for (int i = 0; i < 8; i++)
+                for (int b = 0; b < 5; b++)
+                    for (int v = 0; v < CO_BLOCK; v++) {
+                        float s = 0;
+                        for (int a = 0; a < 5; a++) s += WINO_G[i][a] * k[a][b][v];
+                        gk[i][b][v] = s;
+                    }
+            for (int i = 0; i < 8; i++)
+                for (int j = 0; j < 8; j++) {
+                    float row[CO_BLOCK];
+                    for (int v = 0; v < CO_BLOCK; v++) {
+                        float s = 0;
+                        for (int b = 0; b < 5; b++) s += gk[i][b][v] * WINO_G[j][b];
+                        row[v] = s;
+                    }
+                    memcpy(U + ((size_t)(i * 8 + j) * cin + ci) * cout + co0, row, sizeof(float) * (size_t)width);
+                }
+        }
+    }
+}
+
+ALWAYS_INLINE void input_impl(const float *x, int cin, int height, int width, int image0, int image1,
+                              float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
+    const int th = (height + 3) / 4, tw = (width + 3) / 4;
+    const int ph = th * 4 + 4, pw = tw * 4 + 4;
+    float *padded = scratch;                            // [ph][pw][cin], zero border
+    float *rows = scratch + (size_t)ph * pw * cin;      // [8][8][cin]: Bᵀ·d
+    for (int n = image0; n < image1; n++) {
+        memset(padded, 0, sizeof(float) * (size_t)ph * pw * cin);
+        const float *image = x + (size_t)n * cin * height * width;
+        for (int c = 0; c < cin; c++)
+            for (int y = 0; y < height; y++)
+                for (int xx = 0; xx < width; xx++)
+                    padded[((size_t)(y + 2) * pw + xx + 2) * cin + c] = image[((size_t)c * height + y) * width + xx];
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < tw; tx++) {
+                const ptrdiff_t tile = tile0 + (ptrdiff_t)(n - image0) * th * tw + ty * tw + tx;
+                for (int i = 0; i < 8; i++)
+                    for (int b = 0; b < 8; b++) {
+                        float *r = rows + (size_t)(i * 8 + b) * cin;
+                        for (int c = 0; c < cin; c++) r[c] = 0;
+                        for (int a = 0; a < 8; a++) {
+                            const float f = WINO_BT[i][a];
+                            if (f == 0) continue;
+                            const float *d = padded + ((size_t)(ty * 4 + a) * pw + tx * 4 + b) * cin;
+                            for (int c = 0; c < cin; c++) r[c] += f * d[c];
+                        }
+                    }
+                for (int i = 0; i < 8; i++)
+                    for (int j = 0; j < 8; j++) {
+                        float *v = V + ((size_t)(i * 8 + j) * tiles + tile) * cin;
+                        for (int c = 0; c < cin; c++) v[c] = 0;
+                        for (int b = 0; b < 8; b++) {
+                            const float f = WINO_BT[j][b];
+                            if (f == 0) continue;
+                            const float *r = rows + (size_t)(i * 8 + b) * cin;
+                            for (int c = 0; c < cin; c++) v[c] += f * r[c];
+                        }
+                    }
+            }
+    }
+}
+
+ALWAYS_INLINE void output_impl(const float *M, int cout, int height, int width, int image0, int image1,
+                               ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
+    const int th = (height + 3) / 4, tw = (width + 3) / 4;
+    float *rows = scratch;                        // [4][8][cout]: Aᵀ·m
+    float *tile_out = scratch + 32 * (size_t)cout; // [4][4][cout]
+    for (int n = image0; n < image1; n++) {
+        float *image = y + (size_t)n * cout * height * width;
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < tw; tx++) {
+                const ptrdiff_t tile = tile0 + (ptrdiff_t)(n - image0) * th * tw + ty * tw + tx;
+                for (int r = 0; r < 4; r++)
+                    for (int j = 0; j < 8; j++) {
+                        float *o = rows + (size_t)(r * 8 + j) * cout;
+                        for (int c = 0; c < cout; c++) o[c] = 0;
+                        for (int i = 0; i < 8; i++) {
+                            const float f = WINO_AT[r][i];
+                            if (f == 0) continue;
+                            const float *m = M + ((size_t)(i * 8 + j) * tiles + tile) * cout;
+                            for (int c = 0; c < cout; c++) o[c] += f * m[c];
+                        }
+                    }
+                for (int r = 0; r < 4; r++)
+                    for (int s = 0; s < 4; s++) {
+                        float *o = tile_out + (size_t)(r * 4 + s) * cout;
+                        for (int c = 0; c < cout; c++) o[c] = 0;
+                        for (int j = 0; j < 8; j++) {
+                            const float f = WINO_AT[s][j];
+                            if (f == 0) continue;
+                            const float *q = rows + (size_t)(r * 8 + j) * cout;
+                            for (int c = 0; c < cout; c++) o[c] += f * q[c];
+                        }
+                    }
+                for (int r = 0; r < 4; r++) {
+                    const int yy = ty * 4 + r;
+                    if (yy >= height) break;
+                    for (int s = 0; s < 4; s++) {
+                        const int xx = tx * 4 + s;
+                        if (xx >= width) break;
+                        const float *o = tile_out + (size_t)(r * 4 + s) * cout;
+                        for (int c = 0; c < cout; c++) image[((size_t)c * height + yy) * width + xx] = o[c];
+                    }
+                }
+            }
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void filter_avx2(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
+    filter_impl(w, C, O, forward, ci0, ci1, U);
+}
+__attribute__((target("avx2,fma"))) static void input_avx2(const float *x, int cin, int height, int width, int image0,
+                                                             int image1, float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
+    input_impl(x, cin, height, width, image0, image1, V, tiles, tile0, scratch);
+}
+__attribute__((target("avx2,fma"))) static void output_avx2(const float *M, int cout, int height, int width, int image0,
+                                                              int image1, ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
+    output_impl(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
+}
+static int use_avx2(void) {
+    __builtin_cpu_init();
+    return zoo_conv_kernels_level() >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+static int use_avx2(void) { return 0; }
+#endif
+
+static void filter_plain(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
+    filter_impl(w, C, O, forward, ci0, ci1, U);
+}
+static void input_plain(const float *x, int cin, int height, int width, int image0, int image1, float *V,
+                        ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
+    input_impl(x, cin, height, width, image0, image1, V, tiles, tile0, scratch);
+}
+static void output_plain(const float *M, int cout, int height, int width, int image0, int image1,
+                         ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
+    output_impl(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
+}
+
+void zoo_wino45_filter(const float *w, int channels, int outChannels, int forward, int ci0, int ci1, float *U) {
+#if defined(__x86_64__)
+    if (use_avx2()) { filter_avx2(w, channels, outChannels, forward, ci0, ci1, U); return; }
+#endif
+    filter_plain(w, channels, outChannels, forward, ci0, ci1, U);
+}
+
+void zoo_wino45_input(const float *x, int cin, int height, int width, int image0, int image1,
+                      float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
+#if defined(__x86_64__)
+    if (use_avx2()) { input_avx2(x, cin, height, width, image0, image1, V, tiles, tile0, scratch); return; }
+#endif
+    input_plain(x, cin, height, width, image0, image1, V, tiles, tile0, scratch);
+}
+
+void zoo_wino45_output(const float *M, int cout, int height, int width, int image0, int image1,
+                       ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
+#if defined(__x86_64__)
+    if (use_avx2()) { output_avx2(M, cout, height, width, image0, image1, tiles, tile0, y, scratch); return; }
+#endif
+    output_plain(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
+}
+
+size_t zoo_wino45_input_scratch(int cin, int height, int width) {
+    const size_t ph = (size_t)(height + 3) / 4 * 4 + 4, pw = (size_t)(width + 3) / 4 * 4 + 4;
+    return (ph * pw + 64) * (size_t)cin;
+}
+
+size_t zoo_wino45_output_scratch(int cout) { return 48 * (size_t)cout; }

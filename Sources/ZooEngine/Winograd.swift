@@ -1,0 +1,70 @@
+import CConvKernels
+
+/// A stride-1 5×5 `same` correlation as Winograd F(4×4, 5×5) (CConvKernels/winograd.c), for
+/// Conv2DTranspose's forward and input gradient. The channel sums become 64 GEMMs per chunk
+/// of images, one per transform point t: M_t[tiles, cout] = V_t[tiles, cin] · U_t[cin, cout].
+/// Its buffers are reused from call to call.
+/// x: [N, cin, H, W] → y: [N, cout, H, W]; kernel: the layer's [C, O, 5, 5]
+final class Winograd45 {
+    private let filter = Tensor(shape: [0])    // U: [64, cin, cout]
+    private let inputs = Tensor(shape: [0])    // V: [64, tiles, cin], one chunk of images
+    private let products = Tensor(shape: [0])  // M: [64, tiles, cout]
+    private let scratch = Tensor(shape: [0])   // per part: a padded image and a transform's rows
+    /// Most floats of V or M per chunk of images: 8 MB, so a chunk's 64 GEMMs work in L3
+    /// (tests lower it to get chunks of one image).
+    var chunkFloats = 1 << 21
+
+    /// forward: y = the layer's forward of x (cin = C, cout = O, kernel flipped);
+    /// otherwise y = its input gradient for upstream x (cin = O, cout = C).
+    func correlate(_ x: UnsafePointer<Float>, n: Int, channels: Int, outChannels: Int, height: Int, width: Int,
+                   kernel: UnsafePointer<Float>, forward: Bool, into y: UnsafeMutablePointer<Float>) {
+        let cin = forward ? channels : outChannels, cout = forward ? outChannels : channels
+        let perImage = ((height + 3) / 4) * ((width + 3) / 4)
+        let parts = max(1, Threads.count)
+
+        filter.resize([64, cin, cout])
+        let u = filter.data, forwardFlag: Int32 = forward ? 1 : 0
+        let perPart = (cin + parts - 1) / parts
+        Threads.run(parts) { part in
+            let lo = min(cin, part * perPart), hi = min(cin, lo + perPart)
+            if lo < hi { zoo_wino45_filter(kernel, Int32(channels), Int32(outChannels), forwardFlag, Int32(lo), Int32(hi), u) }
+        }
+
+        let chunk = max(1, min(n, chunkFloats / (64 * perImage * max(cin, cout))))
+        inputs.resize([64 * chunk * perImage * cin])
+        products.resize([64 * chunk * perImage * cout])
+        let scratchFloats = max(zoo_wino45_input_scratch(Int32(cin), Int32(height), Int32(width)),
+                                zoo_wino45_output_scratch(Int32(cout)))
+        scratch.resize([parts, scratchFloats])
+        let v = inputs.data, prod = products.data, work = scratch.data
+        forEachChunk(n: n, chunk: chunk) { first, count in
+            let tiles = count * perImage
+            let imagesPerPart = (count + parts - 1) / parts
+            Threads.run(parts) { part in
+                let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
+                guard lo < hi else { return }
+                zoo_wino45_input(x, Int32(cin), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
+                                 v, tiles, lo * perImage, work + part * scratchFloats)
+            }
+            // One single-threaded GEMM per point, the points shared out: no GEMM is split, so
+            // none packs its operands twice. (With OpenBLAS's own threading, each uses every core.)
+            if Threads.ownGEMMThreads {
+                Threads.run(64) { t in
+                    gemmBlock(transA: false, transB: false, m: tiles, n: cout, k: cin, alpha: 1, v + t * tiles * cin, lda: cin,
+                              u + t * cin * cout, ldb: cout, beta: 0, prod + t * tiles * cout, ldc: cout)
+                }
+            } else {
+                for t in 0..<64 {
+                    gemm(m: tiles, n: cout, k: cin, v + t * tiles * cin, lda: cin, u + t * cin * cout, ldb: cout,
+                         prod + t * tiles * cout, ldc: cout)
+                }
+            }
+            Threads.run(parts) { part in
+                let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
+                guard lo < hi else { return }
+                zoo_wino45_output(prod, Int32(cout), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
+                                  tiles, lo * perImage, y, work + part * scratchFloats)
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import CConvKernels
+import XCTest
+@testable import ZooEngine
+
+/// Conv2DTranspose's Winograd F(4×4, 5×5) path (stride 1, 5×5) against the direct loops in
+/// `Reference` and against the layer's own column path, in its plain and its AVX2 build.
+final class WinogradTests: XCTestCase {
+    /// Images whose sides are not multiples of the 4×4 tile, channel counts that are not
+    /// multiples of the 16-wide filter block, and chunks of one image.
+    func testMatchesReference() {
+        defer { zoo_conv_kernels_limit(2) }
+        for level: Int32 in [0, 2] {
+            zoo_conv_kernels_limit(level)
+            for (h, w) in [(7, 7), (4, 4), (5, 9), (1, 3)] {
+                for useBias in [true, false] {
+                    for oneImageChunks in [false, true] {
+                        let s = Reference.ConvShape(n: 3, c: 3, h: h, w: w, outChannels: 17, k: 5, stride: 1)
+                        check(s, bias: useBias, oneImageChunks: oneImageChunks,
+                              tag: "level \(level) \(h)x\(w) bias=\(useBias) one-image chunks=\(oneImageChunks)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The DCGAN's deconv1 (256 → 128 channels, 7×7): float32 Winograd agrees with the
+    /// column path to a few units in the fifth digit of the output's scale.
+    func testDCGANLayerMatchesColumns() {
+        let rng = RandomSource(seed: 21)
+        let winograd = Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)
+        let columns = Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)
+        columns.kernel.value.copy(from: winograd.kernel.value)
+        winograd.winogradMinimumBatch = 1
+        columns.allowsWinograd = false
+        XCTAssertTrue(winograd.usesWinograd(batch: 2))
+        XCTAssertFalse(columns.usesWinograd(batch: 2))
+        let x = randomTensor([2, 256, 7, 7], seed: 22)
+        assertCloseToScale(winograd.forward(x, training: true).array, columns.forward(x, training: true).array,
+                           tolerance: Self.dcganTolerance, "deconv1 forward")
+        let dy = randomTensor([2, 128, 7, 7], seed: 23)
+        assertCloseToScale(winograd.backward(dy, needs: .all).array, columns.backward(dy, needs: .all).array,
+                           tolerance: Self.dcganTolerance, "deconv1 dx")
+        assertClose(winograd.kernel.grad.array, columns.kernel.grad.array, "deconv1 dW (both on columns)")
+    }
+
+    /// Batches below the minimum, other strides and kernel sizes keep the column path.
+    func testAppliesOnlyWhereItCan() {
+        let rng = RandomSource(seed: 1)
+        let layer = Conv2DTranspose(inChannels: 2, outChannels: 2, kernel: 5, stride: 1, rng: rng)
+        XCTAssertFalse(layer.usesWinograd(batch: layer.winogradMinimumBatch - 1))
+        XCTAssertTrue(layer.usesWinograd(batch: layer.winogradMinimumBatch))
+        XCTAssertFalse(Conv2DTranspose(inChannels: 2, outChannels: 2, kernel: 5, stride: 2, rng: rng).usesWinograd(batch: 256))
+        XCTAssertFalse(Conv2DTranspose(inChannels: 2, outChannels: 2, kernel: 3, stride: 1, rng: rng).usesWinograd(batch: 256))
+    }
+
+    /// Finite differences through the Winograd forward and input gradient.
+    func testGradient() {
+        for useBias in [true, false] {
+            let layer = Conv2DTranspose(inChannels: 2, outChannels: 3, kernel: 5, stride: 1, bias: useBias, rng: RandomSource(seed: 7))
+            layer.winogradMinimumBatch = 1
+            randomizeBias(layer.bias, seed: 8)
+            XCTAssertTrue(layer.usesWinograd(batch: 1))
+            // The layer is linear in x, so a large step has no truncation error, and it keeps
+            // the transforms' rounding (~1e-5 of the outputs' scale) out of the difference quotient.
+            gradientCheck(layer: layer, input: randomTensor([1, 2, 5, 6], seed: 9), eps: 0.5)
+        }
+    }
+
+    /// Winograd's transforms scale values by up to 5.25 and 32/45 and back, so float32 leaves
+    /// an error on the scale of the largest output rather than of each one.
+    static let smallTolerance: Float = 2e-5
+    static let dcganTolerance: Float = 3e-5
+
+    /// Asserts max |actual − expected| ≤ tolerance · max |expected|.
+    private func assertCloseToScale(_ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(actual.count, expected.count, "\(what): count", file: file, line: line)
+        let scale = expected.map(abs).max() ?? 0
+        let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
+        if ProcessInfo.processInfo.environment["WINOGRAD_ERRORS"] != nil { print("\(what): \(worst / scale)") }
+        XCTAssert(worst <= tolerance * scale, "\(what): error \(worst) is \(worst / scale) of the scale \(scale)",
+                  file: file, line: line)
+    }
+
+    private func check(_ s: Reference.ConvShape, bias useBias: Bool, oneImageChunks: Bool, tag: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        let layer = Conv2DTranspose(inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride,
+                                    bias: useBias, rng: RandomSource(seed: 9))
+        layer.winogradMinimumBatch = 1
+        if oneImageChunks { layer.winograd.chunkFloats = 1 }
+        XCTAssertTrue(layer.usesWinograd(batch: s.n), tag, file: file, line: line)
+        randomizeBias(layer.bias, seed: 10)
+        let x = randomTensor([s.n, s.c, s.h, s.w], seed: 11)
+        let y = layer.forward(x, training: true)
+        let ref = Reference.conv2dTransposeForward(x: x.array, shape: s, kernel: layer.kernel.value.array,
+                                                   bias: layer.bias?.value.array)
+        XCTAssertEqual(y.shape, [s.n, s.outChannels, s.h, s.w], tag, file: file, line: line)
+        assertCloseToScale(y.array, ref.y, tolerance: Self.smallTolerance, "forward \(tag)", file: file, line: line)
+
+        let dy = randomTensor(y.shape, seed: 12)
+        let dx = layer.backward(dy, needs: .all).array
+        let back = Reference.conv2dTransposeBackward(x: x.array, dy: dy.array, shape: s, kernel: layer.kernel.value.array)
+        assertCloseToScale(dx, back.dx, tolerance: Self.smallTolerance, "dx \(tag)", file: file, line: line)
+        assertClose(layer.kernel.grad.array, back.dW, "dW \(tag)", file: file, line: line)
+        if let bias = layer.bias { assertClose(bias.grad.array, back.db, "db \(tag)", file: file, line: line) }
+        // The input gradient alone (a generator's first layer never needs it, a D's inner ones do).
+        let dxOnly = layer.backward(dy, needs: .input).array
+        XCTAssertEqual(dxOnly, dx, "dx alone \(tag)", file: file, line: line)
+    }
+}
