@@ -36,6 +36,18 @@ enum { CO_BLOCK = 16 };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+// dst[c] = Σ_a coef[a] · src[a·stride + c] for c < count, zero coefficients skipped: every
+// step of the transforms is such a row combination, channels innermost.
+ALWAYS_INLINE void combine(float *dst, const float *coef, int terms, const float *src, ptrdiff_t stride, int count) {
+    for (int c = 0; c < count; c++) dst[c] = 0;
+    for (int a = 0; a < terms; a++) {
+        const float f = coef[a];
+        if (f == 0) continue;
+        const float *row = src + a * stride;
+        for (int c = 0; c < count; c++) dst[c] += f * row[c];
+    }
+}
+
 ALWAYS_INLINE void filter_impl(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
     const int cin = forward ? C : O, cout = forward ? O : C;
     float k[5][5][CO_BLOCK], gk[8][5][CO_BLOCK];
@@ -87,28 +99,13 @@ ALWAYS_INLINE void input_impl(const float *x, int cin, int height, int width, in
         for (int ty = 0; ty < th; ty++)
             for (int tx = 0; tx < tw; tx++) {
                 const ptrdiff_t tile = tile0 + (ptrdiff_t)(n - image0) * th * tw + ty * tw + tx;
+                const float *d = padded + ((size_t)(ty * 4) * pw + tx * 4) * cin;   // the tile's 8×8 pixels
                 for (int i = 0; i < 8; i++)
-                    for (int b = 0; b < 8; b++) {
-                        float *r = rows + (size_t)(i * 8 + b) * cin;
-                        for (int c = 0; c < cin; c++) r[c] = 0;
-                        for (int a = 0; a < 8; a++) {
-                            const float f = WINO_BT[i][a];
-                            if (f == 0) continue;
-                            const float *d = padded + ((size_t)(ty * 4 + a) * pw + tx * 4 + b) * cin;
-                            for (int c = 0; c < cin; c++) r[c] += f * d[c];
-                        }
-                    }
+                    for (int b = 0; b < 8; b++)
+                        combine(rows + (size_t)(i * 8 + b) * cin, WINO_BT[i], 8, d + (size_t)b * cin, (ptrdiff_t)pw * cin, cin);
                 for (int i = 0; i < 8; i++)
-                    for (int j = 0; j < 8; j++) {
-                        float *v = V + ((size_t)(i * 8 + j) * tiles + tile) * cin;
-                        for (int c = 0; c < cin; c++) v[c] = 0;
-                        for (int b = 0; b < 8; b++) {
-                            const float f = WINO_BT[j][b];
-                            if (f == 0) continue;
-                            const float *r = rows + (size_t)(i * 8 + b) * cin;
-                            for (int c = 0; c < cin; c++) v[c] += f * r[c];
-                        }
-                    }
+                    for (int j = 0; j < 8; j++)
+                        combine(V + ((size_t)(i * 8 + j) * tiles + tile) * cin, WINO_BT[j], 8, rows + (size_t)(i * 8) * cin, cin, cin);
             }
     }
 }
@@ -124,27 +121,12 @@ ALWAYS_INLINE void output_impl(const float *M, int cout, int height, int width, 
             for (int tx = 0; tx < tw; tx++) {
                 const ptrdiff_t tile = tile0 + (ptrdiff_t)(n - image0) * th * tw + ty * tw + tx;
                 for (int r = 0; r < 4; r++)
-                    for (int j = 0; j < 8; j++) {
-                        float *o = rows + (size_t)(r * 8 + j) * cout;
-                        for (int c = 0; c < cout; c++) o[c] = 0;
-                        for (int i = 0; i < 8; i++) {
-                            const float f = WINO_AT[r][i];
-                            if (f == 0) continue;
-                            const float *m = M + ((size_t)(i * 8 + j) * tiles + tile) * cout;
-                            for (int c = 0; c < cout; c++) o[c] += f * m[c];
-                        }
-                    }
+                    for (int j = 0; j < 8; j++)   // point (i, j) of the tile at M + ((i·8 + j)·tiles + tile)·cout
+                        combine(rows + (size_t)(r * 8 + j) * cout, WINO_AT[r], 8, M + ((size_t)j * tiles + tile) * cout,
+                                (ptrdiff_t)8 * tiles * cout, cout);
                 for (int r = 0; r < 4; r++)
-                    for (int s = 0; s < 4; s++) {
-                        float *o = tile_out + (size_t)(r * 4 + s) * cout;
-                        for (int c = 0; c < cout; c++) o[c] = 0;
-                        for (int j = 0; j < 8; j++) {
-                            const float f = WINO_AT[s][j];
-                            if (f == 0) continue;
-                            const float *q = rows + (size_t)(r * 8 + j) * cout;
-                            for (int c = 0; c < cout; c++) o[c] += f * q[c];
-                        }
-                    }
+                    for (int s = 0; s < 4; s++)
+                        combine(tile_out + (size_t)(r * 4 + s) * cout, WINO_AT[s], 8, rows + (size_t)(r * 8) * cout, cout, cout);
                 for (int r = 0; r < 4; r++) {
                     const int yy = ty * 4 + r;
                     if (yy >= height) break;
