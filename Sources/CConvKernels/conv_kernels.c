@@ -2,8 +2,8 @@
 // 14×14 image under a 5×5 kernel). Swift's scalar loops spent ~1.7 ns per value on loop
 // overhead: col2im was a fifth of a DCGAN generator's inference and im2col 11 % of a DCGAN
 // training step. The AVX-512 paths handle a row of up to 16 values as one vector, the AVX2
-// ones col2im's rows and im2col's rows of up to 8; other CPUs and shapes take the plain loops. ConvGeometry.im2colPortable / col2imPortable stay the
-// references; tests compare them with these.
+// ones col2im's rows and im2col's rows of up to 8; other CPUs and shapes take the plain loops.
+// ConvGeometry.im2colPortable / col2imPortable stay the references; tests compare them with these.
 #include "zoo_conv_kernels.h"
 
 static int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
@@ -89,13 +89,12 @@ static void im2col_tap_plain(const struct tap *t, const struct geometry *g) {
     }
 }
 
-
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 // Rows of up to 8 values (outWidth ≤ 8: the 7×7 outputs of D's conv2 and of the generator's
-// weight gradients) as one AVX2 vector: lanes c0..<c1 load their pixel (a masked load at
-// stride 1, a masked gather at stride 2), the others are zero, and a masked store writes the row.
+// weight gradients) as one AVX2 vector: lanes c0..<c1 gather their pixel (at any stride),
+// the others are zero, and a masked store writes the row.
 __attribute__((target("avx2")))
 static void im2col_tap_avx2(const struct tap *t, const struct geometry *g) {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
