@@ -177,7 +177,7 @@ public final class Conv2DTranspose: Layer {
     /// output tile and channel pair in all; Winograd spends 64. The weight gradient stays on
     /// the column path. Tests switch it off to compare the two.
     public var allowsWinograd = true
-    /// Below this batch the transforms' fresh buffers (~16 MB for 256→128 channels) cost a
+    /// Below this batch the transforms' fresh buffers (~14 MB for 16 images of 256→128 channels) cost a
     /// cold `zoo generate` more than the multiplies they save (tests lower it).
     public var winogradMinimumBatch = 32
     let winograd = Winograd45()
