@@ -153,10 +153,8 @@ __attribute__((target("avx2,fma"))) static void output_avx2(const float *M, int 
                                                               int image1, ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
     output_impl(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
 }
-static int use_avx2(void) {
-    __builtin_cpu_init();
-    return zoo_conv_kernels_level() >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
+// Level ≥ 1 means the CPU has AVX2 (zoo_conv_kernels_level has run __builtin_cpu_init).
+static int use_avx2(void) { return zoo_conv_kernels_level() >= 1 && __builtin_cpu_supports("fma"); }
 #else
 static int use_avx2(void) { return 0; }
 #endif

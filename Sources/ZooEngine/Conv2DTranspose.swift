@@ -56,11 +56,18 @@ public final class Conv2DTranspose: Layer {
         forwardChunk = chunk
         xChunk.resize([inChannels, chunk * p])
         output.resize([n, outChannels, g.height, g.width])
-        output.fill(0)
         let perImage = outChannels * g.height * g.width, planeSize = g.height * g.width
-        let taps = size * size
         let out = output.data, weights = kernel.value.data
-        let biasValues = bias?.value.data
+        if usesWinograd(batch: n) {
+            // Writes every output value: no zeroing, no column blocks.
+            winograd.correlate(x.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
+                               width: g.width, kernel: weights, forward: true, into: out)
+            for s in 0..<n { addBias(to: out + s * perImage, channels: 0..<outChannels, planeSize: planeSize) }
+            xChunkHoldsWholeBatch = false
+            return output
+        }
+        output.fill(0)
+        let taps = size * size
         // Blocks of output channels: their O·k·k rows of the columns are contiguous, so each
         // block is one GEMM whose result col2im sums while it is still in cache. Whole-chunk
         // columns (4–16 MB) went through memory between the two: col2im was 19 % of inference.
@@ -71,20 +78,6 @@ public final class Conv2DTranspose: Layer {
         let workers = Threads.ownGEMMThreads ? max(1, min(Threads.count, blocks)) : 1
         blockCols.resize([workers, perBlock * taps * chunk * p])
         let scratchBase = blockCols.data
-        if usesWinograd(batch: n) {
-            winograd.correlate(x.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
-                               width: g.width, kernel: weights, forward: true, into: out)
-            if let biasValues {
-                for s in 0..<n {
-                    for o in 0..<outChannels {
-                        let plane = out + s * perImage + o * planeSize, b = biasValues[o]
-                        for i in 0..<planeSize { plane[i] += b }
-                    }
-                }
-            }
-            xChunkHoldsWholeBatch = false
-            return output
-        }
         forEachChunk(n: n, chunk: chunk) { first, count in
             let width = count * p
             batchToChannelMajor(x.data + first * inChannels * p, xChunk.data, n: count, c: inChannels, p: p)
@@ -100,14 +93,9 @@ public final class Conv2DTranspose: Layer {
                     let part = ConvGeometry(channels: channels, height: g.height, width: g.width, kernel: size,
                                             stride: stride, outHeight: g.outHeight, outWidth: g.outWidth)
                     for s in 0..<count {
-                        let image = out + (first + s) * perImage + o0 * planeSize
-                        part.col2im(scratch, ld: width, offset: s * p, image)
-                        if let biasValues {
-                            for o in 0..<channels {
-                                let plane = image + o * planeSize, b = biasValues[o0 + o]
-                                for i in 0..<planeSize { plane[i] += b }
-                            }
-                        }
+                        let image = out + (first + s) * perImage
+                        part.col2im(scratch, ld: width, offset: s * p, image + o0 * planeSize)
+                        addBias(to: image, channels: o0..<(o0 + channels), planeSize: planeSize)
                     }
                     block += workers
                 }
@@ -169,6 +157,15 @@ public final class Conv2DTranspose: Layer {
             }
         }
         return gradInput
+    }
+
+    /// Adds bias[o] to plane o of one output image ([O, planeSize] from `image`), o in `channels`.
+    private func addBias(to image: UnsafeMutablePointer<Float>, channels: Range<Int>, planeSize: Int) {
+        guard let bias else { return }
+        for o in channels {
+            let plane = image + o * planeSize, b = bias.value.data[o]
+            for i in 0..<planeSize { plane[i] += b }
+        }
     }
 
     /// Whether the forward and the input gradient run as Winograd F(4×4, 5×5) (Winograd45):
