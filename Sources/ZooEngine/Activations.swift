@@ -1,3 +1,4 @@
+import CConvKernels
 import Foundation
 
 /// Elementwise layers. Each caches what its derivative needs (input or output).
@@ -13,7 +14,7 @@ public final class LeakyReLU: Layer {
         input = x
         output.resize(x.shape)
         let xs = x.data, ys = output.data, a = alpha
-        Threads.parallelFor(x.count) { r in leakyForward(xs, ys, slope: a, r) }
+        Threads.parallelFor(x.count) { r in zoo_leaky(xs + r.lowerBound, xs + r.lowerBound, ys + r.lowerBound, a, r.count) }
         return output
     }
 
@@ -21,7 +22,7 @@ public final class LeakyReLU: Layer {
         guard needs.contains(.input), let x = input else { return gradInput }
         gradInput.resize(x.shape)
         let xs = x.data, ds = dy.data, gs = gradInput.data, a = alpha
-        Threads.parallelFor(x.count) { r in leakyBackward(xs, ds, gs, slope: a, r) }
+        Threads.parallelFor(x.count) { r in zoo_leaky(xs + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, a, r.count) }
         return gradInput
     }
 }
@@ -33,7 +34,7 @@ public final class ReLU: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
         let xs = x.data, ys = output.data
-        Threads.parallelFor(x.count) { r in leakyForward(xs, ys, slope: 0, r) }
+        Threads.parallelFor(x.count) { r in zoo_leaky(xs + r.lowerBound, xs + r.lowerBound, ys + r.lowerBound, 0, r.count) }
         return output
     }
 
@@ -41,7 +42,7 @@ public final class ReLU: Layer {
         guard needs.contains(.input) else { return gradInput }
         gradInput.resize(output.shape)
         let ys = output.data, ds = dy.data, gs = gradInput.data
-        Threads.parallelFor(output.count) { r in leakyBackward(ys, ds, gs, slope: 0, r) }
+        Threads.parallelFor(output.count) { r in zoo_leaky(ys + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, 0, r.count) }
         return gradInput
     }
 }
@@ -75,7 +76,7 @@ public final class Tanh: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
         let xs = x.data, ys = output.data
-        Threads.parallelFor(x.count) { r in for i in r { ys[i] = fastTanh(xs[i]) } }
+        Threads.parallelFor(x.count) { r in zoo_tanh(xs + r.lowerBound, ys + r.lowerBound, r.count) }
         return output
     }
 
@@ -83,7 +84,7 @@ public final class Tanh: Layer {
         guard needs.contains(.input) else { return gradInput }
         gradInput.resize(output.shape)
         let ys = output.data, ds = dy.data, gs = gradInput.data
-        Threads.parallelFor(output.count) { r in for i in r { gs[i] = ds[i] * (1 - ys[i] * ys[i]) } }
+        Threads.parallelFor(output.count) { r in zoo_tanh_backward(ys + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, r.count) }
         return gradInput
     }
 }

@@ -1,3 +1,4 @@
+import CConvKernels
 import Foundation
 
 /// Adam as Keras 3 computes it: m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
@@ -24,7 +25,8 @@ public final class Adam {
         for (index, p) in parameters.enumerated() {
             let w = p.value.data, g = p.grad.data, ms = m[index].data, vs = v[index].data
             Threads.parallelFor(p.value.count) { range in
-                adamUpdate(w: w, g: g, m: ms, v: vs, b1: b1, b2: b2, alpha: alpha, eps: eps, range)
+                let lo = range.lowerBound
+                zoo_adam_update(w + lo, g + lo, ms + lo, vs + lo, b1, b2, alpha, eps, range.count)
             }
         }
     }

@@ -1,0 +1,22 @@
+#ifndef ZOO_ELEMENTWISE_H
+#define ZOO_ELEMENTWISE_H
+#include <stddef.h>
+
+// Vectorized elementwise loops (elementwise.c) at the level zoo_conv_kernels_level allows.
+// Each gives, bit for bit, what its Swift reference gives (Vectorized.swift, fastTanh).
+
+/// One Adam step over count values (Adam.swift's formula): m, v and w updated in place, g zeroed.
+void zoo_adam_update(float *w, float *g, float *m, float *v, float b1, float b2, float alpha, float eps,
+                     ptrdiff_t count);
+
+/// y[i] = fastTanh(x[i]).
+void zoo_tanh(const float *x, float *y, ptrdiff_t count);
+
+/// dx[i] = dy[i]·(1 − y[i]²), y the forward's output.
+void zoo_tanh_backward(const float *y, const float *dy, float *dx, ptrdiff_t count);
+
+/// out[i] = keys[i] > 0 ? values[i] : slope·values[i] (+0 when slope is 0). ReLU and
+/// LeakyReLU forward (keys = values = x) and backward (keys = x or y, values = dy).
+void zoo_leaky(const float *keys, const float *values, float *out, float slope, ptrdiff_t count);
+
+#endif

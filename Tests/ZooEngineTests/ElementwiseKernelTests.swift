@@ -1,0 +1,85 @@
+import CConvKernels
+import XCTest
+@testable import ZooEngine
+
+/// The C elementwise kernels (elementwise.c: AVX-512, AVX2 and baseline vector loops plus a
+/// scalar tail) against their Swift references, bit for bit, at every level this CPU runs.
+/// Lengths cover whole vectors only, a tail only, and both.
+final class ElementwiseKernelTests: XCTestCase {
+    static let lengths = [5, 16, 16 * 7 + 9, 1003]
+
+    func atEveryLevel(_ body: (Int32) -> Void) {
+        defer { zoo_conv_kernels_limit(2) }
+        for level in 0...zoo_conv_kernels_level() {
+            zoo_conv_kernels_limit(level)
+            XCTAssertEqual(zoo_conv_kernels_level(), level)
+            body(level)
+        }
+    }
+
+    private func bits(_ t: Tensor) -> [UInt32] { t.array.map(\.bitPattern) }
+
+    /// Activation-like inputs: normal values plus exact zeros of both signs, values inside
+    /// fastTanh's linear band and beyond its clamp.
+    private func inputs(_ n: Int, seed: UInt64) -> Tensor {
+        let t = randomTensor([n], seed: seed, std: 3)
+        let specials: [Float] = [0, -0.0, 0.0003, -0.0003, 8, -8, 40, -40, 7.90531110763549805, 1e-30]
+        for (i, v) in specials.enumerated() where i * 7 < n { t[i * 7] = v }
+        return t
+    }
+
+    func testAdamEqualsReference() {
+        atEveryLevel { level in
+            for n in Self.lengths {
+                let w = randomTensor([n], seed: 1), g = randomTensor([n], seed: 2, std: 0.1)
+                let m = randomTensor([n], seed: 3, std: 0.01), v = randomTensor([n], seed: 4, std: 0.01)
+                for i in 0..<n { v[i] = abs(v[i]) }
+                let (w2, g2, m2, v2) = (w.copy(), g.copy(), m.copy(), v.copy())
+                zoo_adam_update(w.data, g.data, m.data, v.data, 0.9, 0.999, 1e-3, 1e-7, n)
+                adamUpdate(w: w2.data, g: g2.data, m: m2.data, v: v2.data, b1: 0.9, b2: 0.999, alpha: 1e-3, eps: 1e-7, 0..<n)
+                for (name, c, swift) in [("w", w, w2), ("g", g, g2), ("m", m, m2), ("v", v, v2)] {
+                    XCTAssertEqual(bits(c), bits(swift), "\(name), n \(n), level \(level)")
+                }
+                XCTAssertTrue(g.array.allSatisfy { $0 == 0 }, "gradient zeroed")
+            }
+        }
+    }
+
+    func testTanhEqualsFastTanh() {
+        atEveryLevel { level in
+            for n in Self.lengths {
+                let x = inputs(n, seed: UInt64(n)), y = Tensor(shape: [n])
+                zoo_tanh(x.data, y.data, n)
+                XCTAssertEqual(bits(y), x.array.map { fastTanh($0).bitPattern }, "n \(n), level \(level)")
+            }
+        }
+    }
+
+    func testTanhBackwardEqualsFormula() {
+        atEveryLevel { level in
+            for n in Self.lengths {
+                let y = randomTensor([n], seed: 5, std: 0.5), dy = randomTensor([n], seed: 6), dx = Tensor(shape: [n])
+                zoo_tanh_backward(y.data, dy.data, dx.data, n)
+                XCTAssertEqual(bits(dx), (0..<n).map { (dy[$0] * (1 - y[$0] * y[$0])).bitPattern }, "n \(n), level \(level)")
+            }
+        }
+    }
+
+    func testLeakyEqualsReference() {
+        atEveryLevel { level in
+            for n in Self.lengths {
+                for slope: Float in [0, 0.3] {
+                    let x = inputs(n, seed: UInt64(n) + 10), d = randomTensor([n], seed: 7)
+                    let forward = Tensor(shape: [n]), forwardRef = Tensor(shape: [n])
+                    zoo_leaky(x.data, x.data, forward.data, slope, n)
+                    leakyForward(x.data, forwardRef.data, slope: slope, 0..<n)
+                    XCTAssertEqual(bits(forward), bits(forwardRef), "forward, slope \(slope), n \(n), level \(level)")
+                    let backward = Tensor(shape: [n]), backwardRef = Tensor(shape: [n])
+                    zoo_leaky(x.data, d.data, backward.data, slope, n)
+                    leakyBackward(x.data, d.data, backwardRef.data, slope: slope, 0..<n)
+                    XCTAssertEqual(bits(backward), bits(backwardRef), "backward, slope \(slope), n \(n), level \(level)")
+                }
+            }
+        }
+    }
+}
