@@ -43,6 +43,8 @@ static const long spin_ns = 100000;   // how long an idle worker spins before it
 static int wanted_workers = 1, started_workers = 0;
 static _Thread_local int inside_part;
 
+int zoo_pool_inside_part(void) { return inside_part; }
+
 static long now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

@@ -9,6 +9,7 @@ public final class LeakyReLU: Layer {
     private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
     private var input: Tensor?
     public init(alpha: Float) { self.alpha = alpha }
+    public func replica() -> Layer? { LeakyReLU(alpha: alpha) }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         input = x
@@ -30,6 +31,7 @@ public final class LeakyReLU: Layer {
 public final class ReLU: Layer {
     private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
     public init() {}
+    public func replica() -> Layer? { ReLU() }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
@@ -72,6 +74,7 @@ public func fastTanh(_ value: Float) -> Float {
 public final class Tanh: Layer {
     private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
     public init() {}
+    public func replica() -> Layer? { Tanh() }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
@@ -92,6 +95,7 @@ public final class Tanh: Layer {
 public final class Sigmoid: Layer {
     private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
     public init() {}
+    public func replica() -> Layer? { Sigmoid() }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)

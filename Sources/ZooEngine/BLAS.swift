@@ -11,7 +11,8 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, al
           _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
           beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
     let parts = Threads.count
-    guard Threads.ownGEMMThreads, parts > 1, m * n * k >= Threads.gemmSplitThreshold, max(m, n) >= 2 * parts else {
+    // Inside a part of a parallel run the blocks would run one after another: one call instead.
+    guard Threads.ownGEMMThreads, parts > 1, !Threads.insidePart, m * n * k >= Threads.gemmSplitThreshold, max(m, n) >= 2 * parts else {
         gemmBlock(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
         return
     }

@@ -13,6 +13,13 @@ public final class Dense: Layer {
         self.bias = bias ? Parameter("bias", shape: [outputs]) : nil
     }
 
+    private init(sharing other: Dense) {
+        kernel = Parameter(sharingValueOf: other.kernel)
+        bias = other.bias.map { Parameter(sharingValueOf: $0) }
+    }
+
+    public func replica() -> Layer? { Dense(sharing: self) }
+
     public var parameters: [Parameter] { [kernel] + (bias.map { [$0] } ?? []) }
     var inputs: Int { kernel.value.shape[0] }
     var outputs: Int { kernel.value.shape[1] }

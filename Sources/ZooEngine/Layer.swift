@@ -12,6 +12,15 @@ public final class Parameter {
         self.grad = Tensor(shape: trainable ? shape : [0])
         self.trainable = trainable
     }
+
+    /// The same name and value tensor as `other` (so updates to one are the other's), with a
+    /// gradient of its own: a replica layer's parameter.
+    public init(sharingValueOf other: Parameter) {
+        name = other.name
+        value = other.value
+        grad = Tensor(shape: other.grad.shape)
+        trainable = other.trainable
+    }
 }
 
 /// Which gradients a backward pass must produce. The first layer of a network rarely
@@ -41,11 +50,17 @@ public protocol Layer: AnyObject {
     /// (BatchNorm's batch statistics). Callers that cut a batch into chunks, or that
     /// rescale one image's gradient after the backward, need this false for every layer.
     var mixesImages: Bool { get }
+    /// A copy that shares this layer's parameter values but has its own gradients and
+    /// caches, so two threads can run forward and backward on different images at once
+    /// (GANStep's parallel discriminator). nil where a layer cannot have one (its state or
+    /// randomness would be shared: BatchNorm's moving statistics, Dropout's generator).
+    func replica() -> Layer?
 }
 
 public extension Layer {
     var parameters: [Parameter] { [] }
     var mixesImages: Bool { false }
+    func replica() -> Layer? { nil }
 }
 
 /// Layers in a row, each with a name; parameter paths are "layerName.paramName".
@@ -81,6 +96,25 @@ public final class Sequential {
     /// Every parameter and state tensor by path, in a stable order.
     public var namedParameters: [(path: String, parameter: Parameter)] {
         layers.flatMap { entry in entry.layer.parameters.map { (path: "\(entry.name).\($0.name)", parameter: $0) } }
+    }
+
+    /// Every layer's `replica`, or nil when some layer has none.
+    public func replica() -> Sequential? {
+        var copies: [(String, Layer)] = []
+        for entry in layers {
+            guard let copy = entry.layer.replica() else { return nil }
+            copies.append((entry.name, copy))
+        }
+        return Sequential(copies)
+    }
+
+    /// Adds a replica's parameter gradients into this network's and zeroes the replica's.
+    public func takeGradients(of replica: Sequential) {
+        for (mine, theirs) in zip(trainableParameters, replica.trainableParameters) {
+            precondition(mine.value === theirs.value, "takeGradients needs a replica of this network")
+            let to = mine.grad.data, from = theirs.grad.data
+            Threads.parallelFor(mine.grad.count) { r in addAndClear(to, from, r) }
+        }
     }
 
     /// True when some layer mixes the images of a batch (`Layer.mixesImages`).

@@ -4,6 +4,7 @@ public final class Reshape: Layer {
     public let perSampleShape: [Int]
     private var inputShape: [Int] = []
     public init(_ perSampleShape: [Int]) { self.perSampleShape = perSampleShape }
+    public func replica() -> Layer? { Reshape(perSampleShape) }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         inputShape = x.shape
@@ -17,6 +18,7 @@ public final class Reshape: Layer {
 public final class Flatten: Layer {
     private var inputShape: [Int] = []
     public init() {}
+    public func replica() -> Layer? { Flatten() }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         inputShape = x.shape

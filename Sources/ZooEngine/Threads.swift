@@ -58,6 +58,9 @@ public enum Threads {
 
     /// Runs body(part) for every part in 0..<parts on the engine's threads (WorkerPool).
     /// Each part runs on one thread; nested calls run serially.
+    /// True inside a part of `run`, where nested runs and GEMMs are serial.
+    public static var insidePart: Bool { WorkerPool.insidePart }
+
     @inline(__always)
     public static func run(_ parts: Int, _ body: (Int) -> Void) { WorkerPool.run(parts, body) }
 }

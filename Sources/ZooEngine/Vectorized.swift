@@ -42,6 +42,18 @@ func leakyBackward(_ keys: UnsafePointer<Float>, _ ds: UnsafePointer<Float>, _ g
     while i < range.upperBound { gs[i] = keys[i] > 0 ? ds[i] : (slope == 0 ? 0 : slope * ds[i]); i += 1 }
 }
 
+/// to[i] += from[i], from[i] = 0 over `range` (a replica's gradients taken into the network's).
+@inline(__always)
+func addAndClear(_ to: UnsafeMutablePointer<Float>, _ from: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    var i = range.lowerBound
+    while i + 16 <= range.upperBound {
+        store16(load16(to + i) + load16(from + i), to + i)
+        store16(.zero, from + i)
+        i += 16
+    }
+    while i < range.upperBound { to[i] += from[i]; from[i] = 0; i += 1 }
+}
+
 /// One Adam update over `range`: m, v, w updated in place, g zeroed (see Adam.step).
 @inline(__always)
 func adamUpdate(w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,

@@ -15,6 +15,12 @@ public final class LabelledNetwork {
         self.concat = classes == nil ? nil : ConcatColumns()
     }
 
+    /// A copy sharing the body's parameter values, with its own gradients and caches
+    /// (`Layer.replica`); nil when some layer of the body has no replica.
+    public func replica() -> LabelledNetwork? {
+        body.replica().map { LabelledNetwork($0, conditionalOn: classes > 0 ? classes : nil) }
+    }
+
     /// x: [N, ...]; oneHot: [N, classes] when conditional.
     public func forward(_ x: Tensor, oneHot: Tensor?, training: Bool) -> Tensor {
         guard let concat else { return body.forward(x, training: training) }
@@ -54,13 +60,25 @@ public final class GANStep {
     // Reused buffers: a steady-state step allocates nothing.
     private let noise = Tensor(shape: [0])
     private let oneHotLabels = Tensor(shape: [0])
-    private let dLogitsReal = Tensor(shape: [0])
-    private let dLogitsFakeD = Tensor(shape: [0])
-    private let dLogitsFakeG = Tensor(shape: [0])
     private let dFake = Tensor(shape: [0])
+    private var passBuffers: [PassBuffers] = [PassBuffers()]
     /// Most images D processes in one pass (plugins with large convolutional Ds lower it
     /// to bound memory). A D with a layer that mixes images (BatchNorm) ignores it.
     public var discriminatorChunk = Int.max
+
+    /// D's passes over the real and fake batch are cut into one slice of images per thread,
+    /// each run through its own replica of D (shared weights, own gradients and caches,
+    /// `Layer.replica`) with unsplit GEMMs; the replicas' gradients are then added into D's.
+    /// Without it every GEMM of those passes is cut in two and both threads meet after
+    /// each one (waits and twice-packed weights were ~1/8 of a conditional-GAN step's CPU
+    /// time). Only for a D whose images are independent and whose layers all have replicas
+    /// (no BatchNorm or Dropout); the D gradients then differ from one thread's by float
+    /// rounding only (the slices' sums are added, not one sum taken).
+    public var parallelDiscriminator = true
+    private var replicas: [LabelledNetwork] = []
+    private var replicable: Bool?
+    /// Steps whose D passes ran in parallel slices; the tests read it.
+    internal private(set) var parallelDiscriminatorSteps = 0
 
     /// The fake pass's two gradients, D's of the D loss (upstream p/N per image, p = σ(z))
     /// and G's of the G loss (upstream (p − 1)/N), differ only in that per-image upstream
@@ -110,72 +128,132 @@ public final class GANStep {
         let fake = generator.forward(noise, oneHot: labels, training: true)
         precondition(fake.perSample == real.perSample, "generator output \(fake.shape) does not match images \(real.shape)")
 
-        // BCE from logits, each half a mean over N (Keras reduction), summed for D.
-        // With p = σ(z): BCE(z→1) = softplus(−z), d/dz = p − 1; BCE(z→0) = softplus(z), d/dz = p.
-        let inverseN = 1 / Float(n)
-        var dLoss = 0.0, gLoss = 0.0
-
         // D's passes go at most `discriminatorChunk` images at a time: with no BatchNorm in D
         // each image's loss terms are independent, so chunks sum to the same gradients
         // while D's activation caches shrink to a chunk.
         let perImage = !discriminator.body.mixesImages
         let most = perImage ? max(1, min(n, discriminatorChunk)) : n
-        let passes = (n + most - 1) / most
-        let chunk = (n + passes - 1) / passes     // balanced: 256 by ≤ 48 → 43 × 5 + 41
-        var first = 0
-        while first < n {
-            let count = min(chunk, n - first), rows = first..<(first + count)
-            let logits = discriminator.forward(real.rows(rows), oneHot: labels?.rows(rows), training: true)
-            precondition(logits.count == count, "discriminator must output one logit per image")
-            dLogitsReal.resize(logits.shape)
-            for i in 0..<count {
-                let z = logits.data[i]
-                dLoss += Self.softplus(-z)
-                dLogitsReal.data[i] = (Self.sigmoid(z) - 1) * inverseN
+        let passes = Passes(real: real, fake: fake, labels: labels, inverseN: 1 / Float(n), perImage: perImage)
+        dFake.resize(fake.shape)
+        var total = PassLosses()
+        let parts = parallelParts(batch: n, perImage: perImage)
+        if parts > 1 {
+            let slice = (n + parts - 1) / parts
+            var results = [PassLosses](repeating: PassLosses(), count: parts)
+            results.withUnsafeMutableBufferPointer { out in
+                Threads.run(parts) { part in
+                    let lo = min(n, part * slice), hi = min(n, lo + slice)
+                    guard lo < hi else { return }
+                    let network = part == 0 ? discriminator : replicas[part - 1]
+                    out[part] = discriminatorPasses(network, rows: lo..<hi, most: most, passes, passBuffers[part])
+                }
             }
-            discriminator.backward(dLogitsReal, needs: .parameters)
-            first += count
+            for r in results { total.add(r) }   // in part order: the same sums every run
+            for replica in replicas.prefix(parts - 1) { discriminator.body.takeGradients(of: replica.body) }
+            parallelDiscriminatorSteps += 1
+        } else {
+            total = discriminatorPasses(discriminator, rows: 0..<n, most: most, passes, passBuffers[0])
+        }
+        sharedFakeBackwards += total.sharedBackwards
+        generator.backward(dFake, needs: .parameters)
+        return StepResult(total.d / Double(n), total.g / Double(n))
+    }
+
+    /// What D's passes read: the batch, the fakes, the labels, 1/N of the whole batch.
+    private struct Passes {
+        let real: Tensor, fake: Tensor, labels: Tensor?
+        let inverseN: Float
+        let perImage: Bool
+    }
+
+    /// Loss sums (not yet means) of some images' passes.
+    private struct PassLosses {
+        var d = 0.0, g = 0.0, sharedBackwards = 0
+        mutating func add(_ other: PassLosses) { d += other.d; g += other.g; sharedBackwards += other.sharedBackwards }
+    }
+
+    /// One thread's upstream gradients of D's logits.
+    private final class PassBuffers {
+        let dLogitsReal = Tensor(shape: [0]), dLogitsFakeD = Tensor(shape: [0]), dLogitsFakeG = Tensor(shape: [0])
+    }
+
+    /// How many slices D's passes take (1: D itself, its GEMMs split over the threads);
+    /// makes the replicas the first time.
+    private func parallelParts(batch n: Int, perImage: Bool) -> Int {
+        let parts = Threads.count
+        guard parallelDiscriminator, perImage, parts > 1, n >= 2 * parts, !Threads.insidePart else { return 1 }
+        if replicable == nil {
+            while replicas.count < parts - 1, let copy = discriminator.replica() { replicas.append(copy) }
+            replicable = replicas.count == parts - 1
+        }
+        guard replicable == true, replicas.count >= parts - 1 else { return 1 }
+        while passBuffers.count < parts { passBuffers.append(PassBuffers()) }
+        return parts
+    }
+
+    /// D on the real then the fake images `rows`, at most `most` at a time (balanced chunks):
+    /// adds `network`'s parameter gradients of the D loss and writes G's upstream gradient
+    /// (of the G loss) for those rows into dFake.
+    private func discriminatorPasses(_ network: LabelledNetwork, rows: Range<Int>, most: Int, _ p: Passes,
+                                     _ b: PassBuffers) -> PassLosses {
+        let count = rows.count, chunks = (count + most - 1) / most
+        let chunk = (count + chunks - 1) / chunks     // balanced: 256 by ≤ 48 → 43 × 5 + 41
+        let inverseN = p.inverseN
+        var losses = PassLosses()
+        // BCE from logits, each half a mean over N (Keras reduction), summed for D.
+        // With p = σ(z): BCE(z→1) = softplus(−z), d/dz = p − 1; BCE(z→0) = softplus(z), d/dz = p.
+        var first = rows.lowerBound
+        while first < rows.upperBound {
+            let size = min(chunk, rows.upperBound - first), part = first..<(first + size)
+            let logits = network.forward(p.real.rows(part), oneHot: p.labels?.rows(part), training: true)
+            precondition(logits.count == size, "discriminator must output one logit per image")
+            b.dLogitsReal.resize(logits.shape)
+            for i in 0..<size {
+                let z = logits.data[i]
+                losses.d += Self.softplus(-z)
+                b.dLogitsReal.data[i] = (Self.sigmoid(z) - 1) * inverseN
+            }
+            network.backward(b.dLogitsReal, needs: .parameters)
+            first += size
         }
 
-        dFake.resize(fake.shape)
-        first = 0
-        while first < n {
-            let count = min(chunk, n - first), rows = first..<(first + count)
-            let logits = discriminator.forward(fake.rows(rows), oneHot: labels?.rows(rows), training: true)
-            dLogitsFakeD.resize(logits.shape)
-            dLogitsFakeG.resize(logits.shape)
-            var shared = perImage
-            for i in 0..<count {
-                let z = logits.data[i], p = Self.sigmoid(z)
-                dLoss += Self.softplus(z)
-                gLoss += Self.softplus(-z)
-                dLogitsFakeD.data[i] = p * inverseN
-                dLogitsFakeG.data[i] = (p - 1) * inverseN
+        first = rows.lowerBound
+        let perSample = p.fake.perSample
+        while first < rows.upperBound {
+            let size = min(chunk, rows.upperBound - first), part = first..<(first + size)
+            let logits = network.forward(p.fake.rows(part), oneHot: p.labels?.rows(part), training: true)
+            b.dLogitsFakeD.resize(logits.shape)
+            b.dLogitsFakeG.resize(logits.shape)
+            var shared = p.perImage
+            for i in 0..<size {
+                let z = logits.data[i], pz = Self.sigmoid(z)
+                losses.d += Self.softplus(z)
+                losses.g += Self.softplus(-z)
+                b.dLogitsFakeD.data[i] = pz * inverseN
+                b.dLogitsFakeG.data[i] = (pz - 1) * inverseN
                 if !(z >= sharedBackwardLowestLogit) { shared = false }   // NaN too
             }
-            let perSample = fake.perSample
             let target = dFake.data + first * perSample
             if shared {
                 // dL_G/dx = dL_D/dx · (p − 1)/p per image; (p − 1)/p = −e^(−z) without cancellation.
-                for i in 0..<count { dLogitsFakeG.data[i] = -exp(-logits.data[i]) }
-                let dImages = discriminator.backward(dLogitsFakeD, needs: .all)
-                sharedFakeBackwards += 1
-                let scales = dLogitsFakeG.data, source = dImages.data
-                Threads.parallelFor(count, minimum: max(1, Threads.parallelThreshold / perSample)) { rows in
+                for i in 0..<size { b.dLogitsFakeG.data[i] = -exp(-logits.data[i]) }
+                let dImages = network.backward(b.dLogitsFakeD, needs: .all)
+                losses.sharedBackwards += 1
+                let scales = b.dLogitsFakeG.data, source = dImages.data
+                Threads.parallelFor(size, minimum: max(1, Threads.parallelThreshold / perSample)) { rows in
                     for i in rows {
                         let scale = scales[i], from = source + i * perSample, to = target + i * perSample
                         for j in 0..<perSample { to[j] = from[j] * scale }
                     }
                 }
             } else {
-                discriminator.backward(dLogitsFakeD, needs: .parameters)
-                let dImages = discriminator.backward(dLogitsFakeG, needs: .input)
-                target.update(from: dImages.data, count: count * perSample)
+                network.backward(b.dLogitsFakeD, needs: .parameters)
+                let dImages = network.backward(b.dLogitsFakeG, needs: .input)
+                target.update(from: dImages.data, count: size * perSample)
             }
-            first += count
+            first += size
         }
-        generator.backward(dFake, needs: .parameters)
-        return StepResult(dLoss / Double(n), gLoss / Double(n))
+        return losses
     }
 
     /// log(1 + eˣ) without overflow, in double for the loss sums.

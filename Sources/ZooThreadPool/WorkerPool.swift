@@ -18,6 +18,9 @@ public enum WorkerPool {
         }
     }
 
+    /// True on a thread that runs a part of `run`: a nested `run` there is serial.
+    public static var insidePart: Bool { zoo_pool_inside_part() != 0 }
+
     /// Sets the number of threads taking parts, the caller included.
     public static func setThreads(_ threads: Int) { zoo_pool_set_threads(Int32(threads)) }
 }

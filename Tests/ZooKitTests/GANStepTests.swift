@@ -70,10 +70,30 @@ final class GANStepTests: XCTestCase {
         XCTAssertTrue(withBatchNorm.mixesImages)
     }
 
+    /// D's passes in one slice per thread, each on a replica of D, give the losses and
+    /// gradients of D's passes over the whole batch; a D with Dropout (whose masks come from
+    /// the shared generator) or BatchNorm never takes them. Threads.count is 2 here (tests do
+    /// not configure the pool, so the two slices run one after the other on this thread).
+    func testParallelDiscriminatorMatchesWholeBatch() throws {
+        XCTAssertGreaterThan(Threads.count, 1)
+        for architecture in ["cgan", "dense-gan"] {
+            let whole = try oneStep(architecture, seed: 13) { $0.parallelDiscriminator = false }
+            let sliced = try oneStep(architecture, seed: 13) { $0.parallelDiscriminator = true }
+            XCTAssertEqual(whole.parallelSteps, 0, architecture)
+            XCTAssertEqual(sliced.parallelSteps, 1, "\(architecture): the parallel passes did not run")
+            assertSame(whole, sliced, lossAccuracy: 1e-6, architecture)
+        }
+        for architecture in ["dcgan", "cdcgan"] {
+            let step = try oneStep(architecture, seed: 13) { $0.parallelDiscriminator = true }
+            XCTAssertEqual(step.parallelSteps, 0, "\(architecture): a D with Dropout has no replica")
+        }
+    }
+
     struct OneStep {
         let losses: StepResult
         let gradients: [[Float]]   // G's then D's trainable parameters
         let sharedPasses: Int
+        let parallelSteps: Int
     }
 
     /// computeGradients once, on a batch of 6 uniform images, after `configure` sets up the step.
@@ -94,7 +114,8 @@ final class GANStepTests: XCTestCase {
         let losses = model.gan.computeGradients(Batch(images: images, labels: [0, 1, 2, 3, 4, 5]), rng: rng)
         let gradients = (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
             .map { $0.grad.array }
-        return OneStep(losses: losses, gradients: gradients, sharedPasses: model.gan.sharedFakeBackwards)
+        return OneStep(losses: losses, gradients: gradients, sharedPasses: model.gan.sharedFakeBackwards,
+                       parallelSteps: model.gan.parallelDiscriminatorSteps)
     }
 
     func assertSame(_ a: OneStep, _ b: OneStep, lossAccuracy: Double, _ architecture: String) {

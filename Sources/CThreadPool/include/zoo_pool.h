@@ -9,6 +9,9 @@ typedef void (*zoo_pool_fn)(void *context, long part);
 /// for. A call from inside a part, or while another thread's call runs, runs serially.
 void zoo_pool_run(long parts, zoo_pool_fn fn, void *context);
 
+/// 1 on a thread while it runs a part of a zoo_pool_run (where a nested run is serial).
+int zoo_pool_inside_part(void);
+
 /// Sets the number of threads taking parts, the caller included (1: no workers). Workers
 /// start on the first run that needs them.
 void zoo_pool_set_threads(int threads);

@@ -1,5 +1,5 @@
 // zoo-bench: the Zoo side of tools/bench/run (see tools/bench/README.md for the interface).
-//   zoo-bench step --arch dense|dcgan|cgan --batch B --steps S --warmup W [--json]
+//   zoo-bench step --arch dense|dcgan|cgan --batch B --steps S --warmup W [--serial-d] [--json]
 //   zoo-bench infer --arch A --batch B [--json]
 //   zoo-bench rss --arch A [--batch B] [--steps S] [--json]
 //   zoo-bench prepare-registry --out FILE
@@ -77,6 +77,8 @@ func run(_ args: [String]) throws {
         let steps = try intOption("steps", args, default: 20)
         let warmup = try intOption("warmup", args, default: 3)
         let (model, rng, data) = try make(type, batch: batch)
+        // --serial-d: D's passes with split GEMMs instead of parallel slices (an A/B switch).
+        if args.contains("--serial-d"), let gan = model as? any AdversarialArchitecture { gan.gan.parallelDiscriminator = false }
         for _ in 0..<warmup { _ = model.trainStep(data, rng: rng) }
         var times: [Double] = []
         for _ in 0..<steps {
