@@ -11,6 +11,7 @@
 
 typedef float v16 __attribute__((ext_vector_type(16)));
 typedef int i16 __attribute__((ext_vector_type(16)));
+typedef unsigned short u16x16 __attribute__((ext_vector_type(16)));
 
 // Macros, not functions: a helper taking or returning a 16-float vector would need the
 // instruction set of its caller, and it has three callers with three.
@@ -95,4 +96,16 @@ void zoo_tanh_backward(const float *y, const float *dy, float *dx, ptrdiff_t cou
 void zoo_leaky(const float *keys, const float *values, float *out, float slope, ptrdiff_t count) {
     for (ptrdiff_t i = PICK(leaky, keys, values, out, slope, count); i < count; i++)
         out[i] = keys[i] > 0 ? values[i] : (slope == 0 ? 0 : slope * values[i]);
+}
+
+void zoo_dropout_mask(const unsigned short *draws, int threshold, float keep, const float *x,
+                      float *mask, float *y, ptrdiff_t count) {
+    for (ptrdiff_t i = PICK(dropout, draws, threshold, keep, x, mask, y, count); i < count; i++) {
+        mask[i] = draws[i] >= threshold ? keep : 0;
+        y[i] = x[i] * mask[i];
+    }
+}
+
+void zoo_multiply(const float *a, const float *b, float *out, ptrdiff_t count) {
+    for (ptrdiff_t i = PICK(multiply, a, b, out, count); i < count; i++) out[i] = a[i] * b[i];
 }

@@ -120,6 +120,7 @@ public final class Dropout: Layer {
     public let rate: Float
     let rng: RandomSource
     private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0]), mask = Tensor(shape: [0])
+    private let words = Tensor(shape: [0])   // the draws, as raw 64-bit words
     private var active = false
 
     public init(rate: Float, rng: RandomSource) {
@@ -132,21 +133,41 @@ public final class Dropout: Layer {
         guard active else { return x }
         output.resize(x.shape)
         mask.resize(x.shape)
-        let threshold = UInt64((rate * 65536).rounded())
-        let keep = 1 / (1 - rate)
-        let ms = mask.data
+        // The draws come first, one thread (they are the stream's next words); turning them
+        // into the mask and the output is split over the threads.
+        let wordCount = (x.count + 3) / 4
+        words.resize([2 * wordCount])   // a word is two floats' bytes
+        let bits = UnsafeMutableRawPointer(words.data).bindMemory(to: UInt64.self, capacity: wordCount)
+        rng.fill(words: bits, count: wordCount)
+        let threshold = Self.threshold(rate), keep = 1 / (1 - rate)
+        let values = UnsafeRawPointer(bits).assumingMemoryBound(to: UInt16.self)
+        let xs = x.data, ys = output.data, ms = mask.data
+        Threads.parallelFor(x.count) { r in
+            zoo_dropout_mask(values + r.lowerBound, Int32(threshold), keep, xs + r.lowerBound, ms + r.lowerBound,
+                             ys + r.lowerBound, r.count)
+        }
+        return output
+    }
+
+    /// The 16-bit draw at or above which an element is kept (65536 for a rate within 2⁻¹⁷ of 1: none).
+    static func threshold(_ rate: Float) -> Int { Int((rate * 65536).rounded()) }
+
+    /// The mask the forward draws, computed the plain way (the reference for
+    /// zoo_dropout_mask): element i keeps when its 16 bits (bits 16·(i mod 4) of the stream's
+    /// word i / 4) are at least the threshold.
+    static func referenceMask(count: Int, rate: Float, rng: RandomSource) -> [Float] {
+        let threshold = UInt64(Self.threshold(rate)), keep = 1 / (1 - rate)
+        var mask = [Float](repeating: 0, count: count)
         var i = 0
-        while i < x.count {
+        while i < count {
             var bits = rng.next()
-            for _ in 0..<4 where i < x.count {
-                ms[i] = (bits & 0xFFFF) >= threshold ? keep : 0
+            for _ in 0..<4 where i < count {
+                mask[i] = (bits & 0xFFFF) >= threshold ? keep : 0
                 bits >>= 16
                 i += 1
             }
         }
-        let xs = x.data, ys = output.data
-        Threads.parallelFor(x.count) { r in for j in r { ys[j] = xs[j] * ms[j] } }
-        return output
+        return mask
     }
 
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
@@ -154,7 +175,7 @@ public final class Dropout: Layer {
         guard needs.contains(.input) else { return gradInput }
         gradInput.resize(dy.shape)
         let ds = dy.data, gs = gradInput.data, ms = mask.data
-        Threads.parallelFor(dy.count) { r in for j in r { gs[j] = ds[j] * ms[j] } }
+        Threads.parallelFor(dy.count) { r in zoo_multiply(ds + r.lowerBound, ms + r.lowerBound, gs + r.lowerBound, r.count) }
         return gradInput
     }
 }

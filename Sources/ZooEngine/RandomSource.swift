@@ -38,6 +38,23 @@ public final class RandomSource: RandomNumberGenerator {
         return result
     }
 
+    /// words[0..<count] = the next `count` values of `next()`, with the state in registers
+    /// (a call per word through the class costs several times the arithmetic).
+    public func fill(words: UnsafeMutablePointer<UInt64>, count: Int) {
+        var (s0, s1, s2, s3) = s
+        for i in 0..<count {
+            words[i] = rotl(s1 &* 5, 7) &* 9
+            let t = s1 << 17
+            s2 ^= s0
+            s3 ^= s1
+            s1 ^= s2
+            s0 ^= s3
+            s2 ^= t
+            s3 = rotl(s3, 45)
+        }
+        s = (s0, s1, s2, s3)
+    }
+
     @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
     /// Uniform in [0, 1) with 24 random bits.

@@ -2,20 +2,23 @@ import CConvKernels
 import XCTest
 @testable import ZooEngine
 
+/// Runs body at every vector level of the C kernels this CPU has, then lifts the cap.
+func atEveryKernelLevel(_ body: (Int32) -> Void) {
+    defer { zoo_conv_kernels_limit(2) }
+    for level in 0...zoo_conv_kernels_level() {
+        zoo_conv_kernels_limit(level)
+        XCTAssertEqual(zoo_conv_kernels_level(), level)
+        body(level)
+    }
+}
+
 /// The C elementwise kernels (elementwise.c: AVX-512, AVX2 and baseline vector loops plus a
 /// scalar tail) against their Swift references, bit for bit, at every level this CPU runs.
 /// Lengths cover whole vectors only, a tail only, and both.
 final class ElementwiseKernelTests: XCTestCase {
     static let lengths = [5, 16, 16 * 7 + 9, 1003]
 
-    func atEveryLevel(_ body: (Int32) -> Void) {
-        defer { zoo_conv_kernels_limit(2) }
-        for level in 0...zoo_conv_kernels_level() {
-            zoo_conv_kernels_limit(level)
-            XCTAssertEqual(zoo_conv_kernels_level(), level)
-            body(level)
-        }
-    }
+    func atEveryLevel(_ body: (Int32) -> Void) { atEveryKernelLevel(body) }
 
     private func bits(_ t: Tensor) -> [UInt32] { t.array.map(\.bitPattern) }
 
@@ -78,6 +81,54 @@ final class ElementwiseKernelTests: XCTestCase {
                     zoo_leaky(x.data, d.data, backward.data, slope, n)
                     leakyBackward(x.data, d.data, backwardRef.data, slope: slope, 0..<n)
                     XCTAssertEqual(bits(backward), bits(backwardRef), "backward, slope \(slope), n \(n), level \(level)")
+                }
+            }
+        }
+    }
+}
+
+/// Dropout's mask from bulk draws and the C kernel against the draw-by-draw reference.
+final class DropoutMaskTests: XCTestCase {
+    func testFillWordsEqualsNext() {
+        let a = RandomSource(seed: 42), b = RandomSource(seed: 42)
+        var words = [UInt64](repeating: 0, count: 37)
+        words.withUnsafeMutableBufferPointer { a.fill(words: $0.baseAddress!, count: 37) }
+        XCTAssertEqual(words, (0..<37).map { _ in b.next() })
+        XCTAssertEqual(a.state, b.state, "the state moves on by the words drawn")
+    }
+
+    /// Draws at, just below and just above the threshold, and at the ends of the range.
+    func testKernelAtTheThreshold() {
+        atEveryKernelLevel { level in
+            for threshold in [0, 1, 19661, 65535, 65536] {
+                let pattern = [threshold, threshold - 1, threshold + 1, 0, 65535].map { UInt16(clamping: $0) }
+                let draws = (0..<53).map { pattern[$0 % pattern.count] }
+                let x = randomTensor([53], seed: 3), mask = Tensor(shape: [53]), y = Tensor(shape: [53])
+                zoo_dropout_mask(draws, Int32(threshold), 1.25, x.data, mask.data, y.data, 53)
+                let expected = draws.map { Int($0) >= threshold ? Float(1.25) : 0 }
+                XCTAssertEqual(mask.array, expected, "threshold \(threshold), level \(level)")
+                XCTAssertEqual(y.array.map(\.bitPattern), zip(x.array, expected).map { ($0 * $1).bitPattern })
+            }
+        }
+    }
+
+    func testForwardMaskEqualsReferenceAtEveryLevel() {
+        atEveryKernelLevel { level in
+            for (count, rate) in [(5, Float(0.3)), (16 * 9 + 3, 0.5), (4003, 0.25), (64, 0.99999)] {
+                let layer = Dropout(rate: rate, rng: RandomSource(seed: 7))
+                let x = randomTensor([count], seed: 8)
+                let y = layer.forward(x, training: true).array
+                let mask = Dropout.referenceMask(count: count, rate: rate, rng: RandomSource(seed: 7))
+                XCTAssertEqual(y.map(\.bitPattern), zip(x.array, mask).map { ($0 * $1).bitPattern }, "n \(count), rate \(rate), level \(level)")
+                let dy = randomTensor([count], seed: 9)
+                let dx = layer.backward(dy, needs: .input).array
+                XCTAssertEqual(dx.map(\.bitPattern), zip(dy.array, mask).map { ($0 * $1).bitPattern }, "backward, level \(level)")
+                if rate < 0.9 {
+                    let kept = mask.filter { $0 != 0 }.count
+                    XCTAssertGreaterThan(kept, 0)
+                    XCTAssertLessThan(kept, count)
+                } else {
+                    XCTAssertEqual(mask.filter { $0 != 0 }.count, 0, "a rate this close to 1 keeps nothing")
                 }
             }
         }

@@ -19,4 +19,11 @@ void zoo_tanh_backward(const float *y, const float *dy, float *dx, ptrdiff_t cou
 /// LeakyReLU forward (keys = values = x) and backward (keys = x or y, values = dy).
 void zoo_leaky(const float *keys, const float *values, float *out, float slope, ptrdiff_t count);
 
+/// Dropout's forward: mask[i] = draws[i] >= threshold ? keep : 0, y[i] = x[i]·mask[i].
+void zoo_dropout_mask(const unsigned short *draws, int threshold, float keep, const float *x,
+                      float *mask, float *y, ptrdiff_t count);
+
+/// out[i] = a[i]·b[i].
+void zoo_multiply(const float *a, const float *b, float *out, ptrdiff_t count);
+
 #endif
