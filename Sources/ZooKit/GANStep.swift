@@ -75,10 +75,15 @@ public final class GANStep {
     /// (no BatchNorm or Dropout); the D gradients then differ from one thread's by float
     /// rounding only (the slices' sums are added, not one sum taken).
     public var parallelDiscriminator = true
+    /// When G's images are independent too and its layers have replicas (cgan), each thread
+    /// takes its slice through the whole step (G forward, D's passes, G backward): one
+    /// meeting of the threads a step.
     private var replicas: [LabelledNetwork] = []
+    private var generatorReplicas: [LabelledNetwork] = []
     private var replicable: Bool?
-    /// Steps whose D passes ran in parallel slices; the tests read it.
+    /// Steps whose D passes, and whose whole step, ran in parallel slices; the tests read them.
     internal private(set) var parallelDiscriminatorSteps = 0
+    internal private(set) var parallelWholeSteps = 0
 
     /// The fake pass's two gradients, D's of the D loss (upstream p/N per image, p = σ(z))
     /// and G's of the G loss (upstream (p − 1)/N), differ only in that per-image upstream
@@ -125,43 +130,68 @@ public final class GANStep {
             labels = oneHotLabels
         }
 
-        let fake = generator.forward(noise, oneHot: labels, training: true)
-        precondition(fake.perSample == real.perSample, "generator output \(fake.shape) does not match images \(real.shape)")
-
         // D's passes go at most `discriminatorChunk` images at a time: with no BatchNorm in D
         // each image's loss terms are independent, so chunks sum to the same gradients
         // while D's activation caches shrink to a chunk.
         let perImage = !discriminator.body.mixesImages
         let most = perImage ? max(1, min(n, discriminatorChunk)) : n
-        let passes = Passes(real: real, fake: fake, labels: labels, inverseN: 1 / Float(n), perImage: perImage)
-        dFake.resize(fake.shape)
+        let inverseN = 1 / Float(n)
+        dFake.resize(real.shape)
         var total = PassLosses()
         let parts = parallelParts(batch: n, perImage: perImage)
         if parts > 1 {
+            // With G's replicas too, each thread runs its slice through the whole step.
+            let wholeStep = generatorReplicas.count >= parts - 1
+            let fake = wholeStep ? nil : generatorForward(generator, noise: noise, labels: labels, real: real)
             let slice = (n + parts - 1) / parts
             var results = [PassLosses](repeating: PassLosses(), count: parts)
             results.withUnsafeMutableBufferPointer { out in
                 Threads.run(parts) { part in
                     let lo = min(n, part * slice), hi = min(n, lo + slice)
                     guard lo < hi else { return }
+                    let rows = lo..<hi
                     let network = part == 0 ? discriminator : replicas[part - 1]
-                    out[part] = discriminatorPasses(network, rows: lo..<hi, most: most, passes, passBuffers[part])
+                    if let fake {
+                        let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN, perImage: perImage)
+                        out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
+                    } else {
+                        let g = part == 0 ? generator : generatorReplicas[part - 1]
+                        let fakes = generatorForward(g, noise: noise.rows(rows), labels: labels?.rows(rows), real: real)
+                        let passes = Passes(real: real, fake: fakes, fakeFirstRow: lo, labels: labels, inverseN: inverseN, perImage: perImage)
+                        out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
+                        g.backward(dFake.rows(rows), needs: .parameters)
+                    }
                 }
             }
             for r in results { total.add(r) }   // in part order: the same sums every run
             for replica in replicas.prefix(parts - 1) { discriminator.body.takeGradients(of: replica.body) }
             parallelDiscriminatorSteps += 1
+            if wholeStep {
+                for replica in generatorReplicas.prefix(parts - 1) { generator.body.takeGradients(of: replica.body) }
+                parallelWholeSteps += 1
+            } else {
+                generator.backward(dFake, needs: .parameters)
+            }
         } else {
+            let fake = generatorForward(generator, noise: noise, labels: labels, real: real)
+            let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN, perImage: perImage)
             total = discriminatorPasses(discriminator, rows: 0..<n, most: most, passes, passBuffers[0])
+            generator.backward(dFake, needs: .parameters)
         }
         sharedFakeBackwards += total.sharedBackwards
-        generator.backward(dFake, needs: .parameters)
         return StepResult(total.d / Double(n), total.g / Double(n))
     }
 
-    /// What D's passes read: the batch, the fakes, the labels, 1/N of the whole batch.
+    private func generatorForward(_ g: LabelledNetwork, noise: Tensor, labels: Tensor?, real: Tensor) -> Tensor {
+        let fake = g.forward(noise, oneHot: labels, training: true)
+        precondition(fake.perSample == real.perSample, "generator output \(fake.shape) does not match images \(real.shape)")
+        return fake
+    }
+
+    /// What D's passes read: the batch, the fakes (row 0 of `fake` is image `fakeFirstRow`
+    /// of the batch), the labels, 1/N of the whole batch.
     private struct Passes {
-        let real: Tensor, fake: Tensor, labels: Tensor?
+        let real: Tensor, fake: Tensor, fakeFirstRow: Int, labels: Tensor?
         let inverseN: Float
         let perImage: Bool
     }
@@ -185,6 +215,9 @@ public final class GANStep {
         if replicable == nil {
             while replicas.count < parts - 1, let copy = discriminator.replica() { replicas.append(copy) }
             replicable = replicas.count == parts - 1
+            if !generator.body.mixesImages {
+                while generatorReplicas.count < parts - 1, let copy = generator.replica() { generatorReplicas.append(copy) }
+            }
         }
         guard replicable == true, replicas.count >= parts - 1 else { return 1 }
         while passBuffers.count < parts { passBuffers.append(PassBuffers()) }
@@ -221,7 +254,8 @@ public final class GANStep {
         let perSample = p.fake.perSample
         while first < rows.upperBound {
             let size = min(chunk, rows.upperBound - first), part = first..<(first + size)
-            let logits = network.forward(p.fake.rows(part), oneHot: p.labels?.rows(part), training: true)
+            let fakeRows = (part.lowerBound - p.fakeFirstRow)..<(part.upperBound - p.fakeFirstRow)
+            let logits = network.forward(p.fake.rows(fakeRows), oneHot: p.labels?.rows(part), training: true)
             b.dLogitsFakeD.resize(logits.shape)
             b.dLogitsFakeG.resize(logits.shape)
             var shared = p.perImage

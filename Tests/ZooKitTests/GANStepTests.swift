@@ -81,6 +81,8 @@ final class GANStepTests: XCTestCase {
             let sliced = try oneStep(architecture, seed: 13) { $0.parallelDiscriminator = true }
             XCTAssertEqual(whole.parallelSteps, 0, architecture)
             XCTAssertEqual(sliced.parallelSteps, 1, "\(architecture): the parallel passes did not run")
+            // cgan's G has replicas too (its whole step is sliced); dense-gan's G has BatchNorm.
+            XCTAssertEqual(sliced.wholeSteps, architecture == "cgan" ? 1 : 0, architecture)
             assertSame(whole, sliced, lossAccuracy: 1e-6, architecture)
         }
         for architecture in ["dcgan", "cdcgan"] {
@@ -94,6 +96,7 @@ final class GANStepTests: XCTestCase {
         let gradients: [[Float]]   // G's then D's trainable parameters
         let sharedPasses: Int
         let parallelSteps: Int
+        let wholeSteps: Int
     }
 
     /// computeGradients once, on a batch of 6 uniform images, after `configure` sets up the step.
@@ -115,7 +118,7 @@ final class GANStepTests: XCTestCase {
         let gradients = (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
             .map { $0.grad.array }
         return OneStep(losses: losses, gradients: gradients, sharedPasses: model.gan.sharedFakeBackwards,
-                       parallelSteps: model.gan.parallelDiscriminatorSteps)
+                       parallelSteps: model.gan.parallelDiscriminatorSteps, wholeSteps: model.gan.parallelWholeSteps)
     }
 
     func assertSame(_ a: OneStep, _ b: OneStep, lossAccuracy: Double, _ architecture: String) {
