@@ -32,6 +32,17 @@ static const float WINO_BT[8][8] = {{-1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0, 0.0}
  {0.0, -2.0, 4.0, 2.5, -5.0, -0.5, 1.0, 0.0},
  {0.0, -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0}};
 
+// A = (Aᵀ)ᵀ, row i = column i of WINO_AT: the weight gradient's adjoint output transform
+// takes a 4×4 tile of dy to A·dY·Aᵀ (8×8).
+static const float WINO_A[8][4] = {{1.0, 0.0, 0.0, 0.0},
+ {1.0, 1.0, 1.0, 1.0},
+ {1.0, -1.0, 1.0, -1.0},
+ {1.0, 2.0, 4.0, 8.0},
+ {1.0, -2.0, 4.0, -8.0},
+ {1.0, 0.5, 0.25, 0.125},
+ {1.0, -0.5, 0.25, -0.125},
+ {0.0, 0.0, 0.0, 1.0}};
+
 enum { CO_BLOCK = 16 };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -141,6 +152,70 @@ ALWAYS_INLINE void output_impl(const float *M, int cout, int height, int width, 
     }
 }
 
+// The weight gradient's half of the output transform, its adjoint: W = A·dY·Aᵀ for every 4×4
+// tile of dy (zeros past the image's edge), written to W: [64][tiles][cout] as M is laid out.
+ALWAYS_INLINE void output_adjoint_impl(const float *dy, int cout, int height, int width, int image0, int image1,
+                                       float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
+    const int th = (height + 3) / 4, tw = (width + 3) / 4;
+    const int ph = th * 4, pw = tw * 4;
+    float *padded = scratch;                         // [ph][pw][cout], zeros past the edge
+    float *rows = scratch + (size_t)ph * pw * cout;  // [8][4][cout]: A·dY
+    for (int n = image0; n < image1; n++) {
+        if (ph != height || pw != width) memset(padded, 0, sizeof(float) * (size_t)ph * pw * cout);
+        const float *image = dy + (size_t)n * cout * height * width;
+        for (int c = 0; c < cout; c++)
+            for (int y = 0; y < height; y++)
+                for (int xx = 0; xx < width; xx++)
+                    padded[((size_t)y * pw + xx) * cout + c] = image[((size_t)c * height + y) * width + xx];
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < tw; tx++) {
+                const ptrdiff_t tile = tile0 + (ptrdiff_t)(n - image0) * th * tw + ty * tw + tx;
+                const float *d = padded + ((size_t)(ty * 4) * pw + tx * 4) * cout;   // the tile's 4×4 values
+                for (int i = 0; i < 8; i++)
+                    for (int s = 0; s < 4; s++)
+                        combine(rows + (size_t)(i * 4 + s) * cout, WINO_A[i], 4, d + (size_t)s * cout, (ptrdiff_t)pw * cout, cout);
+                for (int i = 0; i < 8; i++)
+                    for (int j = 0; j < 8; j++)
+                        combine(W + ((size_t)(i * 8 + j) * tiles + tile) * cout, WINO_A[j], 4, rows + (size_t)(i * 4) * cout, cout, cout);
+            }
+    }
+}
+
+// The adjoint of the forward filter transform: dK = Gᵀ·dU·G (8×8 → 5×5) for input channels
+// ci0..<ci1, added into the layer's kernel gradient dw: [C, O, 5, 5] with the forward's flip,
+// dw[c][o][4−a][4−b] += dK(c, o, a, b). dU: [64][C][O].
+ALWAYS_INLINE void filter_adjoint_impl(const float *dU, int C, int O, int ci0, int ci1, float *dw) {
+    float u[8][8][CO_BLOCK], gu[5][8][CO_BLOCK];
+    for (int ci = ci0; ci < ci1; ci++) {
+        for (int co0 = 0; co0 < O; co0 += CO_BLOCK) {
+            const int width = O - co0 < CO_BLOCK ? O - co0 : CO_BLOCK;
+            for (int i = 0; i < 8; i++)
+                for (int j = 0; j < 8; j++) {
+                    const float *src = dU + ((size_t)(i * 8 + j) * C + ci) * O + co0;
+                    for (int v = 0; v < CO_BLOCK; v++) u[i][j][v] = v < width ? src[v] : 0;
+                }
+            for (int a = 0; a < 5; a++)
+                for (int j = 0; j < 8; j++)
+                    for (int v = 0; v < CO_BLOCK; v++) {
+                        float s = 0;
+                        for (int i = 0; i < 8; i++) s += WINO_G[i][a] * u[i][j][v];
+                        gu[a][j][v] = s;
+                    }
+            for (int a = 0; a < 5; a++)
+                for (int b = 0; b < 5; b++) {
+                    float row[CO_BLOCK];
+                    for (int v = 0; v < CO_BLOCK; v++) {
+                        float s = 0;
+                        for (int j = 0; j < 8; j++) s += gu[a][j][v] * WINO_G[j][b];
+                        row[v] = s;
+                    }
+                    float *out = dw + ((size_t)ci * O + co0) * 25 + (4 - a) * 5 + (4 - b);
+                    for (int v = 0; v < width; v++) out[(size_t)v * 25] += row[v];
+                }
+        }
+    }
+}
+
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) static void filter_avx2(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
     filter_impl(w, C, O, forward, ci0, ci1, U);
@@ -152,6 +227,13 @@ __attribute__((target("avx2,fma"))) static void input_avx2(const float *x, int c
 __attribute__((target("avx2,fma"))) static void output_avx2(const float *M, int cout, int height, int width, int image0,
                                                               int image1, ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
     output_impl(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
+}
+__attribute__((target("avx2,fma"))) static void output_adjoint_avx2(const float *dy, int cout, int height, int width, int image0,
+                                                                      int image1, float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
+    output_adjoint_impl(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch);
+}
+__attribute__((target("avx2,fma"))) static void filter_adjoint_avx2(const float *dU, int C, int O, int ci0, int ci1, float *dw) {
+    filter_adjoint_impl(dU, C, O, ci0, ci1, dw);
 }
 // Level ≥ 1 means the CPU has AVX2 (zoo_conv_kernels_level has run __builtin_cpu_init).
 static int use_avx2(void) { return zoo_conv_kernels_level() >= 1 && __builtin_cpu_supports("fma"); }
@@ -169,6 +251,14 @@ static void input_plain(const float *x, int cin, int height, int width, int imag
 static void output_plain(const float *M, int cout, int height, int width, int image0, int image1,
                          ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
     output_impl(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
+}
+
+static void output_adjoint_plain(const float *dy, int cout, int height, int width, int image0, int image1,
+                                 float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
+    output_adjoint_impl(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch);
+}
+static void filter_adjoint_plain(const float *dU, int C, int O, int ci0, int ci1, float *dw) {
+    filter_adjoint_impl(dU, C, O, ci0, ci1, dw);
 }
 
 void zoo_wino45_filter(const float *w, int channels, int outChannels, int forward, int ci0, int ci1, float *U) {
@@ -194,9 +284,29 @@ void zoo_wino45_output(const float *M, int cout, int height, int width, int imag
     output_plain(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
 }
 
+void zoo_wino45_output_adjoint(const float *dy, int cout, int height, int width, int image0, int image1,
+                               float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
+#if defined(__x86_64__)
+    if (use_avx2()) { output_adjoint_avx2(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch); return; }
+#endif
+    output_adjoint_plain(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch);
+}
+
+void zoo_wino45_filter_adjoint(const float *dU, int channels, int outChannels, int ci0, int ci1, float *dw) {
+#if defined(__x86_64__)
+    if (use_avx2()) { filter_adjoint_avx2(dU, channels, outChannels, ci0, ci1, dw); return; }
+#endif
+    filter_adjoint_plain(dU, channels, outChannels, ci0, ci1, dw);
+}
+
 size_t zoo_wino45_input_scratch(int cin, int height, int width) {
     const size_t ph = (size_t)(height + 3) / 4 * 4 + 4, pw = (size_t)(width + 3) / 4 * 4 + 4;
     return (ph * pw + 64) * (size_t)cin;
 }
 
 size_t zoo_wino45_output_scratch(int cout) { return 48 * (size_t)cout; }
+
+size_t zoo_wino45_output_adjoint_scratch(int cout, int height, int width) {
+    const size_t ph = (size_t)(height + 3) / 4 * 4, pw = (size_t)(width + 3) / 4 * 4;
+    return (ph * pw + 32) * (size_t)cout;
+}

@@ -1,8 +1,8 @@
 /// Transposed 2-D convolution, Keras/TensorFlow `same`: OH = H·stride. It is the data
 /// gradient of a `same` Conv2D from [OH, OW] to [H, W], so it reuses that geometry:
 /// forward = GEMM to columns, then col2im; backward = im2col, then GEMM. Stride-1 5×5 layers
-/// on batches of 32 or more run the forward and the input gradient as Winograd instead
-/// (`usesWinograd`).
+/// on batches of 32 or more run the forward, the input gradient and the weight gradient as
+/// Winograd instead (`usesWinograd`).
 /// x: [N, C, H, W] → y: [N, O, H·s, W·s];  kernel: [C, O, k, k], bias: [O]
 /// Works a chunk of samples at a time (see ConvGeometry.defaultColumnBudget).
 public final class Conv2DTranspose: Layer {
@@ -120,8 +120,14 @@ public final class Conv2DTranspose: Layer {
                 gradChunk.resize([inChannels, chunk * p])
             }
         }
+        let winogradWeights = needs.contains(.parameters) && usesWinograd(batch: n) && winogradWeightGradient
+        if winogradWeights {
+            winograd.addWeightGradient(x: x.data, dy: dy.data, n: n, channels: inChannels, outChannels: outChannels,
+                                       height: g.height, width: g.width, into: kernel.grad.data)
+        }
+        let columnsWeights = needs.contains(.parameters) && !winogradWeights
         let columnsInput = needs.contains(.input) && !winogradInput
-        let columns = needs.contains(.parameters) || columnsInput
+        let columns = columnsWeights || columnsInput
         if columns { cols.resize([g.patch, chunk * p]) }
         forEachChunk(n: columns ? n : 0, chunk: chunk) { first, count in
             let width = count * p
@@ -130,7 +136,7 @@ public final class Conv2DTranspose: Layer {
             Threads.parallelFor(count, minimum: 2) { range in
                 for s in range { g.im2col(dys + (first + s) * perImage, cs, ld: width, offset: s * p) }
             }
-            if needs.contains(.parameters) {
+            if columnsWeights {
                 // dW += X·dcolsᵀ : [C, count·P]·[count·P, O·k·k]; X chunks are rebuilt from x
                 // unless the forward's single chunk is still there.
                 if !xChunkHoldsWholeBatch {
@@ -168,12 +174,15 @@ public final class Conv2DTranspose: Layer {
         }
     }
 
-    /// Whether the forward and the input gradient run as Winograd F(4×4, 5×5) (Winograd45):
+    /// Whether the forward, the input gradient and the weight gradient run as Winograd F(4×4, 5×5) (Winograd45):
     /// stride 1, 5×5 kernel, at least `winogradMinimumBatch` images. The dense GEMM of the
     /// column path spends 31 % of its multiply-adds on padding for a 7×7 image and 400 per
-    /// output tile and channel pair in all; Winograd spends 64. The weight gradient stays on
-    /// the column path. Tests switch it off to compare the two.
+    /// output tile and channel pair in all; Winograd spends 64. Tests switch it off to compare
+    /// the two.
     public var allowsWinograd = true
+    /// Whether a Winograd layer's weight gradient runs as Winograd too (Winograd45.addWeightGradient);
+    /// tests switch it off to compare it with the column path's.
+    var winogradWeightGradient = true
     /// Below this batch the transforms' fresh buffers (~14 MB for 16 images of 256→128 channels) cost a
     /// cold `zoo generate` more than the multiplies they save (tests lower it).
     public var winogradMinimumBatch = 32

@@ -1,9 +1,9 @@
 import CConvKernels
 
 /// A stride-1 5×5 `same` correlation as Winograd F(4×4, 5×5) (CConvKernels/winograd.c), for
-/// Conv2DTranspose's forward and input gradient. The channel sums become 64 GEMMs per chunk
-/// of images, one per transform point t: M_t[tiles, cout] = V_t[tiles, cin] · U_t[cin, cout].
-/// Its buffers are reused from call to call.
+/// Conv2DTranspose's forward, input gradient and weight gradient. The channel sums become 64
+/// GEMMs per chunk of images, one per transform point t: M_t[tiles, cout] = V_t[tiles, cin] · U_t[cin, cout];
+/// the weight gradient's are dU_t[cin, cout] += V_tᵀ · W_t. Its buffers are reused from call to call.
 /// x: [N, cin, H, W] → y: [N, cout, H, W]; kernel: the layer's [C, O, 5, 5]
 final class Winograd45 {
     private let filter = Tensor(shape: [0])    // U: [64, cin, cout]
@@ -65,6 +65,61 @@ final class Winograd45 {
                 zoo_wino45_output(prod, Int32(cout), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
                                   tiles, lo * perImage, y, work + part * scratchFloats)
             }
+        }
+    }
+
+    /// The layer's weight gradient for its forward y = correlate(x, forward: true) and the
+    /// upstream gradient dy: [N, outChannels, H, W], ADDED into dw: [C, O, 5, 5].
+    /// Per point t, dU_t[C, O] = Σ_tiles V_t[tile, C]ᵀ · W_t[tile, O], with V = Bᵀ·x·B (the
+    /// forward's input transform) and W = A·dY·Aᵀ (the adjoint of its output transform),
+    /// summed over the chunks of images; then dK = Gᵀ·dU·G (the adjoint of its filter
+    /// transform), flipped into dw. Reuses the forward's U, V and M buffers for dU, V and W.
+    func addWeightGradient(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, channels: Int, outChannels: Int,
+                           height: Int, width: Int, into dw: UnsafeMutablePointer<Float>) {
+        let cin = channels, cout = outChannels
+        let perImage = ((height + 3) / 4) * ((width + 3) / 4)
+        let parts = max(1, Threads.count)
+
+        filter.resize([64, cin, cout])
+        let chunk = max(1, min(n, chunkFloats / (64 * perImage * max(cin, cout))))
+        inputs.resize([64 * chunk * perImage * cin])
+        products.resize([64 * chunk * perImage * cout])
+        let scratchFloats = max(zoo_wino45_input_scratch(Int32(cin), Int32(height), Int32(width)),
+                                zoo_wino45_output_adjoint_scratch(Int32(cout), Int32(height), Int32(width)))
+        scratch.resize([parts, scratchFloats])
+        let du = filter.data, v = inputs.data, wt = products.data, work = scratch.data
+        forEachChunk(n: n, chunk: chunk) { first, count in
+            let tiles = count * perImage
+            let imagesPerPart = (count + parts - 1) / parts
+            Threads.run(parts) { part in
+                let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
+                guard lo < hi else { return }
+                let scratch = work + part * scratchFloats
+                zoo_wino45_input(x, Int32(cin), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
+                                 v, tiles, lo * perImage, scratch)
+                zoo_wino45_output_adjoint(dy, Int32(cout), Int32(height), Int32(width), Int32(first + lo),
+                                          Int32(first + hi), wt, tiles, lo * perImage, scratch)
+            }
+            // The first chunk writes dU, later ones add to it. Each point t is one task of one
+            // thread, so no two threads write the same dU_t.
+            let beta: Float = first == 0 ? 0 : 1
+            if Threads.ownGEMMThreads {
+                Threads.run(64) { t in
+                    gemmBlock(transA: true, transB: false, m: cin, n: cout, k: tiles, alpha: 1, v + t * tiles * cin, lda: cin,
+                              wt + t * tiles * cout, ldb: cout, beta: beta, du + t * cin * cout, ldc: cout)
+                }
+            } else {
+                for t in 0..<64 {
+                    gemm(transA: true, m: cin, n: cout, k: tiles, v + t * tiles * cin, lda: cin, wt + t * tiles * cout,
+                         ldb: cout, beta: beta, du + t * cin * cout, ldc: cout)
+                }
+            }
+        }
+        // dK = Gᵀ·dU·G, added into dw; the input channels shared out (disjoint rows of dw).
+        let perPart = (cin + parts - 1) / parts
+        Threads.run(parts) { part in
+            let lo = min(cin, part * perPart), hi = min(cin, lo + perPart)
+            if lo < hi { zoo_wino45_filter_adjoint(du, Int32(cin), Int32(cout), Int32(lo), Int32(hi), dw) }
         }
     }
 }

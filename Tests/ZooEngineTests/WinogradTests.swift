@@ -40,7 +40,42 @@ final class WinogradTests: XCTestCase {
         let dy = randomTensor([2, 128, 7, 7], seed: 23)
         assertCloseToScale(winograd.backward(dy, needs: .all).array, columns.backward(dy, needs: .all).array,
                            tolerance: Self.dcganTolerance, "deconv1 dx")
-        assertClose(winograd.kernel.grad.array, columns.kernel.grad.array, "deconv1 dW (both on columns)")
+        assertCloseToScale(winograd.kernel.grad.array, columns.kernel.grad.array, tolerance: Self.dcganTolerance, "deconv1 dW")
+    }
+
+    /// The DCGAN's deconv1 weight gradient at a batch where the layer's own threshold picks
+    /// Winograd (32 images, several chunks of them), against the column path's, which the
+    /// same layer still runs with `winogradWeightGradient` off; and against a layer that runs
+    /// everything on columns. Both add into kernel.grad.
+    func testDCGANWeightGradientMatchesColumns() {
+        let rng = RandomSource(seed: 31)
+        let layer = Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: true, rng: rng)
+        let columns = Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: true, rng: rng)
+        columns.kernel.value.copy(from: layer.kernel.value)
+        columns.allowsWinograd = false
+        layer.winograd.chunkFloats = 1 << 19   // 8 images a chunk: the sum over chunks
+        let n = 32
+        XCTAssertTrue(layer.usesWinograd(batch: n))
+        let x = randomTensor([n, 256, 7, 7], seed: 32)
+        let dy = randomTensor([n, 128, 7, 7], seed: 33)
+        _ = layer.forward(x, training: true)
+        _ = columns.forward(x, training: true)
+        _ = columns.backward(dy, needs: .parameters)
+        let expected = columns.kernel.grad.array
+        _ = layer.backward(dy, needs: .parameters)
+        let winogradGrad = layer.kernel.grad.array
+        assertCloseToScale(winogradGrad, expected, tolerance: Self.dcganTolerance, "deconv1 dW, batch \(n)")
+        XCTAssertEqual(layer.bias!.grad.array, columns.bias!.grad.array, "deconv1 db")
+
+        // The same layer's column path: the two agree, and each adds to what is there.
+        layer.kernel.grad.fill(0)
+        layer.winogradWeightGradient = false
+        _ = layer.backward(dy, needs: .parameters)
+        assertClose(layer.kernel.grad.array, expected, "deconv1 dW on the layer's column path")
+        layer.winogradWeightGradient = true
+        _ = layer.backward(dy, needs: .parameters)
+        assertCloseToScale(layer.kernel.grad.array, zip(expected, winogradGrad).map { $0 + $1 },
+                           tolerance: Self.dcganTolerance, "deconv1 dW, columns then Winograd")
     }
 
     /// Batches below the minimum, other strides and kernel sizes keep the column path.
@@ -53,7 +88,7 @@ final class WinogradTests: XCTestCase {
         XCTAssertFalse(Conv2DTranspose(inChannels: 2, outChannels: 2, kernel: 3, stride: 1, rng: rng).usesWinograd(batch: 256))
     }
 
-    /// Finite differences through the Winograd forward and input gradient.
+    /// Finite differences through the Winograd forward, input gradient and weight gradient.
     func testGradient() {
         for useBias in [true, false] {
             let layer = Conv2DTranspose(inChannels: 2, outChannels: 3, kernel: 5, stride: 1, bias: useBias, rng: RandomSource(seed: 7))
@@ -101,10 +136,16 @@ final class WinogradTests: XCTestCase {
         let dx = layer.backward(dy, needs: .all).array
         let back = Reference.conv2dTransposeBackward(x: x.array, dy: dy.array, shape: s, kernel: layer.kernel.value.array)
         assertCloseToScale(dx, back.dx, tolerance: Self.smallTolerance, "dx \(tag)", file: file, line: line)
-        assertClose(layer.kernel.grad.array, back.dW, "dW \(tag)", file: file, line: line)
+        assertCloseToScale(layer.kernel.grad.array, back.dW, tolerance: Self.smallTolerance, "dW \(tag)", file: file, line: line)
         if let bias = layer.bias { assertClose(bias.grad.array, back.db, "db \(tag)", file: file, line: line) }
         // The input gradient alone (a generator's first layer never needs it, a D's inner ones do).
         let dxOnly = layer.backward(dy, needs: .input).array
         XCTAssertEqual(dxOnly, dx, "dx alone \(tag)", file: file, line: line)
+        // The weight gradient alone, added to the one already there.
+        let dWOnce = layer.kernel.grad.array
+        _ = layer.backward(dy, needs: .parameters)
+        assertCloseToScale(layer.kernel.grad.array, back.dW.map { 2 * $0 }, tolerance: Self.smallTolerance,
+                           "dW added twice \(tag)", file: file, line: line)
+        XCTAssertEqual(layer.kernel.grad.array, dWOnce.map { 2 * $0 }, "dW twice is twice once \(tag)", file: file, line: line)
     }
 }

@@ -49,7 +49,21 @@ void zoo_wino45_input(const float *x, int cin, int height, int width, int image0
 void zoo_wino45_output(const float *M, int cout, int height, int width, int image0, int image1,
                        ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch);
 
+/// The weight gradient's adjoint output transform: W = A·dY·Aᵀ (8×8, A = (Aᵀ)ᵀ) for every 4×4
+/// tile of images image0..<image1 of dy: [N, cout, H, W] (zeros past the image's edge), into
+/// W: [64][tiles][cout], rows laid out as in zoo_wino45_input. Then dU_t = V_tᵀ·W_t (V of the
+/// forward's input) is the gradient of the transformed filter U_t. scratch holds
+/// zoo_wino45_output_adjoint_scratch floats (one per calling thread).
+void zoo_wino45_output_adjoint(const float *dy, int cout, int height, int width, int image0, int image1,
+                               float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch);
+
+/// The adjoint of the forward (forward = 1) filter transform: dK = Gᵀ·dU·G for input channels
+/// ci0..<ci1 of dU: [64][C][O], ADDED into the kernel gradient dw: [C, O, 5, 5] as
+/// dw[c][o][4−a][4−b] += dK(c, o, a, b).
+void zoo_wino45_filter_adjoint(const float *dU, int channels, int outChannels, int ci0, int ci1, float *dw);
+
 size_t zoo_wino45_input_scratch(int cin, int height, int width);
+size_t zoo_wino45_output_adjoint_scratch(int cout, int height, int width);
 size_t zoo_wino45_output_scratch(int cout);
 
 #endif
