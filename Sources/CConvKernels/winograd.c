@@ -6,7 +6,7 @@
 // pair instead of 400. Points 0, ±1, ±2, ±½, ∞ (Lavin & Gray 2016); the matrices come from
 // the Toom–Cook construction in exact rationals, and the tests hold the whole transform to
 // a direct correlation. Loops run channels innermost so they vectorize; each runs in a
-// plain and an AVX2+FMA build, the latter where the CPU has it and the level allows it.
+// plain, an AVX2+FMA and an AVX-512 build (WINO_VARIANTS), the best the CPU and level allow.
 #include "zoo_conv_kernels.h"
 
 #include <string.h>
@@ -48,14 +48,29 @@ enum { CO_BLOCK = 16 };
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 // dst[c] = Σ_a coef[a] · src[a·stride + c] for c < count, zero coefficients skipped: every
-// step of the transforms is such a row combination, channels innermost.
-ALWAYS_INLINE void combine(float *dst, const float *coef, int terms, const float *src, ptrdiff_t stride, int count) {
-    for (int c = 0; c < count; c++) dst[c] = 0;
+// step of the transforms is such a row combination, channels innermost. The sums build up
+// 16 channels at a time in registers and are stored once (summing into dst term by term
+// spent the input transform's time on loads and stores of dst); the terms are added in
+// the same order either way.
+ALWAYS_INLINE void combine(float *restrict dst, const float *coef, int terms, const float *restrict src,
+                           ptrdiff_t stride, int count) {
+    int c0 = 0;
+    for (; c0 + 16 <= count; c0 += 16) {
+        float sum[16] = {0};
+        for (int a = 0; a < terms; a++) {
+            const float f = coef[a];
+            if (f == 0) continue;
+            const float *row = src + a * stride + c0;
+            for (int v = 0; v < 16; v++) sum[v] += f * row[v];
+        }
+        for (int v = 0; v < 16; v++) dst[c0 + v] = sum[v];
+    }
+    for (int c = c0; c < count; c++) dst[c] = 0;
     for (int a = 0; a < terms; a++) {
         const float f = coef[a];
         if (f == 0) continue;
         const float *row = src + a * stride;
-        for (int c = 0; c < count; c++) dst[c] += f * row[c];
+        for (int c = c0; c < count; c++) dst[c] += f * row[c];
     }
 }
 
@@ -216,87 +231,71 @@ ALWAYS_INLINE void filter_adjoint_impl(const float *dU, int C, int O, int ci0, i
     }
 }
 
+// One build of the five transforms per instruction set: the plain one, AVX2+FMA and
+// AVX-512 (16 channels a vector, where the CPU has it and the level allows it). The loops
+// vectorize over channels with no sums across lanes, so the two vector builds give the
+// same values.
+#define WINO_VARIANTS(SUFFIX, ATTR) \
+    ATTR static void filter_##SUFFIX(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) { \
+        filter_impl(w, C, O, forward, ci0, ci1, U); \
+    } \
+    ATTR static void input_##SUFFIX(const float *x, int cin, int height, int width, int image0, int image1, \
+                                     float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) { \
+        input_impl(x, cin, height, width, image0, image1, V, tiles, tile0, scratch); \
+    } \
+    ATTR static void output_##SUFFIX(const float *M, int cout, int height, int width, int image0, int image1, \
+                                      ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) { \
+        output_impl(M, cout, height, width, image0, image1, tiles, tile0, y, scratch); \
+    } \
+    ATTR static void output_adjoint_##SUFFIX(const float *dy, int cout, int height, int width, int image0, \
+                                              int image1, float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) { \
+        output_adjoint_impl(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch); \
+    } \
+    ATTR static void filter_adjoint_##SUFFIX(const float *dU, int C, int O, int ci0, int ci1, float *dw) { \
+        filter_adjoint_impl(dU, C, O, ci0, ci1, dw); \
+    }
+
+WINO_VARIANTS(plain, )
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void filter_avx2(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
-    filter_impl(w, C, O, forward, ci0, ci1, U);
+WINO_VARIANTS(avx2, __attribute__((target("avx2,fma"))))
+WINO_VARIANTS(avx512, __attribute__((target("avx512f,avx2,fma"))))
+// Level ≥ 1 means the CPU has AVX2, 2 AVX-512 (zoo_conv_kernels_level has run __builtin_cpu_init).
+static int vector_level(void) {
+    if (!__builtin_cpu_supports("fma")) return 0;
+    return zoo_conv_kernels_level();
 }
-__attribute__((target("avx2,fma"))) static void input_avx2(const float *x, int cin, int height, int width, int image0,
-                                                             int image1, float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
-    input_impl(x, cin, height, width, image0, image1, V, tiles, tile0, scratch);
-}
-__attribute__((target("avx2,fma"))) static void output_avx2(const float *M, int cout, int height, int width, int image0,
-                                                              int image1, ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
-    output_impl(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
-}
-__attribute__((target("avx2,fma"))) static void output_adjoint_avx2(const float *dy, int cout, int height, int width, int image0,
-                                                                      int image1, float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
-    output_adjoint_impl(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch);
-}
-__attribute__((target("avx2,fma"))) static void filter_adjoint_avx2(const float *dU, int C, int O, int ci0, int ci1, float *dw) {
-    filter_adjoint_impl(dU, C, O, ci0, ci1, dw);
-}
-// Level ≥ 1 means the CPU has AVX2 (zoo_conv_kernels_level has run __builtin_cpu_init).
-static int use_avx2(void) { return zoo_conv_kernels_level() >= 1 && __builtin_cpu_supports("fma"); }
+#define PICK(name, ...) \
+    do { \
+        int level_ = vector_level(); \
+        if (level_ >= 2) { name##_avx512(__VA_ARGS__); return; } \
+        if (level_ == 1) { name##_avx2(__VA_ARGS__); return; } \
+        name##_plain(__VA_ARGS__); \
+    } while (0)
 #else
-static int use_avx2(void) { return 0; }
+#define PICK(name, ...) name##_plain(__VA_ARGS__)
 #endif
-
-static void filter_plain(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
-    filter_impl(w, C, O, forward, ci0, ci1, U);
-}
-static void input_plain(const float *x, int cin, int height, int width, int image0, int image1, float *V,
-                        ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
-    input_impl(x, cin, height, width, image0, image1, V, tiles, tile0, scratch);
-}
-static void output_plain(const float *M, int cout, int height, int width, int image0, int image1,
-                         ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
-    output_impl(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
-}
-
-static void output_adjoint_plain(const float *dy, int cout, int height, int width, int image0, int image1,
-                                 float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
-    output_adjoint_impl(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch);
-}
-static void filter_adjoint_plain(const float *dU, int C, int O, int ci0, int ci1, float *dw) {
-    filter_adjoint_impl(dU, C, O, ci0, ci1, dw);
-}
 
 void zoo_wino45_filter(const float *w, int channels, int outChannels, int forward, int ci0, int ci1, float *U) {
-#if defined(__x86_64__)
-    if (use_avx2()) { filter_avx2(w, channels, outChannels, forward, ci0, ci1, U); return; }
-#endif
-    filter_plain(w, channels, outChannels, forward, ci0, ci1, U);
+    PICK(filter, w, channels, outChannels, forward, ci0, ci1, U);
 }
 
 void zoo_wino45_input(const float *x, int cin, int height, int width, int image0, int image1,
                       float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
-#if defined(__x86_64__)
-    if (use_avx2()) { input_avx2(x, cin, height, width, image0, image1, V, tiles, tile0, scratch); return; }
-#endif
-    input_plain(x, cin, height, width, image0, image1, V, tiles, tile0, scratch);
+    PICK(input, x, cin, height, width, image0, image1, V, tiles, tile0, scratch);
 }
 
 void zoo_wino45_output(const float *M, int cout, int height, int width, int image0, int image1,
                        ptrdiff_t tiles, ptrdiff_t tile0, float *y, float *scratch) {
-#if defined(__x86_64__)
-    if (use_avx2()) { output_avx2(M, cout, height, width, image0, image1, tiles, tile0, y, scratch); return; }
-#endif
-    output_plain(M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
+    PICK(output, M, cout, height, width, image0, image1, tiles, tile0, y, scratch);
 }
 
 void zoo_wino45_output_adjoint(const float *dy, int cout, int height, int width, int image0, int image1,
                                float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) {
-#if defined(__x86_64__)
-    if (use_avx2()) { output_adjoint_avx2(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch); return; }
-#endif
-    output_adjoint_plain(dy, cout, height, width, image0, image1, W, tiles, tile0, scratch);
+    PICK(output_adjoint, dy, cout, height, width, image0, image1, W, tiles, tile0, scratch);
 }
 
 void zoo_wino45_filter_adjoint(const float *dU, int channels, int outChannels, int ci0, int ci1, float *dw) {
-#if defined(__x86_64__)
-    if (use_avx2()) { filter_adjoint_avx2(dU, channels, outChannels, ci0, ci1, dw); return; }
-#endif
-    filter_adjoint_plain(dU, channels, outChannels, ci0, ci1, dw);
+    PICK(filter_adjoint, dU, channels, outChannels, ci0, ci1, dw);
 }
 
 size_t zoo_wino45_input_scratch(int cin, int height, int width) {
