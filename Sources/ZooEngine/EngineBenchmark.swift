@@ -84,6 +84,58 @@ public enum EngineBenchmark {
             lines.append(String(format: "%-58@ %8.2f", (times == 1 ? name : "\(name) ×\(Int(times))") as NSString, seconds * times * 1e3))
         }
         lines.append(String(format: "%-58@ %8.2f", "sum of layers" as NSString, total * 1e3))
+        lines.append("")
+        lines += conditionalGANLayers(batch: batch, repeats: repeats * 4)
         return lines.joined(separator: "\n")
+    }
+
+    /// The conditional GAN's step as each thread runs it (GANStep's whole-step slices): its
+    /// share of the batch through G, D twice (real, fake) and G's backward, every GEMM on
+    /// that one thread; then both Adam updates over all of the weights, on every thread.
+    static func conditionalGANLayers(batch: Int, repeats: Int) -> [String] {
+        let slice = (batch + Threads.count - 1) / Threads.count
+        var lines = ["Conditional GAN step, one thread's slice of \(slice) images, forward + backward     ms"]
+        let rng = RandomSource(seed: 3)
+        // (name, layer, input shape, passes, needs): D's real pass needs no input gradient.
+        let layers: [(String, Layer, [Int], [GradientNeeds])] = [
+            ("G dense 110→128", Dense(inputs: 110, outputs: 128, rng: rng), [slice, 110], [.parameters]),
+            ("G ReLU 128", ReLU(), [slice, 128], [.all]),
+            ("G dense 128→784", Dense(inputs: 128, outputs: 784, rng: rng), [slice, 128], [.all]),
+            ("G tanh 784", Tanh(), [slice, 784], [.all]),
+            ("D dense 794→256 (real, fake)", Dense(inputs: 794, outputs: 256, rng: rng), [slice, 794], [.parameters, .all]),
+            ("D ReLU 256 (real, fake)", ReLU(), [slice, 256], [.all, .all]),
+            ("D dense 256→128 (real, fake)", Dense(inputs: 256, outputs: 128, rng: rng), [slice, 256], [.all, .all]),
+            ("D ReLU 128 (real, fake)", ReLU(), [slice, 128], [.all, .all]),
+            ("D logit 128→1 (real, fake)", Dense(inputs: 128, outputs: 1, rng: rng), [slice, 128], [.all, .all]),
+        ]
+        var total = 0.0
+        for (name, layer, shape, passes) in layers {
+            let x = Tensor(shape: shape)
+            rng.fillNormal(x)
+            var dy: Tensor? = nil
+            var seconds = 0.0
+            for needs in passes {
+                seconds += onOneThread(repeats) {
+                    let y = layer.forward(x, training: true)
+                    if dy == nil { dy = Tensor(shape: y.shape); rng.fillNormal(dy!) }
+                    _ = layer.backward(dy!, needs: needs)
+                }
+            }
+            total += seconds
+            lines.append(String(format: "%-58@ %8.3f", name as NSString, seconds * 1e3))
+        }
+        lines.append(String(format: "%-58@ %8.3f", "sum of one slice's layers" as NSString, total * 1e3))
+        // Adam over G's 115,344 and D's 236,545 weights, shaped as the plugin's.
+        let shapes = [[110, 128], [128], [128, 784], [784], [794, 256], [256], [256, 128], [128], [128, 1], [1]]
+        let parameters = shapes.map { Parameter("w", shape: $0) }
+        let adam = Adam(parameters: parameters, learningRate: 1e-3)
+        let adamSeconds = time(repeats) { adam.step() }
+        lines.append(String(format: "%-58@ %8.3f", "Adam, G and D (351,889 weights, all threads)" as NSString, adamSeconds * 1e3))
+        return lines
+    }
+
+    /// Median time of body run as one part of the worker pool, so its GEMMs are not split.
+    static func onOneThread(_ repeats: Int, _ body: () -> Void) -> Double {
+        time(repeats) { Threads.run(Threads.count) { part in if part == 0 { body() } } }
     }
 }
