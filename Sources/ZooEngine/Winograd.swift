@@ -39,10 +39,7 @@ final class Winograd45 {
         let v = inputs.data, prod = products.data, work = scratch.data
         forEachChunk(n: n, chunk: chunk) { first, count in
             let tiles = count * perImage
-            let imagesPerPart = (count + parts - 1) / parts
-            Threads.run(parts) { part in
-                let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
-                guard lo < hi else { return }
+            forEachImageSlice(count, parts: parts) { part, lo, hi in
                 zoo_wino45_input(x, Int32(cin), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
                                  v, tiles, lo * perImage, work + part * scratchFloats)
             }
@@ -59,9 +56,7 @@ final class Winograd45 {
                          prod + t * tiles * cout, ldc: cout)
                 }
             }
-            Threads.run(parts) { part in
-                let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
-                guard lo < hi else { return }
+            forEachImageSlice(count, parts: parts) { part, lo, hi in
                 zoo_wino45_output(prod, Int32(cout), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
                                   tiles, lo * perImage, y, work + part * scratchFloats)
             }
@@ -90,10 +85,7 @@ final class Winograd45 {
         let du = filter.data, v = inputs.data, wt = products.data, work = scratch.data
         forEachChunk(n: n, chunk: chunk) { first, count in
             let tiles = count * perImage
-            let imagesPerPart = (count + parts - 1) / parts
-            Threads.run(parts) { part in
-                let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
-                guard lo < hi else { return }
+            forEachImageSlice(count, parts: parts) { part, lo, hi in
                 let scratch = work + part * scratchFloats
                 zoo_wino45_input(x, Int32(cin), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
                                  v, tiles, lo * perImage, scratch)
@@ -120,6 +112,15 @@ final class Winograd45 {
         Threads.run(parts) { part in
             let lo = min(cin, part * perPart), hi = min(cin, lo + perPart)
             if lo < hi { zoo_wino45_filter_adjoint(du, Int32(cin), Int32(cout), Int32(lo), Int32(hi), dw) }
+        }
+    }
+
+    /// body(part, lo, hi) for each thread's share lo..<hi of `count` images (empty shares skipped).
+    private func forEachImageSlice(_ count: Int, parts: Int, _ body: (Int, Int, Int) -> Void) {
+        let imagesPerPart = (count + parts - 1) / parts
+        Threads.run(parts) { part in
+            let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
+            if lo < hi { body(part, lo, hi) }
         }
     }
 }

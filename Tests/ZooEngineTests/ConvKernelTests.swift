@@ -9,14 +9,7 @@ import XCTest
 /// a sample offset.
 final class ConvKernelTests: XCTestCase {
     /// Runs body at every vector level this CPU has (plain C loops included), then lifts the cap.
-    func atEveryLevel(_ body: (Int32) -> Void) {
-        defer { zoo_conv_kernels_limit(2) }
-        for level in 0...zoo_conv_kernels_level() {
-            zoo_conv_kernels_limit(level)
-            XCTAssertEqual(zoo_conv_kernels_level(), level)
-            body(level)
-        }
-    }
+    func atEveryLevel(_ body: (Int32) -> Void) { atEveryKernelLevel(body) }
 
     func testCCol2imEqualsPortable() {
         atEveryLevel { level in

@@ -2,16 +2,6 @@ import CConvKernels
 import XCTest
 @testable import ZooEngine
 
-/// Runs body at every vector level of the C kernels this CPU has, then lifts the cap.
-func atEveryKernelLevel(_ body: (Int32) -> Void) {
-    defer { zoo_conv_kernels_limit(2) }
-    for level in 0...zoo_conv_kernels_level() {
-        zoo_conv_kernels_limit(level)
-        XCTAssertEqual(zoo_conv_kernels_level(), level)
-        body(level)
-    }
-}
-
 /// The C elementwise kernels (elementwise.c: AVX-512, AVX2 and baseline vector loops plus a
 /// scalar tail) against their Swift references, bit for bit, at every level this CPU runs.
 /// Lengths cover whole vectors only, a tail only, and both.

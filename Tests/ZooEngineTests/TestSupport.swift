@@ -1,3 +1,4 @@
+import CConvKernels
 import XCTest
 @testable import ZooEngine
 
@@ -107,4 +108,15 @@ func gradientCheck(layer: Layer, input: Tensor, training: Bool = true, eps: Floa
 /// Gives a layer's bias (if any) nonzero values: a zero bias would hide a bias bug.
 func randomizeBias(_ bias: Parameter?, seed: UInt64) {
     if let bias { RandomSource(seed: seed).fillNormal(bias.value, std: 0.5) }
+}
+
+/// Runs body at every vector level of the C kernels this CPU has (plain C loops included),
+/// then lifts the cap.
+func atEveryKernelLevel(_ body: (Int32) -> Void) {
+    defer { zoo_conv_kernels_limit(2) }
+    for level in 0...zoo_conv_kernels_level() {
+        zoo_conv_kernels_limit(level)
+        XCTAssertEqual(zoo_conv_kernels_level(), level)
+        body(level)
+    }
 }
