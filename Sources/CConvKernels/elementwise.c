@@ -39,6 +39,7 @@ typedef unsigned short u16x16 __attribute__((ext_vector_type(16)));
 #define ELEMENTWISE_ATTR
 #define ELEMENTWISE_NAME(name) name##_baseline
 #include "elementwise_body.inc"
+#include "batchnorm_body.inc"
 #undef ELEMENTWISE_ATTR
 #undef ELEMENTWISE_NAME
 
@@ -46,12 +47,14 @@ typedef unsigned short u16x16 __attribute__((ext_vector_type(16)));
 #define ELEMENTWISE_ATTR __attribute__((target("avx2")))
 #define ELEMENTWISE_NAME(name) name##_avx2
 #include "elementwise_body.inc"
+#include "batchnorm_body.inc"
 #undef ELEMENTWISE_ATTR
 #undef ELEMENTWISE_NAME
 
 #define ELEMENTWISE_ATTR __attribute__((target("avx512f")))
 #define ELEMENTWISE_NAME(name) name##_avx512
 #include "elementwise_body.inc"
+#include "batchnorm_body.inc"
 #undef ELEMENTWISE_ATTR
 #undef ELEMENTWISE_NAME
 #define PICK(name, ...) \
@@ -60,6 +63,7 @@ typedef unsigned short u16x16 __attribute__((ext_vector_type(16)));
 #else
 #define PICK(name, ...) name##_baseline(__VA_ARGS__)
 #endif
+#define PICK_VOID(name, ...) ((void)PICK(name, __VA_ARGS__))
 
 static float tanh_scalar(float value) {
     if (__builtin_fabsf(value) < TANH_LINEAR) return value;
@@ -108,4 +112,27 @@ void zoo_dropout_mask(const unsigned short *draws, int threshold, float keep, co
 
 void zoo_multiply(const float *a, const float *b, float *out, ptrdiff_t count) {
     for (ptrdiff_t i = PICK(multiply, a, b, out, count); i < count; i++) out[i] = a[i] * b[i];
+}
+
+void zoo_bn_sums(const float *x, ptrdiff_t ld, int n, int width, double *sum) {
+    PICK_VOID(bn_sums, x, ld, n, width, sum);
+}
+
+void zoo_bn_squares(const float *x, ptrdiff_t ld, int n, int width, const float *mean, double *sq) {
+    PICK_VOID(bn_squares, x, ld, n, width, mean, sq);
+}
+
+void zoo_bn_normalize(const float *x, ptrdiff_t ld, int n, int width, const float *mean, const float *inv,
+                      const float *gamma, const float *beta, float slope, float *hs, float *y) {
+    PICK_VOID(bn_normalize, x, ld, n, width, mean, inv, gamma, beta, slope, hs, y);
+}
+
+void zoo_bn_backward_sums(const float *y, const float *dy, const float *h, ptrdiff_t ld, int n, int width, float slope,
+                          double *sumDy, double *sumDyH) {
+    PICK_VOID(bn_backward_sums, y, dy, h, ld, n, width, slope, sumDy, sumDyH);
+}
+
+void zoo_bn_backward_input(const float *y, const float *dy, const float *h, ptrdiff_t ld, int n, int width, float slope,
+                           const float *k, const float *meanDy, const float *sumDyH, float m, int training, float *dx) {
+    PICK_VOID(bn_backward_input, y, dy, h, ld, n, width, slope, k, meanDy, sumDyH, m, training, dx);
 }

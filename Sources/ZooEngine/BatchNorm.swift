@@ -1,3 +1,4 @@
+import CConvKernels
 import Foundation
 
 /// Batch normalization over the channel axis, Keras semantics (momentum 0.99, ε 1e-3,
@@ -155,6 +156,10 @@ public final class BatchNorm: Layer {
             let invs = inv.baseAddress!
             let slope = negativeSlope
             Threads.parallelFor(c, minimum: 256) { r in
+                if usesVectorKernels {
+                    forwardDenseBlock(xs, ys, hs, n: n, features: r, training: training, invs: invs)
+                    return
+                }
                 let width = r.count
                 var mean = [Float](repeating: 0, count: width), variance = [Float](repeating: 0, count: width)
                 if training {
@@ -212,6 +217,10 @@ public final class BatchNorm: Layer {
         invStd.withUnsafeBufferPointer { inv in
             let invs = inv.baseAddress!
             Threads.parallelFor(c, minimum: 256) { r in
+                if usesVectorKernels {
+                    backwardDenseBlock(dys, hs, dxs, n: n, features: r, needs: needs, invs: invs)
+                    return
+                }
                 let width = r.count
                 var sumDy = [Double](repeating: 0, count: width), sumDyH = [Double](repeating: 0, count: width)
                 for s in 0..<n {
@@ -240,5 +249,53 @@ public final class BatchNorm: Layer {
                 }
             }
         }
+    }
+
+    /// The dense path through the C kernels (zoo_bn_*, vectorized across features); the Swift
+    /// loops beside it are their reference, and the tests switch this off to compare.
+    var usesVectorKernels = true
+
+    /// forwardDense for the features `r`: the same sums in the same order as its Swift loops.
+    private func forwardDenseBlock(_ xs: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
+                                   _ hs: UnsafeMutablePointer<Float>?, n: Int, features r: Range<Int>, training: Bool,
+                                   invs: UnsafeMutablePointer<Float>) {
+        let c = features, width = r.count, j0 = r.lowerBound
+        let mm = movingMean.value.data + j0, mv = movingVariance.value.data + j0
+        var mean = [Float](repeating: 0, count: width), variance = [Float](repeating: 0, count: width)
+        if training {
+            var sum = [Double](repeating: 0, count: width), sq = [Double](repeating: 0, count: width)
+            zoo_bn_sums(xs + j0, c, Int32(n), Int32(width), &sum)
+            for j in 0..<width { mean[j] = Float(sum[j] / Double(n)) }
+            zoo_bn_squares(xs + j0, c, Int32(n), Int32(width), mean, &sq)
+            for j in 0..<width {
+                variance[j] = Float(sq[j] / Double(n))
+                mm[j] = momentum * mm[j] + (1 - momentum) * mean[j]
+                mv[j] = momentum * mv[j] + (1 - momentum) * variance[j]
+            }
+        } else {
+            for j in 0..<width { mean[j] = mm[j]; variance[j] = mv[j] }
+        }
+        for j in 0..<width { invs[j0 + j] = 1 / (variance[j] + epsilon).squareRoot() }
+        zoo_bn_normalize(xs + j0, c, Int32(n), Int32(width), mean, invs + j0, gamma.value.data + j0, beta.value.data + j0,
+                         negativeSlope, hs.map { $0 + j0 }, ys + j0)
+    }
+
+    /// backwardDense for the features `r`, through the C kernels.
+    private func backwardDenseBlock(_ dys: UnsafeMutablePointer<Float>, _ hs: UnsafeMutablePointer<Float>,
+                                    _ dxs: UnsafeMutablePointer<Float>, n: Int, features r: Range<Int>, needs: GradientNeeds,
+                                    invs: UnsafePointer<Float>) {
+        let c = features, width = r.count, j0 = r.lowerBound, ys = output.data + j0
+        var sumDy = [Double](repeating: 0, count: width), sumDyH = [Double](repeating: 0, count: width)
+        zoo_bn_backward_sums(ys, dys + j0, hs + j0, c, Int32(n), Int32(width), negativeSlope, &sumDy, &sumDyH)
+        if needs.contains(.parameters) {
+            let dg = gamma.grad.data + j0, db = beta.grad.data + j0
+            for j in 0..<width { dg[j] += Float(sumDyH[j]); db[j] += Float(sumDy[j]) }
+        }
+        guard needs.contains(.input) else { return }
+        let m = Float(n), g = gamma.value.data + j0
+        let k = (0..<width).map { g[$0] * invs[j0 + $0] }
+        let meanDy = sumDy.map { Float($0) / m }, sums = sumDyH.map { Float($0) }
+        zoo_bn_backward_input(ys, dys + j0, hs + j0, c, Int32(n), Int32(width), negativeSlope, k, meanDy, sums, m,
+                              trainingForward ? 1 : 0, dxs + j0)
     }
 }

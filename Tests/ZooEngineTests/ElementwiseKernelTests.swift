@@ -124,3 +124,39 @@ final class DropoutMaskTests: XCTestCase {
         }
     }
 }
+
+/// BatchNorm's dense path through the C kernels (zoo_bn_*) against its Swift loops, bit for
+/// bit: outputs, input and parameter gradients and moving statistics, in training and in
+/// inference, plain and with a fused LeakyReLU, at every kernel level.
+final class BatchNormKernelTests: XCTestCase {
+    func run(vector: Bool, features: Int, slope: Float?, training: Bool) -> [[Float]] {
+        let layer = BatchNorm(features: features, leakyAlpha: slope)
+        layer.usesVectorKernels = vector
+        randomizeBias(layer.beta, seed: 4)
+        for i in 0..<features { layer.gamma.value[i] = 1 + 0.01 * Float(i % 7) }
+        let x = randomTensor([9, features], seed: 5, std: 2)
+        if !training { _ = layer.forward(x, training: true) }   // moving statistics to use
+        let y = layer.forward(x, training: training).array
+        let dx = layer.backward(randomTensor([9, features], seed: 6), needs: .all).array
+        return [y, dx, layer.gamma.grad.array, layer.beta.grad.array, layer.movingMean.value.array,
+                layer.movingVariance.value.array]
+    }
+
+    func testVectorKernelsEqualSwiftLoops() {
+        atEveryKernelLevel { level in
+            for features in [5, 37, 300] {
+                for slope: Float? in [nil, 0.3] {
+                    for training in [true, false] {
+                        let c = run(vector: true, features: features, slope: slope, training: training)
+                        let swift = run(vector: false, features: features, slope: slope, training: training)
+                        for (i, (a, b)) in zip(c, swift).enumerated() {
+                            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern),
+                                           "output \(i), \(features) features, slope \(String(describing: slope)), training \(training), level \(level)")
+                        }
+                        XCTAssertGreaterThan(c[1].map(abs).max() ?? 0, 0, "a zero gradient proves nothing")
+                    }
+                }
+            }
+        }
+    }
+}
