@@ -136,13 +136,14 @@ public final class GANStep {
         let perImage = !discriminator.body.mixesImages
         let most = perImage ? max(1, min(n, discriminatorChunk)) : n
         let inverseN = 1 / Float(n)
-        dFake.resize(real.shape)
         var total = PassLosses()
         let parts = parallelParts(batch: n, perImage: perImage)
         if parts > 1 {
             // With G's replicas too, each thread runs its slice through the whole step.
             let wholeStep = generatorReplicas.count >= parts - 1
             let fake = wholeStep ? nil : generatorForward(generator, noise: noise, labels: labels, real: real)
+            // G's upstream; with G in slices, each takes its rows in its fakes' shape.
+            dFake.resize(fake?.shape ?? real.shape)
             let slice = (n + parts - 1) / parts
             var results = [PassLosses](repeating: PassLosses(), count: parts)
             results.withUnsafeMutableBufferPointer { out in
@@ -159,7 +160,7 @@ public final class GANStep {
                         let fakes = generatorForward(g, noise: noise.rows(rows), labels: labels?.rows(rows), real: real)
                         let passes = Passes(real: real, fake: fakes, fakeFirstRow: lo, labels: labels, inverseN: inverseN, perImage: perImage)
                         out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
-                        g.backward(dFake.rows(rows), needs: .parameters)
+                        g.backward(dFake.rows(rows).reshaped(fakes.shape), needs: .parameters)
                     }
                 }
             }
@@ -174,6 +175,7 @@ public final class GANStep {
             }
         } else {
             let fake = generatorForward(generator, noise: noise, labels: labels, real: real)
+            dFake.resize(fake.shape)
             let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN, perImage: perImage)
             total = discriminatorPasses(discriminator, rows: 0..<n, most: most, passes, passBuffers[0])
             generator.backward(dFake, needs: .parameters)
