@@ -115,8 +115,9 @@ ALWAYS_INLINE void input_impl(const float *x, int cin, int height, int width, in
     const int ph = th * 4 + 4, pw = tw * 4 + 4;
     float *padded = scratch;                            // [ph][pw][cin], zero border
     float *rows = scratch + (size_t)ph * pw * cin;      // [8][8][cin]: Bᵀ·d
+    // Each image writes only the interior, so the zero border set here lasts the whole call.
+    memset(padded, 0, sizeof(float) * (size_t)ph * pw * cin);
     for (int n = image0; n < image1; n++) {
-        memset(padded, 0, sizeof(float) * (size_t)ph * pw * cin);
         const float *image = x + (size_t)n * cin * height * width;
         for (int c = 0; c < cin; c++)
             for (int y = 0; y < height; y++)
@@ -175,8 +176,8 @@ ALWAYS_INLINE void output_adjoint_impl(const float *dy, int cout, int height, in
     const int ph = th * 4, pw = tw * 4;
     float *padded = scratch;                         // [ph][pw][cout], zeros past the edge
     float *rows = scratch + (size_t)ph * pw * cout;  // [8][4][cout]: A·dY
+    if (ph != height || pw != width) memset(padded, 0, sizeof(float) * (size_t)ph * pw * cout);   // lasts the call
     for (int n = image0; n < image1; n++) {
-        if (ph != height || pw != width) memset(padded, 0, sizeof(float) * (size_t)ph * pw * cout);
         const float *image = dy + (size_t)n * cout * height * width;
         for (int c = 0; c < cout; c++)
             for (int y = 0; y < height; y++)
