@@ -1,9 +1,10 @@
-// Adam's update and the activations' loops, vectorized. Swift compiles the engine for the
-// baseline x86-64 (SSE2), where its SIMD16 code became 4-wide at best and Adam's square
-// root a scalar sqrtss per value: Adam was 11.8 % of a one-thread conditional-GAN step and
-// tanh 2.8 %. Here each loop exists as AVX-512, AVX2 and baseline code (elementwise_body.inc),
-// picked at run time by zoo_conv_kernels_level. The Swift loops in Vectorized.swift and
-// fastTanh stay the references; ElementwiseKernelTests compares every level with them bit for bit.
+// Adam's update, the activations', dropout's and BatchNorm's loops, vectorized. Swift compiles
+// the engine for the baseline x86-64 (SSE2), where its SIMD16 code became 4-wide at best and
+// Adam's square root a scalar sqrtss per value: Adam was 11.8 % of a one-thread conditional-GAN
+// step and tanh 2.8 %. Here each loop exists as AVX-512, AVX2 and baseline code
+// (elementwise_body.inc, batchnorm_body.inc), picked at run time by zoo_conv_kernels_level. The
+// Swift loops (Vectorized.swift, fastTanh, Dropout.referenceMask, BatchNorm's dense loops) stay
+// the references; ElementwiseKernelTests compares every level with them bit for bit.
 #include "zoo_elementwise.h"
 #include "zoo_conv_kernels.h"
 
