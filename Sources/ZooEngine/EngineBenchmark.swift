@@ -72,14 +72,8 @@ public enum EngineBenchmark {
         ]
         var total = 0.0
         for (name, layer, shape, times) in layers {
-            let x = Tensor(shape: shape)
-            rng.fillNormal(x)
-            var dy: Tensor? = nil
-            let seconds = time(repeats) {
-                let y = layer.forward(x, training: true)
-                if dy == nil { dy = Tensor(shape: y.shape); rng.fillNormal(dy!) }
-                _ = layer.backward(dy!, needs: .all)
-            }
+            let pass = forwardBackward(layer, shape, rng: rng)
+            let seconds = time(repeats) { pass(.all) }
             total += seconds * times
             lines.append(String(format: "%-58@ %8.2f", (times == 1 ? name : "\(name) ×\(Int(times))") as NSString, seconds * times * 1e3))
         }
@@ -96,7 +90,7 @@ public enum EngineBenchmark {
         let slice = (batch + Threads.count - 1) / Threads.count
         var lines = ["Conditional GAN step, one thread's slice of \(slice) images, forward + backward     ms"]
         let rng = RandomSource(seed: 3)
-        // (name, layer, input shape, passes, needs): D's real pass needs no input gradient.
+        // (name, layer, input shape, each pass's needs): D's real pass needs no input gradient.
         let layers: [(String, Layer, [Int], [GradientNeeds])] = [
             ("G dense 110→128", Dense(inputs: 110, outputs: 128, rng: rng), [slice, 110], [.parameters]),
             ("G ReLU 128", ReLU(), [slice, 128], [.all]),
@@ -110,17 +104,8 @@ public enum EngineBenchmark {
         ]
         var total = 0.0
         for (name, layer, shape, passes) in layers {
-            let x = Tensor(shape: shape)
-            rng.fillNormal(x)
-            var dy: Tensor? = nil
-            var seconds = 0.0
-            for needs in passes {
-                seconds += onOneThread(repeats) {
-                    let y = layer.forward(x, training: true)
-                    if dy == nil { dy = Tensor(shape: y.shape); rng.fillNormal(dy!) }
-                    _ = layer.backward(dy!, needs: needs)
-                }
-            }
+            let pass = forwardBackward(layer, shape, rng: rng)
+            let seconds = passes.reduce(0.0) { sum, needs in sum + onOneThread(repeats) { pass(needs) } }
             total += seconds
             lines.append(String(format: "%-58@ %8.3f", name as NSString, seconds * 1e3))
         }
@@ -132,6 +117,19 @@ public enum EngineBenchmark {
         let adamSeconds = time(repeats) { adam.step() }
         lines.append(String(format: "%-58@ %8.3f", "Adam, G and D (351,889 weights, all threads)" as NSString, adamSeconds * 1e3))
         return lines
+    }
+
+    /// A forward and backward of `layer` on a normal input of `shape`, the upstream gradient
+    /// drawn once, on the first call.
+    static func forwardBackward(_ layer: Layer, _ shape: [Int], rng: RandomSource) -> (GradientNeeds) -> Void {
+        let x = Tensor(shape: shape)
+        rng.fillNormal(x)
+        var dy: Tensor? = nil
+        return { needs in
+            let y = layer.forward(x, training: true)
+            if dy == nil { dy = Tensor(shape: y.shape); rng.fillNormal(dy!) }
+            _ = layer.backward(dy!, needs: needs)
+        }
     }
 
     /// Median time of body run as one part of the worker pool, so its GEMMs are not split.
