@@ -7,9 +7,7 @@
 // the Toom–Cook construction in exact rationals, and the tests hold the whole transform to
 // a direct correlation. Loops run channels innermost so they vectorize; each runs in a
 // plain, an AVX2+FMA and an AVX-512 build (WINO_VARIANTS), the best the CPU and level allow.
-#include "zoo_conv_kernels.h"
-
-#include <string.h>
+#include "winograd_common.h"
 
 static const float WINO_AT[4][8] = {{1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0},
  {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 0.0},
@@ -42,37 +40,6 @@ static const float WINO_A[8][4] = {{1.0, 0.0, 0.0, 0.0},
  {1.0, 0.5, 0.25, 0.125},
  {1.0, -0.5, 0.25, -0.125},
  {0.0, 0.0, 0.0, 1.0}};
-
-enum { CO_BLOCK = 16 };
-
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-// dst[c] = Σ_a coef[a] · src[a·stride + c] for c < count, zero coefficients skipped: every
-// step of the transforms is such a row combination, channels innermost. The sums build up
-// 16 channels at a time in registers and are stored once (summing into dst term by term
-// spent the input transform's time on loads and stores of dst); the terms are added in
-// the same order either way.
-ALWAYS_INLINE void combine(float *restrict dst, const float *coef, int terms, const float *restrict src,
-                           ptrdiff_t stride, int count) {
-    int c0 = 0;
-    for (; c0 + 16 <= count; c0 += 16) {
-        float sum[16] = {0};
-        for (int a = 0; a < terms; a++) {
-            const float f = coef[a];
-            if (f == 0) continue;
-            const float *row = src + a * stride + c0;
-            for (int v = 0; v < 16; v++) sum[v] += f * row[v];
-        }
-        for (int v = 0; v < 16; v++) dst[c0 + v] = sum[v];
-    }
-    for (int c = c0; c < count; c++) dst[c] = 0;
-    for (int a = 0; a < terms; a++) {
-        const float f = coef[a];
-        if (f == 0) continue;
-        const float *row = src + a * stride;
-        for (int c = c0; c < count; c++) dst[c] += f * row[c];
-    }
-}
 
 ALWAYS_INLINE void filter_impl(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
     const int cin = forward ? C : O, cout = forward ? O : C;
@@ -232,10 +199,7 @@ ALWAYS_INLINE void filter_adjoint_impl(const float *dU, int C, int O, int ci0, i
     }
 }
 
-// One build of the five transforms per instruction set: the plain one, AVX2+FMA and
-// AVX-512 (16 channels a vector, where the CPU has it and the level allows it). The loops
-// vectorize over channels with no sums across lanes, so the two vector builds give the
-// same values.
+// The five transforms, one build per instruction set (WINO_STAMP_BUILDS).
 #define WINO_VARIANTS(SUFFIX, ATTR) \
     ATTR static void filter_##SUFFIX(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) { \
         filter_impl(w, C, O, forward, ci0, ci1, U); \
@@ -256,25 +220,7 @@ ALWAYS_INLINE void filter_adjoint_impl(const float *dU, int C, int O, int ci0, i
         filter_adjoint_impl(dU, C, O, ci0, ci1, dw); \
     }
 
-WINO_VARIANTS(plain, )
-#if defined(__x86_64__)
-WINO_VARIANTS(avx2, __attribute__((target("avx2,fma"))))
-WINO_VARIANTS(avx512, __attribute__((target("avx512f,avx2,fma"))))
-// Level ≥ 1 means the CPU has AVX2, 2 AVX-512 (zoo_conv_kernels_level has run __builtin_cpu_init).
-static int vector_level(void) {
-    if (!__builtin_cpu_supports("fma")) return 0;
-    return zoo_conv_kernels_level();
-}
-#define PICK(name, ...) \
-    do { \
-        int level_ = vector_level(); \
-        if (level_ >= 2) { name##_avx512(__VA_ARGS__); return; } \
-        if (level_ == 1) { name##_avx2(__VA_ARGS__); return; } \
-        name##_plain(__VA_ARGS__); \
-    } while (0)
-#else
-#define PICK(name, ...) name##_plain(__VA_ARGS__)
-#endif
+WINO_STAMP_BUILDS(WINO_VARIANTS)
 
 void zoo_wino45_filter(const float *w, int channels, int outChannels, int forward, int ci0, int ci1, float *U) {
     PICK(filter, w, channels, outChannels, forward, ci0, ci1, U);

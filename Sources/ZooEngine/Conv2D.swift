@@ -1,4 +1,6 @@
 /// 2-D convolution, `same` padding (Keras), lowered to one GEMM over the whole batch.
+/// Stride-2 5×5 layers with 16 or more channels on both sides, on batches of 32 or more, run
+/// the forward, the input gradient and the weight gradient as Winograd instead (`usesWinograd`).
 /// x: [N, C, H, W] → y: [N, O, OH, OW];  kernel: [O, C, k, k], bias: [O]
 /// cols: [C·k·k, chunk·OH·OW], one chunk of samples at a time
 public final class Conv2D: Layer {
@@ -31,10 +33,18 @@ public final class Conv2D: Layer {
         inputShape = x.shape
         input = x
         let p = g.positions
+        output.resize([n, outChannels, g.outHeight, g.outWidth])
+        if usesWinograd(batch: n) {
+            // Writes every output value; no columns.
+            winograd.convolve(x.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: outChannels),
+                              kernel: kernel.value.data, adjoint: false, into: output.data)
+            for s in 0..<n { addBias(bias, to: output.data + s * outChannels * p, channels: 0..<outChannels, planeSize: p) }
+            colsHoldWholeBatch = false
+            return output
+        }
         let chunk = g.samplesPerChunk(batch: n, channels: outChannels, budget: columnBudget)
         cols.resize([g.patch, chunk * p])
         outChunk.resize([outChannels, chunk * p])
-        output.resize([n, outChannels, g.outHeight, g.outWidth])
         forEachChunk(n: n, chunk: chunk) { first, count in
             let width = count * p
             fillColumns(x, first: first, count: count, g)
@@ -52,6 +62,19 @@ public final class Conv2D: Layer {
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
         guard let g = geometry, let x = input else { preconditionFailure("Conv2D.backward before forward") }
         let n = inputShape[0], p = g.positions
+        if usesWinograd(batch: n) {
+            let geometry = WinogradStride2.geometry(g, outChannels: outChannels)
+            if needs.contains(.parameters) {
+                winograd.addKernelGradient(x: x.data, dy: dy.data, n: n, geometry: geometry, into: kernel.grad.data)
+                if let bias { addPlaneSums(dy.data, n: n, channels: outChannels, planeSize: p, into: bias.grad.data) }
+            }
+            if needs.contains(.input) {
+                gradInput.resize(inputShape)
+                winograd.convolve(dy.data, n: n, geometry: geometry, kernel: kernel.value.data, adjoint: true,
+                                  into: gradInput.data)
+            }
+            return gradInput
+        }
         let chunk = g.samplesPerChunk(batch: n, channels: outChannels, budget: columnBudget)
         let perImage = inChannels * g.height * g.width
         if needs.contains(.input) {
@@ -102,6 +125,23 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// Whether the forward, the input gradient and the weight gradient run as Winograd F(4×4, 3×3)
+    /// over the input's four phases (WinogradStride2): stride 2, 5×5, at least
+    /// `winogradMinimumBatch` images and 16 channels in and out (a 1-channel image's phases
+    /// make 4-long sums: GEMMs too thin to gain). 36 multiplies per 4×4 output tile and
+    /// phase channel pair: for the DCGAN's 7×7 output 576 an image and channel pair, against
+    /// 1225 on the column path. Tests switch it off to compare the two.
+    public var allowsWinograd = true
+    /// Below this batch the transforms' fresh buffers cost a cold process more than they save.
+    public var winogradMinimumBatch = 32
+    /// Stride 2: the fewest channels in and out (tests lower it).
+    public var winogradMinimumChannels = 16
+    let winograd = WinogradStride2()
+
+    func usesWinograd(batch n: Int) -> Bool {
+        allowsWinograd && stride == 2 && size == 5 && n >= winogradMinimumBatch && min(inChannels, outChannels) >= winogradMinimumChannels
+    }
+
     private let dcols = Tensor(shape: [0])
     /// The forward's input, kept to rebuild column chunks in backward (layers keep their
     /// outputs until their next forward, so it is unchanged then).
@@ -117,5 +157,26 @@ func forEachChunk(n: Int, chunk: Int, _ body: (Int, Int) -> Void) {
         let count = min(chunk, n - first)
         body(first, count)
         first += count
+    }
+}
+
+/// Adds bias[o] to plane o of one image ([O, planeSize] from `image`), o in `channels`.
+func addBias(_ bias: Parameter?, to image: UnsafeMutablePointer<Float>, channels: Range<Int>, planeSize: Int) {
+    guard let bias else { return }
+    for o in channels {
+        let plane = image + o * planeSize, b = bias.value.data[o]
+        for i in 0..<planeSize { plane[i] += b }
+    }
+}
+
+/// grad[o] += Σ over images and plane o of dy: [N, channels, planeSize] (a bias's gradient).
+func addPlaneSums(_ dy: UnsafePointer<Float>, n: Int, channels: Int, planeSize: Int, into grad: UnsafeMutablePointer<Float>) {
+    for s in 0..<n {
+        for o in 0..<channels {
+            let plane = dy + (s * channels + o) * planeSize
+            var sum: Float = 0
+            for i in 0..<planeSize { sum += plane[i] }
+            grad[o] += sum
+        }
     }
 }

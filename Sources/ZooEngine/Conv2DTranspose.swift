@@ -1,8 +1,8 @@
 /// Transposed 2-D convolution, Keras/TensorFlow `same`: OH = H·stride. It is the data
 /// gradient of a `same` Conv2D from [OH, OW] to [H, W], so it reuses that geometry:
-/// forward = GEMM to columns, then col2im; backward = im2col, then GEMM. Stride-1 5×5 layers
-/// on batches of 32 or more run the forward, the input gradient and the weight gradient as
-/// Winograd instead (`usesWinograd`).
+/// forward = GEMM to columns, then col2im; backward = im2col, then GEMM. 5×5 layers on
+/// batches of 32 or more (stride 1, or stride 2 with 16 or more channels on both sides) run
+/// the forward, the input gradient and the weight gradient as Winograd instead (`usesWinograd`).
 /// x: [N, C, H, W] → y: [N, O, H·s, W·s];  kernel: [C, O, k, k], bias: [O]
 /// Works a chunk of samples at a time (see ConvGeometry.defaultColumnBudget).
 public final class Conv2DTranspose: Layer {
@@ -60,9 +60,15 @@ public final class Conv2DTranspose: Layer {
         let out = output.data, weights = kernel.value.data
         if usesWinograd(batch: n) {
             // Writes every output value: no zeroing, no column blocks.
-            winograd.correlate(x.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
-                               width: g.width, kernel: weights, forward: true, into: out)
-            for s in 0..<n { addBias(to: out + s * perImage, channels: 0..<outChannels, planeSize: planeSize) }
+            if stride == 1 {
+                winograd.correlate(x.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
+                                   width: g.width, kernel: weights, forward: true, into: out)
+            } else {
+                // This layer's forward is the adjoint of the stride-2 conv from its output to its input.
+                winogradStride2.convolve(x.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: inChannels),
+                                         kernel: weights, adjoint: true, into: out)
+            }
+            for s in 0..<n { addBias(bias, to: out + s * perImage, channels: 0..<outChannels, planeSize: planeSize) }
             xChunkHoldsWholeBatch = false
             return output
         }
@@ -95,7 +101,7 @@ public final class Conv2DTranspose: Layer {
                     for s in 0..<count {
                         let image = out + (first + s) * perImage
                         part.col2im(scratch, ld: width, offset: s * p, image + o0 * planeSize)
-                        addBias(to: image, channels: o0..<(o0 + channels), planeSize: planeSize)
+                        addBias(bias, to: image, channels: o0..<(o0 + channels), planeSize: planeSize)
                     }
                     block += workers
                 }
@@ -114,16 +120,28 @@ public final class Conv2DTranspose: Layer {
         if needs.contains(.input) {
             gradInput.resize(inputShape)
             if winogradInput {
-                winograd.correlate(dy.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
-                                   width: g.width, kernel: kernel.value.data, forward: false, into: gradInput.data)
+                if stride == 1 {
+                    winograd.correlate(dy.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
+                                       width: g.width, kernel: kernel.value.data, forward: false, into: gradInput.data)
+                } else {
+                    winogradStride2.convolve(dy.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: inChannels),
+                                             kernel: kernel.value.data, adjoint: false, into: gradInput.data)
+                }
             } else {
                 gradChunk.resize([inChannels, chunk * p])
             }
         }
         let winogradWeights = needs.contains(.parameters) && usesWinograd(batch: n) && winogradWeightGradient
         if winogradWeights {
-            winograd.addWeightGradient(x: x.data, dy: dy.data, n: n, channels: inChannels, outChannels: outChannels,
-                                       height: g.height, width: g.width, into: kernel.grad.data)
+            if stride == 1 {
+                winograd.addWeightGradient(x: x.data, dy: dy.data, n: n, channels: inChannels, outChannels: outChannels,
+                                           height: g.height, width: g.width, into: kernel.grad.data)
+            } else {
+                // The conv's kernel gradient, with this layer's upstream as the conv's input.
+                winogradStride2.addKernelGradient(x: dy.data, dy: x.data, n: n,
+                                                  geometry: WinogradStride2.geometry(g, outChannels: inChannels),
+                                                  into: kernel.grad.data)
+            }
         }
         let columnsWeights = needs.contains(.parameters) && !winogradWeights
         let columnsInput = needs.contains(.input) && !winogradInput
@@ -153,43 +171,34 @@ public final class Conv2DTranspose: Layer {
             }
         }
         if needs.contains(.parameters), let bias {
-            for s in 0..<n {
-                for o in 0..<outChannels {
-                    let plane = dy.data + s * perImage + o * g.height * g.width
-                    var sum: Float = 0
-                    for i in 0..<(g.height * g.width) { sum += plane[i] }
-                    bias.grad.data[o] += sum
-                }
-            }
+            addPlaneSums(dy.data, n: n, channels: outChannels, planeSize: g.height * g.width, into: bias.grad.data)
         }
         return gradInput
     }
 
-    /// Adds bias[o] to plane o of one output image ([O, planeSize] from `image`), o in `channels`.
-    private func addBias(to image: UnsafeMutablePointer<Float>, channels: Range<Int>, planeSize: Int) {
-        guard let bias else { return }
-        for o in channels {
-            let plane = image + o * planeSize, b = bias.value.data[o]
-            for i in 0..<planeSize { plane[i] += b }
-        }
-    }
-
-    /// Whether the forward, the input gradient and the weight gradient run as Winograd F(4×4, 5×5) (Winograd45):
-    /// stride 1, 5×5 kernel, at least `winogradMinimumBatch` images. The dense GEMM of the
-    /// column path spends 31 % of its multiply-adds on padding for a 7×7 image and 400 per
-    /// output tile and channel pair in all; Winograd spends 64. Tests switch it off to compare
-    /// the two.
+    /// Whether the forward, the input gradient and the weight gradient run as Winograd, on
+    /// batches of at least `winogradMinimumBatch` images with a 5×5 kernel:
+    /// - stride 1: F(4×4, 5×5) (Winograd45). The column path spends 31 % of its multiply-adds
+    ///   on padding for a 7×7 image and 400 per output tile and channel pair in all; Winograd 64.
+    /// - stride 2, 16 or more channels in and out: F(4×4, 3×3) over the output's four phases
+    ///   (WinogradStride2, the adjoint of a stride-2 Conv2D's), 36 per 4×4 tile and phase
+    ///   channel pair. Fewer channels make GEMMs too thin to gain (the DCGAN's last layer has 1).
+    /// Tests switch it off to compare with the column path.
     public var allowsWinograd = true
-    /// Whether a Winograd layer's weight gradient runs as Winograd too (Winograd45.addWeightGradient);
-    /// tests switch it off to compare it with the column path's.
+    /// Whether a Winograd layer's weight gradient runs as Winograd too; tests switch it off to
+    /// compare it with the column path's.
     var winogradWeightGradient = true
     /// Below this batch the transforms' fresh buffers (~14 MB for 16 images of 256→128 channels) cost a
     /// cold `zoo generate` more than the multiplies they save (tests lower it).
     public var winogradMinimumBatch = 32
+    /// Stride 2: the fewest channels in and out (tests lower it).
+    public var winogradMinimumChannels = 16
     let winograd = Winograd45()
+    let winogradStride2 = WinogradStride2()
 
     func usesWinograd(batch n: Int) -> Bool {
-        allowsWinograd && stride == 1 && size == 5 && n >= winogradMinimumBatch
+        guard allowsWinograd && size == 5 && n >= winogradMinimumBatch else { return false }
+        return stride == 1 || (stride == 2 && min(inChannels, outChannels) >= winogradMinimumChannels)
     }
 
     /// The forward's input, kept to rebuild X chunks in backward (layers keep their

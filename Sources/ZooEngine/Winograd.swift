@@ -43,19 +43,7 @@ final class Winograd45 {
                 zoo_wino45_input(x, Int32(cin), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
                                  v, tiles, lo * perImage, work + part * scratchFloats)
             }
-            // One single-threaded GEMM per point, the points shared out: no GEMM is split, so
-            // none packs its operands twice. (With OpenBLAS's own threading, each uses every core.)
-            if Threads.ownGEMMThreads {
-                Threads.run(64) { t in
-                    gemmBlock(transA: false, transB: false, m: tiles, n: cout, k: cin, alpha: 1, v + t * tiles * cin, lda: cin,
-                              u + t * cin * cout, ldb: cout, beta: 0, prod + t * tiles * cout, ldc: cout)
-                }
-            } else {
-                for t in 0..<64 {
-                    gemm(m: tiles, n: cout, k: cin, v + t * tiles * cin, lda: cin, u + t * cin * cout, ldb: cout,
-                         prod + t * tiles * cout, ldc: cout)
-                }
-            }
+            pointProducts(points: 64, m: tiles, n: cout, k: cin, v, u, beta: 0, into: prod)
             forEachImageSlice(count, parts: parts) { part, lo, hi in
                 zoo_wino45_output(prod, Int32(cout), Int32(height), Int32(width), Int32(first + lo), Int32(first + hi),
                                   tiles, lo * perImage, y, work + part * scratchFloats)
@@ -94,18 +82,7 @@ final class Winograd45 {
             }
             // The first chunk writes dU, later ones add to it. Each point t is one task of one
             // thread, so no two threads write the same dU_t.
-            let beta: Float = first == 0 ? 0 : 1
-            if Threads.ownGEMMThreads {
-                Threads.run(64) { t in
-                    gemmBlock(transA: true, transB: false, m: cin, n: cout, k: tiles, alpha: 1, v + t * tiles * cin, lda: cin,
-                              wt + t * tiles * cout, ldb: cout, beta: beta, du + t * cin * cout, ldc: cout)
-                }
-            } else {
-                for t in 0..<64 {
-                    gemm(transA: true, m: cin, n: cout, k: tiles, v + t * tiles * cin, lda: cin, wt + t * tiles * cout,
-                         ldb: cout, beta: beta, du + t * cin * cout, ldc: cout)
-                }
-            }
+            pointProducts(points: 64, transA: true, m: cin, n: cout, k: tiles, v, wt, beta: first == 0 ? 0 : 1, into: du)
         }
         // dK = Gᵀ·dU·G, added into dw; the input channels shared out (disjoint rows of dw).
         let perPart = (cin + parts - 1) / parts
@@ -114,13 +91,34 @@ final class Winograd45 {
             if lo < hi { zoo_wino45_filter_adjoint(du, Int32(cin), Int32(cout), Int32(lo), Int32(hi), dw) }
         }
     }
+}
 
-    /// body(part, lo, hi) for each thread's share lo..<hi of `count` images (empty shares skipped).
-    private func forEachImageSlice(_ count: Int, parts: Int, _ body: (Int, Int, Int) -> Void) {
-        let imagesPerPart = (count + parts - 1) / parts
-        Threads.run(parts) { part in
-            let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
-            if lo < hi { body(part, lo, hi) }
+/// body(part, lo, hi) for each thread's share lo..<hi of `count` images (empty shares skipped).
+func forEachImageSlice(_ count: Int, parts: Int, _ body: (Int, Int, Int) -> Void) {
+    let imagesPerPart = (count + parts - 1) / parts
+    Threads.run(parts) { part in
+        let lo = min(count, part * imagesPerPart), hi = min(count, lo + imagesPerPart)
+        if lo < hi { body(part, lo, hi) }
+    }
+}
+
+/// One GEMM per transform point t: C_t = op(A_t)·B_t + beta·C_t, with A_t: [m, k] ([k, m]
+/// when transA), B_t: [k, n] and C_t: [m, n] packed one after another. Each point is one
+/// single-threaded GEMM and the points are shared out: no GEMM is split, so none packs its
+/// operands twice, and no two threads write the same C_t. (With OpenBLAS's own threading,
+/// each GEMM uses every core instead.)
+func pointProducts(points: Int, transA: Bool = false, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>,
+                   _ b: UnsafePointer<Float>, beta: Float, into c: UnsafeMutablePointer<Float>) {
+    let lda = transA ? m : k
+    if Threads.ownGEMMThreads {
+        Threads.run(points) { t in
+            gemmBlock(transA: transA, transB: false, m: m, n: n, k: k, alpha: 1, a + t * m * k, lda: lda,
+                      b + t * k * n, ldb: n, beta: beta, c + t * m * n, ldc: n)
+        }
+    } else {
+        for t in 0..<points {
+            gemm(transA: transA, m: m, n: n, k: k, a + t * m * k, lda: lda, b + t * k * n, ldb: n, beta: beta,
+                 c + t * m * n, ldc: n)
         }
     }
 }

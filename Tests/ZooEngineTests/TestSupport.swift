@@ -120,3 +120,14 @@ func atEveryKernelLevel(_ body: (Int32) -> Void) {
         body(level)
     }
 }
+
+/// Asserts max |actual − expected| ≤ tolerance · max |expected|.
+func assertCloseToScale(_ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(actual.count, expected.count, "\(what): count", file: file, line: line)
+    let scale = expected.map(abs).max() ?? 0
+    let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
+    if ProcessInfo.processInfo.environment["WINOGRAD_ERRORS"] != nil { print("\(what): \(worst / scale)") }
+    XCTAssert(worst <= tolerance * scale, "\(what): error \(worst) is \(worst / scale) of the scale \(scale)",
+              file: file, line: line)
+}

@@ -106,17 +106,6 @@ final class WinogradTests: XCTestCase {
     static let smallTolerance: Float = 2e-5
     static let dcganTolerance: Float = 3e-5
 
-    /// Asserts max |actual − expected| ≤ tolerance · max |expected|.
-    private func assertCloseToScale(_ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String,
-                                    file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(actual.count, expected.count, "\(what): count", file: file, line: line)
-        let scale = expected.map(abs).max() ?? 0
-        let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
-        if ProcessInfo.processInfo.environment["WINOGRAD_ERRORS"] != nil { print("\(what): \(worst / scale)") }
-        XCTAssert(worst <= tolerance * scale, "\(what): error \(worst) is \(worst / scale) of the scale \(scale)",
-                  file: file, line: line)
-    }
-
     private func check(_ s: Reference.ConvShape, bias useBias: Bool, oneImageChunks: Bool, tag: String,
                        file: StaticString = #filePath, line: UInt = #line) {
         let layer = Conv2DTranspose(inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride,

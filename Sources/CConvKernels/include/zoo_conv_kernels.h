@@ -66,4 +66,44 @@ size_t zoo_wino45_input_scratch(int cin, int height, int width);
 size_t zoo_wino45_output_adjoint_scratch(int cout, int height, int width);
 size_t zoo_wino45_output_scratch(int cout);
 
+/// Winograd F(4×4, 3×3) for the stride-2 5×5 `same` convolution from a big image [C, H, W]
+/// to a small one [O, OH, OW] (winograd_stride2.c): the big image's four phases become 4C
+/// channels of a stride-1 3×3 correlation. `adjoint` = 0 is the conv's forward (big → small),
+/// 1 its input gradient (small → big; a stride-2 Conv2DTranspose's forward). Transforms go
+/// between images and [36][tiles][channels] (zoo_wino_s2_tiles tiles an image), image n's
+/// tiles from row tile0 + (n − image0)·tilesPerImage. scratch holds zoo_wino_s2_scratch
+/// floats (one per calling thread).
+typedef struct {
+    int channels, height, width;            // the big image [C, H, W]
+    int outChannels, outHeight, outWidth;   // the small image [O, OH, OW]
+    int padTop, padLeft;                    // the conv's `same` padding before
+} zoo_s2_geometry;
+
+/// Filter transform of rows r0..<r1 of U: [36][rows][cols] from the conv kernel k: [O, C, 5, 5].
+/// Forward: rows = 4C phase channels, cols = O. Adjoint: rows = O, cols = 4C.
+void zoo_wino_s2_filter(const float *k, const zoo_s2_geometry *g, int adjoint, int r0, int r1, float *U);
+
+/// Input transform of images image0..<image1 into V: [36][tiles][rows]: of the big image
+/// x: [N, C, H, W] (forward), of the small dy: [N, O, OH, OW] (adjoint).
+void zoo_wino_s2_input(const float *src, const zoo_s2_geometry *g, int adjoint, int image0, int image1,
+                       float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch);
+
+/// Output transform of M: [36][tiles][cols] into images image0..<image1 of y: [N, O, OH, OW]
+/// (forward) or dx: [N, C, H, W] (adjoint), every value written.
+void zoo_wino_s2_output(const float *M, const zoo_s2_geometry *g, int adjoint, int image0, int image1,
+                        ptrdiff_t tiles, ptrdiff_t tile0, float *dst, float *scratch);
+
+/// The weight gradient's adjoint output transform: W = A·dY·Aᵀ per forward tile of
+/// dy: [N, O, OH, OW], into W: [36][tiles][O]. Then dU_t = V_tᵀ·W_t (V of the forward's input).
+void zoo_wino_s2_output_adjoint(const float *dy, const zoo_s2_geometry *g, int image0, int image1,
+                                float *W, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch);
+
+/// dK = Gᵀ·dU·G for the big image's channels c0..<c1 of dU: [36][4C][O], ADDED into the
+/// kernel gradient dk: [O, C, 5, 5].
+void zoo_wino_s2_filter_adjoint(const float *dU, const zoo_s2_geometry *g, int c0, int c1, float *dk);
+
+/// Tiles per image of the forward (adjoint = 0) or the adjoint.
+int zoo_wino_s2_tiles(const zoo_s2_geometry *g, int adjoint);
+size_t zoo_wino_s2_scratch(const zoo_s2_geometry *g);
+
 #endif

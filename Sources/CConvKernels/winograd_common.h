@@ -1,0 +1,66 @@
+// Shared by the Winograd kernels (winograd.c: F(4×4, 5×5); winograd_stride2.c: F(4×4, 3×3)):
+// the row combination every transform step is made of, and the per-instruction-set builds.
+#ifndef ZOO_WINOGRAD_COMMON_H
+#define ZOO_WINOGRAD_COMMON_H
+#include "zoo_conv_kernels.h"
+
+#include <stddef.h>
+#include <string.h>
+
+enum { CO_BLOCK = 16 };
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+// dst[c] = Σ_a coef[a] · src[a·stride + c] for c < count, zero coefficients skipped: every
+// step of the transforms is such a row combination, channels innermost. The sums build up
+// 16 channels at a time in registers and are stored once (summing into dst term by term
+// spent the input transform's time on loads and stores of dst); the terms are added in
+// the same order either way.
+ALWAYS_INLINE void combine(float *restrict dst, const float *coef, int terms, const float *restrict src,
+                           ptrdiff_t stride, int count) {
+    int c0 = 0;
+    for (; c0 + 16 <= count; c0 += 16) {
+        float sum[16] = {0};
+        for (int a = 0; a < terms; a++) {
+            const float f = coef[a];
+            if (f == 0) continue;
+            const float *row = src + a * stride + c0;
+            for (int v = 0; v < 16; v++) sum[v] += f * row[v];
+        }
+        for (int v = 0; v < 16; v++) dst[c0 + v] = sum[v];
+    }
+    for (int c = c0; c < count; c++) dst[c] = 0;
+    for (int a = 0; a < terms; a++) {
+        const float f = coef[a];
+        if (f == 0) continue;
+        const float *row = src + a * stride;
+        for (int c = c0; c < count; c++) dst[c] += f * row[c];
+    }
+}
+
+// Stamps a file's transforms once per instruction set: the plain build, AVX2+FMA and AVX-512
+// (16 channels a vector, where the CPU has it and the level allows it). The loops vectorize
+// over channels with no sums across lanes, so the two vector builds give the same values.
+#if defined(__x86_64__)
+#define WINO_STAMP_BUILDS(VARIANTS) \
+    VARIANTS(plain, ) \
+    VARIANTS(avx2, __attribute__((target("avx2,fma")))) \
+    VARIANTS(avx512, __attribute__((target("avx512f,avx2,fma"))))
+// Level ≥ 1 means the CPU has AVX2, 2 AVX-512 (zoo_conv_kernels_level has run __builtin_cpu_init).
+static inline int wino_vector_level(void) {
+    if (!__builtin_cpu_supports("fma")) return 0;
+    return zoo_conv_kernels_level();
+}
+#define PICK(name, ...) \
+    do { \
+        int level_ = wino_vector_level(); \
+        if (level_ >= 2) { name##_avx512(__VA_ARGS__); return; } \
+        if (level_ == 1) { name##_avx2(__VA_ARGS__); return; } \
+        name##_plain(__VA_ARGS__); \
+    } while (0)
+#else
+#define WINO_STAMP_BUILDS(VARIANTS) VARIANTS(plain, )
+#define PICK(name, ...) name##_plain(__VA_ARGS__)
+#endif
+
+#endif
