@@ -61,39 +61,46 @@ ALWAYS_INLINE grid_shape shape_of(const zoo_s2_geometry *g, int adjoint) {
     return s;
 }
 
-// K'(q, o, a, b) from the conv kernel k: [O, C, 5, 5].
-ALWAYS_INLINE float phase_tap(const float *k, const zoo_s2_geometry *g, int q, int o, int a, int b) {
-    const int C = g->channels, phase = q / C, c = q % C;
-    const int ky = 2 * a + phase / 2, kx = 2 * b + phase % 2;
-    return ky < 5 && kx < 5 ? k[((size_t)o * C + c) * 25 + ky * 5 + kx] : 0;
-}
-
-// U: [36][rows][cols] for rows r0..<r1. Forward: rows = 4C phase channels, cols = O, U = G·K'·Gᵀ.
-// Adjoint: rows = O, cols = 4C, the taps flipped: U = G·K'(q, o)[2 − a][2 − b]·Gᵀ.
-ALWAYS_INLINE void filter_impl(const float *k, const zoo_s2_geometry *g, int adjoint, int r0, int r1, float *U) {
-    const int phases = 4 * g->channels, O = g->outChannels;
+// U: [36][rows][cols]. Forward: rows = 4C phase channels, cols = O, U = G·K'·Gᵀ, for the big
+// image's channels c0..<c1 (their four phase rows each). Adjoint: rows = O, cols = 4C, the taps
+// flipped, U = G·K'(q, o)[2 − a][2 − b]·Gᵀ, for rows o = c0..<c1. Either way 16 lanes of the
+// contiguous index (o forward, c adjoint) load their 25 taps once, for all four phases.
+ALWAYS_INLINE void filter_impl(const float *k, const zoo_s2_geometry *g, int adjoint, int lo, int hi, float *U) {
+    const int C = g->channels, O = g->outChannels, phases = 4 * C;
     const int rows = adjoint ? O : phases, cols = adjoint ? phases : O;
-    float kk[3][3][CO_BLOCK], gk[6][3][CO_BLOCK];
-    for (int r = r0; r < r1; r++) {
-        for (int s0 = 0; s0 < cols; s0 += CO_BLOCK) {
-            const int width = cols - s0 < CO_BLOCK ? cols - s0 : CO_BLOCK;
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                    for (int v = 0; v < CO_BLOCK; v++) {
-                        const int s = s0 + (v < width ? v : 0);
-                        kk[a][b][v] = adjoint ? phase_tap(k, g, s, r, 2 - a, 2 - b) : phase_tap(k, g, r, s, a, b);
+    const int lanes = adjoint ? C : O;      // the index the 16 lanes run over
+    float taps[25][CO_BLOCK], kk[3][3][CO_BLOCK], gk[6][3][CO_BLOCK];
+    for (int fixed = lo; fixed < hi; fixed++) {
+        for (int l0 = 0; l0 < lanes; l0 += CO_BLOCK) {
+            const int width = lanes - l0 < CO_BLOCK ? lanes - l0 : CO_BLOCK;
+            for (int v = 0; v < CO_BLOCK; v++) {
+                const int l = l0 + (v < width ? v : 0);
+                // forward: fixed = c, lanes o; adjoint: fixed = o, lanes c.
+                const float *kernel = adjoint ? k + ((size_t)fixed * C + l) * 25 : k + ((size_t)l * C + fixed) * 25;
+                for (int t = 0; t < 25; t++) taps[t][v] = kernel[t];
+            }
+            for (int phase = 0; phase < 4; phase++) {
+                const int py = phase / 2, px = phase % 2;
+                for (int a = 0; a < 3; a++)
+                    for (int b = 0; b < 3; b++) {
+                        // forward K'(a, b) = k[2a + py][2b + px]; adjoint reads it at (2 − a, 2 − b).
+                        const int ky = 2 * (adjoint ? 2 - a : a) + py, kx = 2 * (adjoint ? 2 - b : b) + px;
+                        for (int v = 0; v < CO_BLOCK; v++) kk[a][b][v] = ky < 5 && kx < 5 ? taps[ky * 5 + kx][v] : 0;
                     }
-            for (int i = 0; i < 6; i++)
-                for (int b = 0; b < 3; b++)
-                    for (int v = 0; v < CO_BLOCK; v++)
-                        gk[i][b][v] = W3_G[i][0] * kk[0][b][v] + W3_G[i][1] * kk[1][b][v] + W3_G[i][2] * kk[2][b][v];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    float row[CO_BLOCK];
-                    for (int v = 0; v < CO_BLOCK; v++)
-                        row[v] = gk[i][0][v] * W3_G[j][0] + gk[i][1][v] * W3_G[j][1] + gk[i][2][v] * W3_G[j][2];
-                    memcpy(U + ((size_t)(i * 6 + j) * rows + r) * cols + s0, row, sizeof(float) * (size_t)width);
-                }
+                for (int i = 0; i < 6; i++)
+                    for (int b = 0; b < 3; b++)
+                        for (int v = 0; v < CO_BLOCK; v++)
+                            gk[i][b][v] = W3_G[i][0] * kk[0][b][v] + W3_G[i][1] * kk[1][b][v] + W3_G[i][2] * kk[2][b][v];
+                // forward: row q = phase·C + c, columns o = l0…; adjoint: row o, columns phase·C + l0…
+                const size_t row = adjoint ? (size_t)fixed : (size_t)phase * C + fixed;
+                const size_t col = adjoint ? (size_t)phase * C + l0 : (size_t)l0;
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) {
+                        float *to = U + ((size_t)(i * 6 + j) * rows + row) * cols + col;
+                        for (int v = 0; v < width; v++)
+                            to[v] = gk[i][0][v] * W3_G[j][0] + gk[i][1][v] * W3_G[j][1] + gk[i][2][v] * W3_G[j][2];
+                    }
+            }
         }
     }
 }
@@ -263,8 +270,8 @@ ALWAYS_INLINE void filter_adjoint_impl(const float *dU, const zoo_s2_geometry *g
 }
 
 #define S2_VARIANTS(SUFFIX, ATTR) \
-    ATTR static void filter_##SUFFIX(const float *k, const zoo_s2_geometry *g, int adjoint, int r0, int r1, float *U) { \
-        filter_impl(k, g, adjoint, r0, r1, U); \
+    ATTR static void filter_##SUFFIX(const float *k, const zoo_s2_geometry *g, int adjoint, int lo, int hi, float *U) { \
+        filter_impl(k, g, adjoint, lo, hi, U); \
     } \
     ATTR static void input_##SUFFIX(const float *src, const zoo_s2_geometry *g, int adjoint, int image0, int image1, \
                                      float *V, ptrdiff_t tiles, ptrdiff_t tile0, float *scratch) { \
@@ -284,8 +291,8 @@ ALWAYS_INLINE void filter_adjoint_impl(const float *dU, const zoo_s2_geometry *g
 
 WINO_STAMP_BUILDS(S2_VARIANTS)
 
-void zoo_wino_s2_filter(const float *k, const zoo_s2_geometry *g, int adjoint, int r0, int r1, float *U) {
-    PICK(filter, k, g, adjoint, r0, r1, U);
+void zoo_wino_s2_filter(const float *k, const zoo_s2_geometry *g, int adjoint, int lo, int hi, float *U) {
+    PICK(filter, k, g, adjoint, lo, hi, U);
 }
 
 void zoo_wino_s2_input(const float *src, const zoo_s2_geometry *g, int adjoint, int image0, int image1,

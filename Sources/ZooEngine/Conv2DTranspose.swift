@@ -194,7 +194,9 @@ public final class Conv2DTranspose: Layer {
     /// Stride 2: the fewest channels in and out (tests lower it).
     public var winogradMinimumChannels = 16
     let winograd = Winograd45()
-    let winogradStride2 = WinogradStride2()
+    /// A generator's layer: one forward and one backward a step with new weights each step,
+    /// so no filter transform is kept for reuse.
+    let winogradStride2 = WinogradStride2(cachesFilters: false)
 
     func usesWinograd(batch n: Int) -> Bool {
         guard allowsWinograd && size == 5 && n >= winogradMinimumBatch else { return false }

@@ -63,6 +63,59 @@ final class WinogradStride2Tests: XCTestCase {
         compare(deconv, deconvColumns, input: randomTensor([n, 128, 7, 7], seed: 46), what: "G deconv2")
     }
 
+    /// The layers keep their filter transforms while the weights stay the same (D's conv2 runs a
+    /// dozen passes a step) and the forward's input transform for the weight gradient: both
+    /// must follow weights changed in place and a new input.
+    func testCachedTransformsFollowChanges() {
+        let s = Reference.ConvShape(n: 2, c: 3, h: 9, w: 8, outChannels: 5, k: 5, stride: 2)
+        let conv = Conv2D(inChannels: s.c, outChannels: s.outChannels, kernel: 5, stride: 2, rng: RandomSource(seed: 51))
+        conv.winogradMinimumBatch = 1
+        conv.winogradMinimumChannels = 1
+        let deconv = Conv2DTranspose(inChannels: s.outChannels, outChannels: s.c, kernel: 5, stride: 2, rng: RandomSource(seed: 52))
+        deconv.winogradMinimumBatch = 1
+        deconv.winogradMinimumChannels = 1
+        for (layer, xShape) in [(conv as Layer, [2, 3, 9, 8]), (deconv as Layer, [2, 5, 4, 4])] {
+            let kernel = layer.parameters[0]
+            let x1 = randomTensor(xShape, seed: 53), x2 = randomTensor(xShape, seed: 54)
+            _ = layer.forward(x1, training: true)
+            for i in 0..<kernel.value.count { kernel.value.data[i] *= -0.5 }
+            let y = layer.forward(x2, training: true).array
+            let dy = randomTensor(layer.forward(x2, training: true).shape, seed: 55)
+            kernel.grad.fill(0)
+            let dx = layer.backward(dy, needs: .all).array
+            let dW = kernel.grad.array
+            // A fresh layer with the changed weights, never run before.
+            let fresh: Layer = layer is Conv2D
+                ? { let l = Conv2D(inChannels: s.c, outChannels: s.outChannels, kernel: 5, stride: 2, rng: RandomSource(seed: 1))
+                    l.winogradMinimumBatch = 1; l.winogradMinimumChannels = 1; return l }()
+                : { let l = Conv2DTranspose(inChannels: s.outChannels, outChannels: s.c, kernel: 5, stride: 2, rng: RandomSource(seed: 1))
+                    l.winogradMinimumBatch = 1; l.winogradMinimumChannels = 1; return l }()
+            fresh.parameters[0].value.copy(from: kernel.value)
+            fresh.parameters[1].value.copy(from: layer.parameters[1].value)
+            XCTAssertEqual(fresh.forward(x2, training: true).array, y, "\(type(of: layer)) forward after new weights")
+            XCTAssertEqual(fresh.backward(dy, needs: .all).array, dx, "\(type(of: layer)) dx after new weights")
+            XCTAssertEqual(fresh.parameters[0].grad.array, dW, "\(type(of: layer)) dW after a new input")
+        }
+    }
+
+    /// The weight gradient reuses the forward's input transform only for the same images.
+    func testWeightGradientReusesOnlyItsOwnForward() {
+        let g = ConvGeometry.same(channels: 3, height: 9, width: 8, kernel: 5, stride: 2)
+        let geometry = WinogradStride2.geometry(g, outChannels: 4)
+        let kernel = randomTensor([4, 3, 5, 5], seed: 61), x1 = randomTensor([2, 3, 9, 8], seed: 62)
+        let x2 = randomTensor([2, 3, 9, 8], seed: 63), dy = randomTensor([2, 4, 5, 4], seed: 64)
+        let y = Tensor(shape: [2, 4, 5, 4])
+        func gradient(after forward: Tensor?, of x: Tensor) -> [Float] {
+            let winograd = WinogradStride2(), dk = Tensor(shape: [4, 3, 5, 5])
+            if let forward { winograd.convolve(forward.data, n: 2, geometry: geometry, kernel: kernel.data, adjoint: false, into: y.data) }
+            winograd.addKernelGradient(x: x.data, dy: dy.data, n: 2, geometry: geometry, into: dk.data)
+            return dk.array
+        }
+        let alone = gradient(after: nil, of: x2)
+        XCTAssertEqual(gradient(after: x2, of: x2), alone, "after its own forward")
+        XCTAssertEqual(gradient(after: x1, of: x2), alone, "after another input's forward")
+    }
+
     /// Small batches, thin layers, other strides and kernel sizes keep the column path.
     func testAppliesOnlyWhereItCan() {
         let rng = RandomSource(seed: 1)

@@ -79,9 +79,10 @@ typedef struct {
     int padTop, padLeft;                    // the conv's `same` padding before
 } zoo_s2_geometry;
 
-/// Filter transform of rows r0..<r1 of U: [36][rows][cols] from the conv kernel k: [O, C, 5, 5].
-/// Forward: rows = 4C phase channels, cols = O. Adjoint: rows = O, cols = 4C.
-void zoo_wino_s2_filter(const float *k, const zoo_s2_geometry *g, int adjoint, int r0, int r1, float *U);
+/// Filter transform into U: [36][rows][cols] from the conv kernel k: [O, C, 5, 5]. Forward:
+/// rows = 4C phase channels, cols = O, the rows of big-image channels lo..<hi. Adjoint: rows = O,
+/// cols = 4C, rows lo..<hi.
+void zoo_wino_s2_filter(const float *k, const zoo_s2_geometry *g, int adjoint, int lo, int hi, float *U);
 
 /// Input transform of images image0..<image1 into V: [36][tiles][rows]: of the big image
 /// x: [N, C, H, W] (forward), of the small dy: [N, O, OH, OW] (adjoint).
