@@ -131,3 +131,17 @@ func assertCloseToScale(_ actual: [Float], _ expected: [Float], tolerance: Float
     XCTAssert(worst <= tolerance * scale, "\(what): error \(worst) is \(worst / scale) of the scale \(scale)",
               file: file, line: line)
 }
+
+/// The Winograd tests' cases: at every kernel level this CPU has, each image size, with and
+/// without bias, in whole and in one-image chunks; body(h, w, bias, oneImageChunks, tag).
+func forEachWinogradCase(sizes: [(Int, Int)], _ body: (Int, Int, Bool, Bool, String) -> Void) {
+    atEveryKernelLevel { level in
+        for (h, w) in sizes {
+            for useBias in [true, false] {
+                for oneImageChunks in [false, true] {
+                    body(h, w, useBias, oneImageChunks, "level \(level) \(h)x\(w) bias=\(useBias) one-image chunks=\(oneImageChunks)")
+                }
+            }
+        }
+    }
+}

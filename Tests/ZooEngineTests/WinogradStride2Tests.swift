@@ -10,30 +10,16 @@ final class WinogradStride2Tests: XCTestCase {
     /// not multiples of the tile, channel counts that are not multiples of the 16-wide filter
     /// block, with and without bias, and chunks of one image.
     func testConv2DMatchesReference() {
-        atEveryKernelLevel { level in
-            for (h, w) in [(14, 14), (28, 28), (7, 7), (5, 9), (1, 3), (2, 2)] {
-                for useBias in [true, false] {
-                    for oneImageChunks in [false, true] {
-                        let s = Reference.ConvShape(n: 3, c: 3, h: h, w: w, outChannels: 17, k: 5, stride: 2)
-                        checkConv2D(s, bias: useBias, oneImageChunks: oneImageChunks,
-                                    tag: "level \(level) \(h)x\(w) bias=\(useBias) one-image chunks=\(oneImageChunks)")
-                    }
-                }
-            }
+        forEachWinogradCase(sizes: [(14, 14), (28, 28), (7, 7), (5, 9), (1, 3), (2, 2)]) { h, w, useBias, oneImageChunks, tag in
+            let s = Reference.ConvShape(n: 3, c: 3, h: h, w: w, outChannels: 17, k: 5, stride: 2)
+            check(s, transposed: false, bias: useBias, oneImageChunks: oneImageChunks, tag: tag)
         }
     }
 
     func testConv2DTransposeMatchesReference() {
-        atEveryKernelLevel { level in
-            for (h, w) in [(7, 7), (14, 14), (4, 4), (3, 5), (1, 1)] {
-                for useBias in [true, false] {
-                    for oneImageChunks in [false, true] {
-                        let s = Reference.ConvShape(n: 3, c: 17, h: h, w: w, outChannels: 3, k: 5, stride: 2)
-                        checkConv2DTranspose(s, bias: useBias, oneImageChunks: oneImageChunks,
-                                             tag: "level \(level) \(h)x\(w) bias=\(useBias) one-image chunks=\(oneImageChunks)")
-                    }
-                }
-            }
+        forEachWinogradCase(sizes: [(7, 7), (14, 14), (4, 4), (3, 5), (1, 1)]) { h, w, useBias, oneImageChunks, tag in
+            let s = Reference.ConvShape(n: 3, c: 17, h: h, w: w, outChannels: 3, k: 5, stride: 2)
+            check(s, transposed: true, bias: useBias, oneImageChunks: oneImageChunks, tag: tag)
         }
     }
 
@@ -67,14 +53,9 @@ final class WinogradStride2Tests: XCTestCase {
     /// dozen passes a step) and the forward's input transform for the weight gradient: both
     /// must follow weights changed in place and a new input.
     func testCachedTransformsFollowChanges() {
-        let s = Reference.ConvShape(n: 2, c: 3, h: 9, w: 8, outChannels: 5, k: 5, stride: 2)
-        let conv = Conv2D(inChannels: s.c, outChannels: s.outChannels, kernel: 5, stride: 2, rng: RandomSource(seed: 51))
-        conv.winogradMinimumBatch = 1
-        conv.winogradMinimumChannels = 1
-        let deconv = Conv2DTranspose(inChannels: s.outChannels, outChannels: s.c, kernel: 5, stride: 2, rng: RandomSource(seed: 52))
-        deconv.winogradMinimumBatch = 1
-        deconv.winogradMinimumChannels = 1
-        for (layer, xShape) in [(conv as Layer, [2, 3, 9, 8]), (deconv as Layer, [2, 5, 4, 4])] {
+        for (transposed, xShape) in [(false, [2, 3, 9, 8]), (true, [2, 5, 4, 4])] {
+            let (c, o) = transposed ? (5, 3) : (3, 5)
+            let layer = winogradLayer(transposed: transposed, in: c, out: o, seed: 51)
             let kernel = layer.parameters[0]
             let x1 = randomTensor(xShape, seed: 53), x2 = randomTensor(xShape, seed: 54)
             _ = layer.forward(x1, training: true)
@@ -83,18 +64,13 @@ final class WinogradStride2Tests: XCTestCase {
             let dy = randomTensor(layer.forward(x2, training: true).shape, seed: 55)
             kernel.grad.fill(0)
             let dx = layer.backward(dy, needs: .all).array
-            let dW = kernel.grad.array
             // A fresh layer with the changed weights, never run before.
-            let fresh: Layer = layer is Conv2D
-                ? { let l = Conv2D(inChannels: s.c, outChannels: s.outChannels, kernel: 5, stride: 2, rng: RandomSource(seed: 1))
-                    l.winogradMinimumBatch = 1; l.winogradMinimumChannels = 1; return l }()
-                : { let l = Conv2DTranspose(inChannels: s.outChannels, outChannels: s.c, kernel: 5, stride: 2, rng: RandomSource(seed: 1))
-                    l.winogradMinimumBatch = 1; l.winogradMinimumChannels = 1; return l }()
+            let fresh = winogradLayer(transposed: transposed, in: c, out: o, seed: 1)
             fresh.parameters[0].value.copy(from: kernel.value)
             fresh.parameters[1].value.copy(from: layer.parameters[1].value)
-            XCTAssertEqual(fresh.forward(x2, training: true).array, y, "\(type(of: layer)) forward after new weights")
-            XCTAssertEqual(fresh.backward(dy, needs: .all).array, dx, "\(type(of: layer)) dx after new weights")
-            XCTAssertEqual(fresh.parameters[0].grad.array, dW, "\(type(of: layer)) dW after a new input")
+            XCTAssertEqual(fresh.forward(x2, training: true).array, y, "transposed=\(transposed) forward after new weights")
+            XCTAssertEqual(fresh.backward(dy, needs: .all).array, dx, "transposed=\(transposed) dx after new weights")
+            XCTAssertEqual(fresh.parameters[0].grad.array, kernel.grad.array, "transposed=\(transposed) dW after a new input")
         }
     }
 
@@ -135,19 +111,11 @@ final class WinogradStride2Tests: XCTestCase {
     /// transforms' rounding out of the difference quotient.
     func testGradient() {
         for useBias in [true, false] {
-            let conv = Conv2D(inChannels: 2, outChannels: 3, kernel: 5, stride: 2, bias: useBias, rng: RandomSource(seed: 7))
-            conv.winogradMinimumBatch = 1
-            conv.winogradMinimumChannels = 1
-            randomizeBias(conv.bias, seed: 8)
-            XCTAssertTrue(conv.usesWinograd(batch: 1))
+            let conv = winogradLayer(transposed: false, in: 2, out: 3, bias: useBias, seed: 7)
+            randomizeBias(conv.parameters.count > 1 ? conv.parameters[1] : nil, seed: 8)
             gradientCheck(layer: conv, input: randomTensor([1, 2, 9, 6], seed: 9), eps: 0.5)
-
-            let deconv = Conv2DTranspose(inChannels: 3, outChannels: 2, kernel: 5, stride: 2, bias: useBias,
-                                         rng: RandomSource(seed: 10))
-            deconv.winogradMinimumBatch = 1
-            deconv.winogradMinimumChannels = 1
-            randomizeBias(deconv.bias, seed: 11)
-            XCTAssertTrue(deconv.usesWinograd(batch: 1))
+            let deconv = winogradLayer(transposed: true, in: 3, out: 2, bias: useBias, seed: 10)
+            randomizeBias(deconv.parameters.count > 1 ? deconv.parameters[1] : nil, seed: 11)
             gradientCheck(layer: deconv, input: randomTensor([1, 3, 4, 3], seed: 12), eps: 0.5)
         }
     }
@@ -156,37 +124,39 @@ final class WinogradStride2Tests: XCTestCase {
     /// of the largest output rather than of each one.
     static let tolerance: Float = 2e-5
 
-    private func checkConv2D(_ s: Reference.ConvShape, bias useBias: Bool, oneImageChunks: Bool, tag: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
-        let layer = Conv2D(inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride, bias: useBias,
-                           rng: RandomSource(seed: 9))
+    /// A stride-2 5×5 Conv2D (or Conv2DTranspose) that takes the Winograd path at any batch and
+    /// channel count.
+    private func winogradLayer(transposed: Bool, in c: Int, out o: Int, bias: Bool = true, seed: UInt64,
+                               oneImageChunks: Bool = false) -> Layer {
+        if transposed {
+            let layer = Conv2DTranspose(inChannels: c, outChannels: o, kernel: 5, stride: 2, bias: bias, rng: RandomSource(seed: seed))
+            layer.winogradMinimumBatch = 1
+            layer.winogradMinimumChannels = 1
+            if oneImageChunks { layer.winogradStride2.chunkFloats = 1 }
+            XCTAssertTrue(layer.usesWinograd(batch: 1))
+            return layer
+        }
+        let layer = Conv2D(inChannels: c, outChannels: o, kernel: 5, stride: 2, bias: bias, rng: RandomSource(seed: seed))
         layer.winogradMinimumBatch = 1
         layer.winogradMinimumChannels = 1
         if oneImageChunks { layer.winograd.chunkFloats = 1 }
-        XCTAssertTrue(layer.usesWinograd(batch: s.n), tag, file: file, line: line)
-        randomizeBias(layer.bias, seed: 10)
-        let x = randomTensor([s.n, s.c, s.h, s.w], seed: 11)
-        let kernel = layer.kernel.value.array, bias = layer.bias?.value.array
-        let ref = Reference.conv2dForward(x: x.array, shape: s, kernel: kernel, bias: bias)
-        let dy = randomTensor([s.n, s.outChannels, ref.outHeight, ref.outWidth], seed: 12)
-        let back = Reference.conv2dBackward(x: x.array, dy: dy.array, shape: s, kernel: kernel)
-        checkLayer(layer, x: x, y: ref.y, yShape: dy.shape, dy: dy, back: back, tag: tag, file: file, line: line)
+        XCTAssertTrue(layer.usesWinograd(batch: 1))
+        return layer
     }
 
-    private func checkConv2DTranspose(_ s: Reference.ConvShape, bias useBias: Bool, oneImageChunks: Bool, tag: String,
-                                      file: StaticString = #filePath, line: UInt = #line) {
-        let layer = Conv2DTranspose(inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride,
-                                    bias: useBias, rng: RandomSource(seed: 9))
-        layer.winogradMinimumBatch = 1
-        layer.winogradMinimumChannels = 1
-        if oneImageChunks { layer.winogradStride2.chunkFloats = 1 }
-        XCTAssertTrue(layer.usesWinograd(batch: s.n), tag, file: file, line: line)
-        randomizeBias(layer.bias, seed: 10)
+    private func check(_ s: Reference.ConvShape, transposed: Bool, bias useBias: Bool, oneImageChunks: Bool, tag: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        let layer = winogradLayer(transposed: transposed, in: s.c, out: s.outChannels, bias: useBias, seed: 9,
+                                  oneImageChunks: oneImageChunks)
+        let bias = layer.parameters.count > 1 ? layer.parameters[1] : nil
+        randomizeBias(bias, seed: 10)
         let x = randomTensor([s.n, s.c, s.h, s.w], seed: 11)
-        let kernel = layer.kernel.value.array, bias = layer.bias?.value.array
-        let ref = Reference.conv2dTransposeForward(x: x.array, shape: s, kernel: kernel, bias: bias)
+        let kernel = layer.parameters[0].value.array, biasValues = bias?.value.array
+        let ref = transposed ? Reference.conv2dTransposeForward(x: x.array, shape: s, kernel: kernel, bias: biasValues)
+                             : Reference.conv2dForward(x: x.array, shape: s, kernel: kernel, bias: biasValues)
         let dy = randomTensor([s.n, s.outChannels, ref.outHeight, ref.outWidth], seed: 12)
-        let back = Reference.conv2dTransposeBackward(x: x.array, dy: dy.array, shape: s, kernel: kernel)
+        let back = transposed ? Reference.conv2dTransposeBackward(x: x.array, dy: dy.array, shape: s, kernel: kernel)
+                              : Reference.conv2dBackward(x: x.array, dy: dy.array, shape: s, kernel: kernel)
         checkLayer(layer, x: x, y: ref.y, yShape: dy.shape, dy: dy, back: back, tag: tag, file: file, line: line)
     }
 

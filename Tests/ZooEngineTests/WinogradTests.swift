@@ -8,18 +8,9 @@ final class WinogradTests: XCTestCase {
     /// Images whose sides are not multiples of the 4×4 tile, channel counts that are not
     /// multiples of the 16-wide filter block, and chunks of one image.
     func testMatchesReference() {
-        defer { zoo_conv_kernels_limit(2) }
-        for level: Int32 in [0, 2] {
-            zoo_conv_kernels_limit(level)
-            for (h, w) in [(7, 7), (4, 4), (5, 9), (1, 3)] {
-                for useBias in [true, false] {
-                    for oneImageChunks in [false, true] {
-                        let s = Reference.ConvShape(n: 3, c: 3, h: h, w: w, outChannels: 17, k: 5, stride: 1)
-                        check(s, bias: useBias, oneImageChunks: oneImageChunks,
-                              tag: "level \(level) \(h)x\(w) bias=\(useBias) one-image chunks=\(oneImageChunks)")
-                    }
-                }
-            }
+        forEachWinogradCase(sizes: [(7, 7), (4, 4), (5, 9), (1, 3)]) { h, w, useBias, oneImageChunks, tag in
+            let s = Reference.ConvShape(n: 3, c: 3, h: h, w: w, outChannels: 17, k: 5, stride: 1)
+            check(s, bias: useBias, oneImageChunks: oneImageChunks, tag: tag)
         }
     }
 
