@@ -15,9 +15,10 @@ final class WinogradStride2 {
     private let inputs = Tensor(shape: [0])    // V: [36, tiles, rows], one chunk of images
     private let products = Tensor(shape: [0])  // M: [36, tiles, cols]
     private let scratch = Tensor(shape: [0])   // per part: an image's grid and a transform's rows
-    /// Most floats of V or M per chunk of images: 8 MB, so a chunk's GEMMs work in L3
-    /// (tests lower it to get chunks of one image).
-    var chunkFloats = 1 << 21
+    /// Most floats of V or M per chunk of images: 4 MB, so a chunk's GEMMs work in L3. 8 MB
+    /// chunks ran the DCGAN step no faster (alternating, 356–385 against 360–373 ms) and
+    /// raised its peak RSS by 20 MB. Tests lower it to get chunks of one image.
+    var chunkFloats = 1 << 20
 
     /// cachesFilters: the forward's and the adjoint's filter transforms and the kernel gradient's
     /// dU each keep a buffer of their own, so a transform is made again only when the weights
@@ -69,8 +70,6 @@ final class WinogradStride2 {
         let scratchFloats = zoo_wino_s2_scratch(&g)
         scratch.resize([parts, scratchFloats])
         let v = inputs.data, prod = products.data, work = scratch.data
-        // A forward whose images fit one chunk leaves their V for the weight gradient.
-        inputsHoldForwardOf = !adjoint && chunk >= n ? (src, n) : nil
         forEachChunk(n: n, chunk: chunk) { first, count in
             let tiles = count * perImage
             forEachImageSlice(count, parts: parts) { part, lo, hi in
@@ -91,7 +90,7 @@ final class WinogradStride2 {
     /// dy [N, O, OH, OW] of its output, ADDED into dk [O, C, 5, 5]: per point t,
     /// dU_t[4C, O] = Σ_tiles V_t[tile, 4C]ᵀ · W_t[tile, O] with V the forward's input transform
     /// and W = A·dY·Aᵀ, summed over the chunks of images; then dK = Gᵀ·dU·G onto the 5×5 taps.
-    /// Reuses the forward's U, V and M buffers for dU, V and W.
+    /// Uses the V and M buffers for V and W, and dU its own (the forward's when filters are not cached).
     func addKernelGradient(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, geometry g: zoo_s2_geometry,
                            into dk: UnsafeMutablePointer<Float>) {
         var g = g
@@ -101,9 +100,6 @@ final class WinogradStride2 {
 
         filterGradient.holdGradient(shape: [36, phases, outChannels])
         let chunk = max(1, min(n, chunkFloats / (36 * perImage * max(phases, outChannels))))
-        // The forward of these same images left their V (the layer's backward follows its
-        // forward, whose input is unchanged until the next forward): only W is new.
-        let reuse = chunk >= n && inputsHoldForwardOf.map { $0.source == x && $0.n == n } == true
         inputs.resize([36 * chunk * perImage * phases])
         products.resize([36 * chunk * perImage * outChannels])
         let scratchFloats = zoo_wino_s2_scratch(&g)
@@ -114,16 +110,13 @@ final class WinogradStride2 {
             forEachImageSlice(count, parts: parts) { part, lo, hi in
                 var g = g
                 let scratch = work + part * scratchFloats
-                if !reuse {
-                    zoo_wino_s2_input(x, &g, 0, Int32(first + lo), Int32(first + hi), v, tiles, lo * perImage, scratch)
-                }
+                zoo_wino_s2_input(x, &g, 0, Int32(first + lo), Int32(first + hi), v, tiles, lo * perImage, scratch)
                 zoo_wino_s2_output_adjoint(dy, &g, Int32(first + lo), Int32(first + hi), wt, tiles, lo * perImage, scratch)
             }
             // The first chunk writes dU, later ones add to it.
             pointProducts(points: 36, transA: true, m: phases, n: outChannels, k: tiles, v, wt,
                           beta: first == 0 ? 0 : 1, into: du)
         }
-        inputsHoldForwardOf = chunk >= n ? (x, n) : nil
         // The big image's channels shared out: each part writes its own [·, c, 5, 5] taps of dk.
         let perPart = (channels + parts - 1) / parts
         Threads.run(parts) { part in
@@ -132,9 +125,6 @@ final class WinogradStride2 {
             if lo < hi { zoo_wino_s2_filter_adjoint(du, &g, Int32(lo), Int32(hi), dk) }
         }
     }
-
-    /// The source and batch of the last forward, while `inputs` holds its V for every image.
-    private var inputsHoldForwardOf: (source: UnsafePointer<Float>, n: Int)?
 }
 
 /// A filter transform U and a copy of the kernel it was made from: the D's conv2 runs a dozen
