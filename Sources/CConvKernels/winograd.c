@@ -43,7 +43,7 @@ static const float WINO_A[8][4] = {{1.0, 0.0, 0.0, 0.0},
 
 ALWAYS_INLINE void filter_impl(const float *w, int C, int O, int forward, int ci0, int ci1, float *U) {
     const int cin = forward ? C : O, cout = forward ? O : C;
-    float k[5][5][CO_BLOCK], gk[8][5][CO_BLOCK];
+    float k[5][5][CO_BLOCK], u[8][8][CO_BLOCK];
     for (int ci = ci0; ci < ci1; ci++) {
         for (int co0 = 0; co0 < cout; co0 += CO_BLOCK) {
             const int width = cout - co0 < CO_BLOCK ? cout - co0 : CO_BLOCK;
@@ -55,23 +55,10 @@ ALWAYS_INLINE void filter_impl(const float *w, int C, int O, int forward, int ci
                         k[a][b][v] = forward ? w[((size_t)ci * O + co) * 25 + (4 - a) * 5 + (4 - b)]
                                              : w[((size_t)co * O + ci) * 25 + a * 5 + b];
                     }
+            sandwich(8, 5, &WINO_G[0][0], &k[0][0][0], &u[0][0][0]);
             for (int i = 0; i < 8; i++)
-                for (int b = 0; b < 5; b++)
-                    for (int v = 0; v < CO_BLOCK; v++) {
-                        float s = 0;
-                        for (int a = 0; a < 5; a++) s += WINO_G[i][a] * k[a][b][v];
-                        gk[i][b][v] = s;
-                    }
-            for (int i = 0; i < 8; i++)
-                for (int j = 0; j < 8; j++) {
-                    float row[CO_BLOCK];
-                    for (int v = 0; v < CO_BLOCK; v++) {
-                        float s = 0;
-                        for (int b = 0; b < 5; b++) s += gk[i][b][v] * WINO_G[j][b];
-                        row[v] = s;
-                    }
-                    memcpy(U + ((size_t)(i * 8 + j) * cin + ci) * cout + co0, row, sizeof(float) * (size_t)width);
-                }
+                for (int j = 0; j < 8; j++)
+                    memcpy(U + ((size_t)(i * 8 + j) * cin + ci) * cout + co0, u[i][j], sizeof(float) * (size_t)width);
         }
     }
 }
@@ -168,7 +155,7 @@ ALWAYS_INLINE void output_adjoint_impl(const float *dy, int cout, int height, in
 // ci0..<ci1, added into the layer's kernel gradient dw: [C, O, 5, 5] with the forward's flip,
 // dw[c][o][4−a][4−b] += dK(c, o, a, b). dU: [64][C][O].
 ALWAYS_INLINE void filter_adjoint_impl(const float *dU, int C, int O, int ci0, int ci1, float *dw) {
-    float u[8][8][CO_BLOCK], gu[5][8][CO_BLOCK];
+    float u[8][8][CO_BLOCK], dk[5][5][CO_BLOCK];
     for (int ci = ci0; ci < ci1; ci++) {
         for (int co0 = 0; co0 < O; co0 += CO_BLOCK) {
             const int width = O - co0 < CO_BLOCK ? O - co0 : CO_BLOCK;
@@ -177,23 +164,11 @@ ALWAYS_INLINE void filter_adjoint_impl(const float *dU, int C, int O, int ci0, i
                     const float *src = dU + ((size_t)(i * 8 + j) * C + ci) * O + co0;
                     for (int v = 0; v < CO_BLOCK; v++) u[i][j][v] = v < width ? src[v] : 0;
                 }
-            for (int a = 0; a < 5; a++)
-                for (int j = 0; j < 8; j++)
-                    for (int v = 0; v < CO_BLOCK; v++) {
-                        float s = 0;
-                        for (int i = 0; i < 8; i++) s += WINO_G[i][a] * u[i][j][v];
-                        gu[a][j][v] = s;
-                    }
+            unsandwich(8, 5, &WINO_G[0][0], &u[0][0][0], &dk[0][0][0]);
             for (int a = 0; a < 5; a++)
                 for (int b = 0; b < 5; b++) {
-                    float row[CO_BLOCK];
-                    for (int v = 0; v < CO_BLOCK; v++) {
-                        float s = 0;
-                        for (int j = 0; j < 8; j++) s += gu[a][j][v] * WINO_G[j][b];
-                        row[v] = s;
-                    }
                     float *out = dw + ((size_t)ci * O + co0) * 25 + (4 - a) * 5 + (4 - b);
-                    for (int v = 0; v < width; v++) out[(size_t)v * 25] += row[v];
+                    for (int v = 0; v < width; v++) out[(size_t)v * 25] += dk[a][b][v];
                 }
         }
     }

@@ -38,6 +38,47 @@ ALWAYS_INLINE void combine(float *restrict dst, const float *coef, int terms, co
     }
 }
 
+// The filter transforms' two-sided products, CO_BLOCK lanes (channels) at a time, arrays
+// laid out [row][column][lane]. M is the m×n matrix G (m points, n taps).
+// sandwich:   out = M·in·Mᵀ   (in: n×n → out: m×m), the forward filter transform G·K·Gᵀ;
+// unsandwich: out = Mᵀ·in·M   (in: m×m → out: n×n), its adjoint Gᵀ·dU·G.
+// Each sums its left product first, terms in index order.
+ALWAYS_INLINE void sandwich(int m, int n, const float *M, const float *in, float *out) {
+    float half[64 * CO_BLOCK];   // M·in: m×n ≤ 64
+    for (int i = 0; i < m; i++)
+        for (int b = 0; b < n; b++)
+            for (int v = 0; v < CO_BLOCK; v++) {
+                float s = 0;
+                for (int a = 0; a < n; a++) s += M[i * n + a] * in[(a * n + b) * CO_BLOCK + v];
+                half[(i * n + b) * CO_BLOCK + v] = s;
+            }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++)
+            for (int v = 0; v < CO_BLOCK; v++) {
+                float s = 0;
+                for (int b = 0; b < n; b++) s += half[(i * n + b) * CO_BLOCK + v] * M[j * n + b];
+                out[(i * m + j) * CO_BLOCK + v] = s;
+            }
+}
+
+ALWAYS_INLINE void unsandwich(int m, int n, const float *M, const float *in, float *out) {
+    float half[64 * CO_BLOCK];   // Mᵀ·in: n×m ≤ 64
+    for (int a = 0; a < n; a++)
+        for (int j = 0; j < m; j++)
+            for (int v = 0; v < CO_BLOCK; v++) {
+                float s = 0;
+                for (int i = 0; i < m; i++) s += M[i * n + a] * in[(i * m + j) * CO_BLOCK + v];
+                half[(a * m + j) * CO_BLOCK + v] = s;
+            }
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++)
+            for (int v = 0; v < CO_BLOCK; v++) {
+                float s = 0;
+                for (int j = 0; j < m; j++) s += half[(a * m + j) * CO_BLOCK + v] * M[j * n + b];
+                out[(a * n + b) * CO_BLOCK + v] = s;
+            }
+}
+
 // Stamps a file's transforms once per instruction set: the plain build, AVX2+FMA and AVX-512
 // (16 channels a vector, where the CPU has it and the level allows it). The loops vectorize
 // over channels with no sums across lanes, so the two vector builds give the same values.

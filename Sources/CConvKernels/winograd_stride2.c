@@ -69,7 +69,7 @@ ALWAYS_INLINE void filter_impl(const float *k, const zoo_s2_geometry *g, int adj
     const int C = g->channels, O = g->outChannels, phases = 4 * C;
     const int rows = adjoint ? O : phases, cols = adjoint ? phases : O;
     const int lanes = adjoint ? C : O;      // the index the 16 lanes run over
-    float taps[25][CO_BLOCK], kk[3][3][CO_BLOCK], gk[6][3][CO_BLOCK];
+    float taps[25][CO_BLOCK], kk[3][3][CO_BLOCK], uu[6][6][CO_BLOCK];
     for (int fixed = lo; fixed < hi; fixed++) {
         for (int l0 = 0; l0 < lanes; l0 += CO_BLOCK) {
             const int width = lanes - l0 < CO_BLOCK ? lanes - l0 : CO_BLOCK;
@@ -87,18 +87,14 @@ ALWAYS_INLINE void filter_impl(const float *k, const zoo_s2_geometry *g, int adj
                         const int ky = 2 * (adjoint ? 2 - a : a) + py, kx = 2 * (adjoint ? 2 - b : b) + px;
                         for (int v = 0; v < CO_BLOCK; v++) kk[a][b][v] = ky < 5 && kx < 5 ? taps[ky * 5 + kx][v] : 0;
                     }
-                for (int i = 0; i < 6; i++)
-                    for (int b = 0; b < 3; b++)
-                        for (int v = 0; v < CO_BLOCK; v++)
-                            gk[i][b][v] = W3_G[i][0] * kk[0][b][v] + W3_G[i][1] * kk[1][b][v] + W3_G[i][2] * kk[2][b][v];
+                sandwich(6, 3, &W3_G[0][0], &kk[0][0][0], &uu[0][0][0]);
                 // forward: row q = phase·C + c, columns o = l0…; adjoint: row o, columns phase·C + l0…
                 const size_t row = adjoint ? (size_t)fixed : (size_t)phase * C + fixed;
                 const size_t col = adjoint ? (size_t)phase * C + l0 : (size_t)l0;
                 for (int i = 0; i < 6; i++)
                     for (int j = 0; j < 6; j++) {
                         float *to = U + ((size_t)(i * 6 + j) * rows + row) * cols + col;
-                        for (int v = 0; v < width; v++)
-                            to[v] = gk[i][0][v] * W3_G[j][0] + gk[i][1][v] * W3_G[j][1] + gk[i][2][v] * W3_G[j][2];
+                        for (int v = 0; v < width; v++) to[v] = uu[i][j][v];
                     }
             }
         }
@@ -236,7 +232,7 @@ ALWAYS_INLINE void output_adjoint_impl(const float *dy, const zoo_s2_geometry *g
 // dU: [36][4C][O].
 ALWAYS_INLINE void filter_adjoint_impl(const float *dU, const zoo_s2_geometry *g, int c0, int c1, float *dk) {
     const int C = g->channels, O = g->outChannels, phases = 4 * C;
-    float u[6][6][CO_BLOCK], gu[3][6][CO_BLOCK];
+    float u[6][6][CO_BLOCK], dk3[3][3][CO_BLOCK];
     for (int c = c0; c < c1; c++)
         for (int phase = 0; phase < 4; phase++) {
             const int q = phase * C + c, py = phase / 2, px = phase % 2;
@@ -247,23 +243,13 @@ ALWAYS_INLINE void filter_adjoint_impl(const float *dU, const zoo_s2_geometry *g
                         const float *from = dU + ((size_t)(i * 6 + j) * phases + q) * O + o0;
                         for (int v = 0; v < CO_BLOCK; v++) u[i][j][v] = v < width ? from[v] : 0;
                     }
-                for (int a = 0; a < 3; a++)
-                    for (int j = 0; j < 6; j++)
-                        for (int v = 0; v < CO_BLOCK; v++) {
-                            float sum = 0;
-                            for (int i = 0; i < 6; i++) sum += W3_G[i][a] * u[i][j][v];
-                            gu[a][j][v] = sum;
-                        }
+                unsandwich(6, 3, &W3_G[0][0], &u[0][0][0], &dk3[0][0][0]);
                 for (int a = 0; a < 3; a++)
                     for (int b = 0; b < 3; b++) {
                         const int ky = 2 * a + py, kx = 2 * b + px;
                         if (ky >= 5 || kx >= 5) continue;
                         float *to = dk + ((size_t)o0 * C + c) * 25 + ky * 5 + kx;
-                        for (int v = 0; v < width; v++) {
-                            float sum = 0;
-                            for (int j = 0; j < 6; j++) sum += gu[a][j][v] * W3_G[j][b];
-                            to[(size_t)v * C * 25] += sum;
-                        }
+                        for (int v = 0; v < width; v++) to[(size_t)v * C * 25] += dk3[a][b][v];
                     }
             }
         }
