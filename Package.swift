@@ -15,7 +15,7 @@ let linkOpenBLAS: [LinkerSetting] = Context.environment["ZOO_SHARED_OPENBLAS"] =
 
 // The built-in architecture plugins: one folder under Zoo/ each. Adding an
 // architecture = a folder, one name here, one line in Sources/ZooCatalog/Catalog.swift.
-let plugins = ["DenseGAN", "DCGAN", "ConditionalGAN", "ConditionalDCGAN", "Classifier"]
+let plugins = ["DenseGAN", "DCGAN", "ConditionalGAN", "ConditionalDCGAN", "SimpleGAN", "DCGANVariant", "Classifier"]
 
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
@@ -34,6 +34,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
 
         .target(name: "CBLASCore", path: "Sources/CBLASCore", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CConvKernels", path: "Sources/CConvKernels", cSettings: [.unsafeFlags(["-O2"])]),
@@ -44,7 +45,7 @@ let package = Package(
         .target(name: "CSHA256", path: "Sources/CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CByteShuffle", path: "Sources/CByteShuffle", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "ZooThreadPool"], swiftSettings: release),
-        .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CBLAS"], swiftSettings: release),
+        .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CGIF", "CBLAS"], swiftSettings: release),
     ] + plugins.map { name in
         .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)", swiftSettings: release)
     } + [
@@ -62,7 +63,7 @@ let package = Package(
 
         .testTarget(name: "ZooEngineTests", dependencies: ["ZooEngine"]),
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
-        .testTarget(name: "ZooKitTests", dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooRegistry"]),
+        .testTarget(name: "ZooKitTests", dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooRegistry", "CGIF"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo"]),
     ],
     swiftLanguageModes: [.v5]

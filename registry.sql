@@ -95,3 +95,16 @@ CREATE INDEX aliases_checkpoint ON aliases(checkpoint_id);
 -- 'Zoo1' in ASCII: lets tools tell a Zoo registry from any other SQLite file.
 PRAGMA application_id = 1517252401;
 PRAGMA user_version = 1;
+
+-- Version 2: the trainer's per-epoch progress frames (a fixed-noise sample grid as a
+-- small grayscale PNG), for `zoo progress` and the model card. Models trained before
+-- version 2 have none.
+CREATE TABLE progress_frames (
+    model_id   INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    epoch      INTEGER NOT NULL CHECK (epoch >= 1),
+    step       INTEGER NOT NULL CHECK (step >= 0),
+    png        BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (model_id, epoch)
+);
+PRAGMA user_version = 2;

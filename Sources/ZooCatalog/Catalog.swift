@@ -1,7 +1,9 @@
 import ConditionalDCGAN
 import ConditionalGAN
 import DCGAN
+import DCGANVariant
 import DenseGAN
+import SimpleGAN
 import Classifier
 import ZooKit
 
@@ -11,5 +13,7 @@ public let builtinCatalog = Catalog([
     DCGAN.self,
     ConditionalGAN.self,
     ConditionalDCGAN.self,
+    SimpleGAN.self,
+    DCGANVariant.self,
     Classifier.self,
 ])

@@ -16,7 +16,10 @@ public struct ArchitectureDescriptor: Sendable {
     /// One sample: [channels, height, width].
     public let imageShape: [Int]
     public let classes: Int
-    public let defaults: Hyperparameters
+    /// The named ways to train it; the first is what `zoo train` uses without `--recipe`.
+    public let recipes: [Recipe]
+    /// The first recipe's hyperparameters, its name filled in.
+    public var defaults: Hyperparameters { recipes[0].hyperparameters }
     /// Hyperparameter name → what it means, for `zoo architectures` and model cards.
     public let hyperparameterHelp: [(name: String, meaning: String)]
     /// Names of the two numbers a training step reports, e.g. ("d_loss", "g_loss").
@@ -24,14 +27,47 @@ public struct ArchitectureDescriptor: Sendable {
 
     public init(name: String, title: String, summary: String, reference: String, kind: Kind,
                 conditional: Bool, version: Int = 1, latentSize: Int, imageShape: [Int] = [1, 28, 28],
-                classes: Int = 10, defaults: Hyperparameters,
+                classes: Int = 10, recipes: [Recipe],
                 hyperparameterHelp: [(name: String, meaning: String)] = Hyperparameters.standardHelp,
                 stepMetricNames: (String, String) = ("d_loss", "g_loss")) {
+        precondition(!recipes.isEmpty, "\(name): a descriptor needs at least one recipe")
         self.name = name; self.title = title; self.summary = summary; self.reference = reference
         self.kind = kind; self.conditional = conditional; self.version = version
         self.latentSize = latentSize; self.imageShape = imageShape; self.classes = classes
-        self.defaults = defaults; self.hyperparameterHelp = hyperparameterHelp
+        self.recipes = recipes.map { recipe in
+            var named = recipe
+            named.hyperparameters.recipe = recipe.name
+            return named
+        }
+        self.hyperparameterHelp = hyperparameterHelp
         self.stepMetricNames = stepMetricNames
+    }
+}
+
+/// A named set of hyperparameters: the zoo's working recipe, or a seed's literal values
+/// kept one flag away (`--recipe seed`) so the seed can be reproduced exactly.
+public struct Recipe: Sendable {
+    public let name: String
+    /// One line: where the values come from and what they give.
+    public let summary: String
+    public var hyperparameters: Hyperparameters
+    public init(_ name: String, _ summary: String, _ hyperparameters: Hyperparameters) {
+        self.name = name; self.summary = summary; self.hyperparameters = hyperparameters
+    }
+
+    /// The recipe every architecture lists first.
+    public static let defaultName = "default"
+    /// A seed's own values.
+    public static let seedName = "seed"
+}
+
+public extension ArchitectureDescriptor {
+    /// The recipe of that name, or an error listing the ones there are.
+    func recipe(named name: String) throws -> Recipe {
+        guard let recipe = recipes.first(where: { $0.name == name }) else {
+            throw ZooError.unknownRecipe(name, architecture: self.name, available: recipes.map(\.name))
+        }
+        return recipe
     }
 }
 
@@ -61,6 +97,24 @@ public protocol Architecture: AnyObject {
     var optimizers: [(name: String, optimizer: Adam)] { get }
     /// One optimisation step; noise and dropout come from `rng`.
     func trainStep(_ batch: Batch, rng: RandomSource) -> StepResult
+    /// Called before every `trainStep` with the run's position.
+    func prepareStep(_ clock: TrainingClock)
+    /// Stored state beside the networks' parameters (a generator's moving average), as
+    /// (network, path, tensor); saved and loaded with every checkpoint.
+    var auxiliaryTensors: [(network: String, path: String, tensor: Tensor)] { get }
+}
+
+/// Where a run stands, handed to the architecture before each step (schedules of the
+/// training aids read it).
+public struct TrainingClock: Sendable {
+    /// Steps taken before this one, over the whole run (resumes included).
+    public var globalStep: Int
+    public var stepsPerEpoch: Int
+    public var epochs: Int
+    public var aids: TrainingAids
+    public init(globalStep: Int, stepsPerEpoch: Int, epochs: Int, aids: TrainingAids) {
+        self.globalStep = globalStep; self.stepsPerEpoch = stepsPerEpoch; self.epochs = epochs; self.aids = aids
+    }
 }
 
 /// A plugin that makes images.
@@ -68,6 +122,18 @@ public protocol ImageGenerating: Architecture {
     /// noise: [N, latent]; labels (conditional plugins only): N class indices.
     /// Returns [N, C, H, W] in [-1, 1], computed in inference mode.
     func generate(noise: Tensor, labels: [Int]?) -> Tensor
+    /// Whether the model keeps a moving average of its generator's weights (generation uses it).
+    var hasGeneratorAverage: Bool { get }
+    /// Puts the average into the generator for good (a model loaded to draw from).
+    func installGeneratorAverage()
+    /// Runs `body` with the weights generation uses (the average when there is one) in place.
+    func withGenerationWeights<T>(_ body: () throws -> T) rethrows -> T
+}
+
+public extension ImageGenerating {
+    var hasGeneratorAverage: Bool { false }
+    func installGeneratorAverage() {}
+    func withGenerationWeights<T>(_ body: () throws -> T) rethrows -> T { try body() }
 }
 
 /// A plugin that classifies images; the evaluator uses its probabilities and its
@@ -80,9 +146,14 @@ public protocol ImageClassifying: Architecture {
 public extension Architecture {
     var descriptor: ArchitectureDescriptor { Self.descriptor }
 
-    /// Every stored tensor of the model: weights and BatchNorm statistics per network.
+    func prepareStep(_ clock: TrainingClock) {}
+    var auxiliaryTensors: [(network: String, path: String, tensor: Tensor)] { [] }
+
+    /// Every stored tensor of the model: weights and BatchNorm statistics per network, then
+    /// the auxiliary state.
     var namedTensors: [(network: String, path: String, tensor: Tensor)] {
         networks.flatMap { net in net.network.namedParameters.map { (network: net.name, path: $0.path, tensor: $0.parameter.value) } }
+            + auxiliaryTensors
     }
 
     func trainableCount(of network: String) -> Int {

@@ -36,19 +36,46 @@ public final class Evaluator {
     private lazy var testFeatures: Result<(mean: [Double], covariance: [Double], probabilities: [Double]), Error> =
         Result { try self.statistics(of: testSet.images) }
 
-    public static let referenceSplit = "mnist-test-10k"
+    /// The dataset the classifier was trained on ("mnist", "fashion"): the only one it can judge.
+    public let dataset: String
+    /// What the Fréchet distance of a generator compares against, e.g. "mnist-test-10k".
+    public var referenceSplit: String { "\(dataset)-test-" + Self.countLabel(testSet.count) }
 
-    public init(store: ModelStore, classifier name: String, dataDirectory: String) throws {
+    /// The classifier that judges a dataset's generators by default.
+    public static func defaultClassifier(for dataset: String) -> String {
+        dataset == DatasetChoice.fashion.rawValue ? "fashion-classifier" : "mnist-classifier"
+    }
+
+    /// `dataDirectory`: the classifier's dataset's IDX files (nil: MNIST's must be given;
+    /// Fashion-MNIST's default to Debian's folder).
+    public init(store: ModelStore, classifier name: String, dataDirectory: String?) throws {
         self.store = store
         self.classifierName = name
-        self.dataDirectory = dataDirectory
         let loaded = try store.load(name)
         guard let model = loaded.architecture as? any ImageClassifying else {
             throw ZooError.notAClassifier(model: name, architecture: loaded.info.architecture)
         }
         classifier = model
+        dataset = loaded.info.dataset
         classifierSHA256 = Self.fingerprint(loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") })
-        testSet = try IDX.load(directory: dataDirectory, split: .test, limit: nil)
+        if dataset == DatasetChoice.fashion.rawValue {
+            self.dataDirectory = dataDirectory ?? IDX.fashionDirectory
+            testSet = try IDX.loadFashion(directory: self.dataDirectory, split: .test)
+        } else {
+            guard let dataDirectory else { throw ZooError.invalidHyperparameter("a data directory for \(dataset) is needed") }
+            self.dataDirectory = dataDirectory
+            testSet = try IDX.load(directory: dataDirectory, split: .test, limit: nil)
+        }
+    }
+
+    static func countLabel(_ n: Int) -> String { n % 1000 == 0 ? "\(n / 1000)k" : "\(n)" }
+
+    /// A classifier judges only generators of its own dataset.
+    func requireSameDataset(model: String, dataset modelDataset: String) throws {
+        guard modelDataset == dataset else {
+            throw ZooError.wrongEvaluator(model: model, dataset: modelDataset, classifier: classifierName, classifierDataset: dataset,
+                                          suggestion: Self.defaultClassifier(for: modelDataset))
+        }
     }
 
     /// sha256 over the classifier's weights in path order: provenance for every metric.
@@ -93,14 +120,45 @@ public final class Evaluator {
     }
 
     /// Scores `samples` images of a generator and stores the figures in the registry.
-    public func evaluate(model name: String, samples: Int, seed: UInt64) throws -> EvaluationReport {
+    /// `average` false (`--no-ema`) draws from the trained weights instead of their moving
+    /// average; those figures describe a way of drawing the model does not use, so they are
+    /// returned, not stored.
+    public func evaluate(model name: String, samples: Int, seed: UInt64, checkpoint: CheckpointSelector = .latest,
+                         average: Bool = true) throws -> EvaluationReport {
         guard (100...ModelStore.maximumCount).contains(samples) else { throw ZooError.countOutOfRange(samples, limit: ModelStore.maximumCount) }
-        let loaded = try store.load(name, networks: ["generator", "classifier"])
+        let loaded = try store.load(name, checkpoint: checkpoint, networks: ["generator", "classifier"], average: average)
         if loaded.architecture is any ImageClassifying { return try evaluateClassifier(loaded) }
-        let descriptor = loaded.architecture.descriptor
+        try requireSameDataset(model: name, dataset: loaded.info.dataset)
+        let report = try score(generator: loaded.architecture, model: name, samples: samples, seed: seed)
+        if average || !((loaded.architecture as? any ImageGenerating)?.hasGeneratorAverage ?? false) {
+            try record(report, model: name, checkpoint: checkpoint)
+        }
+        return report
+    }
+
+    /// Scores a live model as it trains (`zoo train --eval-every`): the weights generation
+    /// uses, inference mode, its own noise; the training's random stream is not touched.
+    /// Stored on `checkpoint` (the one just written).
+    public func evaluateTraining(model name: String, architecture: any Architecture, dataset modelDataset: String,
+                                 samples: Int, checkpoint: CheckpointSelector) throws -> EvaluationReport {
+        try requireSameDataset(model: name, dataset: modelDataset)
+        guard let generator = architecture as? any ImageGenerating else {
+            throw ZooError.notAGenerator(model: name, architecture: architecture.descriptor.name)
+        }
+        let report = try generator.withGenerationWeights { try score(generator: architecture, model: name, samples: samples, seed: 0) }
+        try record(report, model: name, checkpoint: checkpoint)
+        return report
+    }
+
+    private func score(generator architecture: any Architecture, model name: String, samples: Int, seed: UInt64) throws -> EvaluationReport {
+        guard let generator = architecture as? any ImageGenerating else {
+            throw ZooError.notAGenerator(model: name, architecture: architecture.descriptor.name)
+        }
+        let descriptor = architecture.descriptor
         let labels: [Int]? = descriptor.conditional ? (0..<samples).map { $0 % descriptor.classes } : nil
-        let images = try store.generate(with: loaded, count: samples, labels: labels, seed: seed)
-        var report = try score(images, model: name, seed: seed, against: testFeatures.get(), split: Self.referenceSplit)
+        let images = ModelStore.sample(generator, latentSize: descriptor.latentSize, imageShape: descriptor.imageShape,
+                                       count: samples, labels: labels, seed: seed)
+        var report = try score(images, model: name, seed: seed, against: testFeatures.get(), split: referenceSplit)
         if let labels {
             let (p, _, _) = classify(images)
             var correct = [Int](repeating: 0, count: descriptor.classes), asked = correct
@@ -111,16 +169,17 @@ public final class Evaluator {
             report.requestedAccuracy = Double(correct.reduce(0, +)) / Double(samples)
             report.requestedAccuracyPerDigit = zip(correct, asked).map { Double($0) / Double(max($1, 1)) }
         }
-        try record(report, model: name)
         return report
     }
 
     /// The reference row: 10k real test digits scored the same way, their features
     /// compared with the training set's. Not stored (it describes the data, not a model).
     public func referenceRow() throws -> EvaluationReport {
-        let train = try IDX.load(directory: dataDirectory, split: .train, limit: nil)
+        let train = dataset == DatasetChoice.fashion.rawValue ? try IDX.loadFashion(directory: dataDirectory, split: .train)
+            : try IDX.load(directory: dataDirectory, split: .train, limit: nil)
         let trainStats = try statistics(of: train.images)
-        return try score(testSet.images, model: "real test digits", seed: 0, against: trainStats, split: "mnist-train-60k")
+        return try score(testSet.images, model: "real test images", seed: 0, against: trainStats,
+                         split: "\(dataset)-train-" + Self.countLabel(train.count))
     }
 
     private func score(_ images: Tensor, model: String, seed: UInt64,
@@ -144,7 +203,7 @@ public final class Evaluator {
         for i in 0..<testSet.count where EvaluationMath.argmax(p, row: i, classes: 10) == testSet.labels[i] { correct += 1 }
         let counts = EvaluationMath.histogram(p, classes: 10)
         let n = testSet.count
-        let split = "\(loaded.info.dataset)-test-" + (n % 1000 == 0 ? "\(n / 1000)k" : "\(n)")
+        let split = "\(loaded.info.dataset)-test-" + Self.countLabel(n)
         let report = EvaluationReport(model: loaded.info.name, samples: testSet.count, seed: 0, classifier: loaded.info.name,
                                       classifierSHA256: Self.fingerprint(loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") }),
                                       referenceSplit: split, score: EvaluationMath.classifierScore(p, classes: 10),
@@ -157,7 +216,7 @@ public final class Evaluator {
         return report
     }
 
-    private func record(_ report: EvaluationReport, model: String) throws {
+    private func record(_ report: EvaluationReport, model: String, checkpoint: CheckpointSelector) throws {
         let evaluator = "\(classifierName)@\(classifierSHA256.prefix(12)) seed \(report.seed) vs \(report.referenceSplit)"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -166,7 +225,7 @@ public final class Evaluator {
                                         ("classes_covered", Double(report.classesCovered)), ("kl_uniform", report.klFromUniform)]
         if let accuracy = report.requestedAccuracy { rows.append(("requested_accuracy", accuracy)) }
         for (metric, value) in rows {
-            try store.registry.recordMetric(model: model, checkpoint: .latest, name: metric, value: value,
+            try store.registry.recordMetric(model: model, checkpoint: checkpoint, name: metric, value: value,
                                             sampleCount: report.samples, evaluator: evaluator, details: details)
         }
     }

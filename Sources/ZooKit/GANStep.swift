@@ -98,6 +98,23 @@ public final class GANStep {
     /// Fake passes (chunks) that took the shared backward; the tests read it.
     internal private(set) var sharedFakeBackwards = 0
 
+    // Training aids (`TrainingAids`), set from the hyperparameters; all off by default.
+    /// D's target for real images is 1 − labelSmoothing.
+    public var labelSmoothing: Float = 0
+    /// D updates per G update: G steps on every k-th call of `step`, counted by `stepIndex`.
+    public var discriminatorSteps = 1
+    /// σ of the Gaussian noise added to D's inputs this step (the trainer anneals it).
+    public var instanceNoise: Float = 0
+    /// The run's global step of the next `step` call (the trainer sets it; it is stored
+    /// with every checkpoint, so resumed runs schedule G's updates as unbroken ones).
+    public var stepIndex = 0
+    /// The generator's moving average, when the hyperparameters ask for one.
+    public var ema: GeneratorEMA?
+    /// The order of the updates (the tutorial's joint step, or the Keras article's three calls).
+    public var loop: GANLoop = .joint
+    private let realNoise = Tensor(shape: [0]), fakeNoise = Tensor(shape: [0])
+    private let noisyReal = Tensor(shape: [0]), noisyFake = Tensor(shape: [0])
+
     public init(generator: LabelledNetwork, discriminator: LabelledNetwork, generatorOptimizer: Adam,
                 discriminatorOptimizer: Adam, latentSize: Int, classes: Int) {
         self.generator = generator; self.discriminator = discriminator
@@ -107,19 +124,32 @@ public final class GANStep {
 
     private var conditional: Bool { discriminator.classes > 0 }
 
-    /// One optimisation step of both networks. Returns (D loss, G loss).
+    /// Whether the step at `stepIndex` updates G (every `discriminatorSteps`-th step does).
+    public var updatesGenerator: Bool { (stepIndex + 1) % max(1, discriminatorSteps) == 0 }
+
+    /// One optimisation step: D always, G (and its average) on every `discriminatorSteps`-th
+    /// step. Returns (D loss, G loss).
     public func step(_ batch: Batch, rng: RandomSource) -> StepResult {
-        let losses = computeGradients(batch, rng: rng)
+        if loop == .keras {
+            defer { stepIndex += 1 }
+            return kerasStep(batch, rng: rng)
+        }
+        let withGenerator = updatesGenerator
+        let losses = computeGradients(batch, rng: rng, generator: withGenerator)
         discriminatorOptimizer.step()
-        generatorOptimizer.step()
+        if withGenerator {
+            generatorOptimizer.step()
+            ema?.update(updates: generatorOptimizer.stepCount)
+        }
+        stepIndex += 1
         return losses
     }
 
-    /// Forward and backward passes only: accumulates D's gradient of the D loss and G's
-    /// gradient of the G loss into the parameters' `grad`, without updating weights.
-    public func computeGradients(_ batch: Batch, rng: RandomSource) -> StepResult {
-        let real = batch.images
-        let n = real.batch
+    /// Forward and backward passes only: accumulates D's gradient of the D loss and, when
+    /// `generator` is true, G's gradient of the G loss into the parameters' `grad`, without
+    /// updating weights.
+    public func computeGradients(_ batch: Batch, rng: RandomSource, generator needsGenerator: Bool = true) -> StepResult {
+        let n = batch.images.batch
 
         noise.resize([n, latentSize])
         rng.fillNormal(noise)
@@ -129,6 +159,16 @@ public final class GANStep {
             oneHot(batch.labels, classes: classes, into: oneHotLabels)
             labels = oneHotLabels
         }
+        // Instance noise: drawn here, in one order whatever the threads do, for the real
+        // and the fake batch; D sees x + noise, and d(x + noise)/dx = 1 leaves G's upstream as is.
+        let noisy = instanceNoise > 0
+        if noisy {
+            realNoise.resize(batch.images.shape)
+            rng.fillNormal(realNoise, std: instanceNoise)
+            fakeNoise.resize([n, batch.images.perSample])
+            rng.fillNormal(fakeNoise, std: instanceNoise)
+        }
+        let real = noisy ? Self.add(batch.images, realNoise, into: noisyReal) : batch.images
 
         // D's passes go at most `discriminatorChunk` images at a time: with no BatchNorm in D
         // each image's loss terms are independent, so chunks sum to the same gradients
@@ -141,7 +181,8 @@ public final class GANStep {
         if parts > 1 {
             // With G's replicas too, each thread runs its slice through the whole step.
             let wholeStep = generatorReplicas.count >= parts - 1
-            let fake = wholeStep ? nil : generatorForward(generator, noise: noise, labels: labels, real: real)
+            let fake = wholeStep ? nil : withInstanceNoise(generatorForward(generator, noise: noise, labels: labels, real: real),
+                                                           rows: 0..<n, into: noisyFake)
             // G's upstream; with G in slices, each takes its rows in its fakes' shape.
             dFake.resize(fake?.shape ?? real.shape)
             let slice = (n + parts - 1) / parts
@@ -153,14 +194,17 @@ public final class GANStep {
                     let rows = lo..<hi
                     let network = part == 0 ? discriminator : replicas[part - 1]
                     if let fake {
-                        let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN, perImage: perImage)
+                        let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN,
+                                            perImage: perImage, needsGenerator: needsGenerator)
                         out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
                     } else {
                         let g = part == 0 ? generator : generatorReplicas[part - 1]
-                        let fakes = generatorForward(g, noise: noise.rows(rows), labels: labels?.rows(rows), real: real)
-                        let passes = Passes(real: real, fake: fakes, fakeFirstRow: lo, labels: labels, inverseN: inverseN, perImage: perImage)
+                        let fakes = withInstanceNoise(generatorForward(g, noise: noise.rows(rows), labels: labels?.rows(rows), real: real),
+                                                      rows: rows, into: passBuffers[part].noisyFake)
+                        let passes = Passes(real: real, fake: fakes, fakeFirstRow: lo, labels: labels, inverseN: inverseN,
+                                            perImage: perImage, needsGenerator: needsGenerator)
                         out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
-                        g.backward(dFake.rows(rows).reshaped(fakes.shape), needs: .parameters)
+                        if needsGenerator { g.backward(dFake.rows(rows).reshaped(fakes.shape), needs: .parameters) }
                     }
                 }
             }
@@ -168,17 +212,20 @@ public final class GANStep {
             for replica in replicas.prefix(parts - 1) { discriminator.body.takeGradients(of: replica.body) }
             parallelDiscriminatorSteps += 1
             if wholeStep {
-                for replica in generatorReplicas.prefix(parts - 1) { generator.body.takeGradients(of: replica.body) }
+                if needsGenerator {
+                    for replica in generatorReplicas.prefix(parts - 1) { generator.body.takeGradients(of: replica.body) }
+                }
                 parallelWholeSteps += 1
-            } else {
+            } else if needsGenerator {
                 generator.backward(dFake, needs: .parameters)
             }
         } else {
-            let fake = generatorForward(generator, noise: noise, labels: labels, real: real)
+            let fake = withInstanceNoise(generatorForward(generator, noise: noise, labels: labels, real: real), rows: 0..<n, into: noisyFake)
             dFake.resize(fake.shape)
-            let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN, perImage: perImage)
+            let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN,
+                                perImage: perImage, needsGenerator: needsGenerator)
             total = discriminatorPasses(discriminator, rows: 0..<n, most: most, passes, passBuffers[0])
-            generator.backward(dFake, needs: .parameters)
+            if needsGenerator { generator.backward(dFake, needs: .parameters) }
         }
         sharedFakeBackwards += total.sharedBackwards
         return StepResult(total.d / Double(n), total.g / Double(n))
@@ -190,12 +237,32 @@ public final class GANStep {
         return fake
     }
 
+    /// The fakes D sees: with instance noise on, `fake` plus the noise rows drawn for them
+    /// (written into `buffer`, leaving G's output, which its backward reads, untouched).
+    private func withInstanceNoise(_ fake: Tensor, rows: Range<Int>, into buffer: Tensor) -> Tensor {
+        guard instanceNoise > 0 else { return fake }
+        return Self.add(fake, fakeNoise.rows(rows).reshaped(fake.shape), into: buffer)
+    }
+
+    /// buffer ← a + b, in a's shape.
+    private static func add(_ a: Tensor, _ b: Tensor, into buffer: Tensor) -> Tensor {
+        precondition(a.count == b.count, "noise \(b.shape) for images \(a.shape)")
+        buffer.resize(a.shape)
+        let x = a.data, y = b.data, out = buffer.data
+        Threads.parallelFor(a.count, minimum: Threads.parallelThreshold) { range in
+            for i in range { out[i] = x[i] + y[i] }
+        }
+        return buffer
+    }
+
     /// What D's passes read: the batch, the fakes (row 0 of `fake` is image `fakeFirstRow`
     /// of the batch), the labels, 1/N of the whole batch.
     private struct Passes {
         let real: Tensor, fake: Tensor, fakeFirstRow: Int, labels: Tensor?
         let inverseN: Float
         let perImage: Bool
+        /// false: D's step alone (D-steps > 1), so no gradient for G is made.
+        let needsGenerator: Bool
     }
 
     /// Loss sums (not yet means) of some images' passes.
@@ -207,6 +274,7 @@ public final class GANStep {
     /// One thread's upstream gradients of D's logits.
     private final class PassBuffers {
         let dLogitsReal = Tensor(shape: [0]), dLogitsFakeD = Tensor(shape: [0]), dLogitsFakeG = Tensor(shape: [0])
+        let noisyFake = Tensor(shape: [0])
     }
 
     /// How many slices D's passes take (1: D itself, its GEMMs split over the threads);
@@ -237,6 +305,9 @@ public final class GANStep {
         var losses = PassLosses()
         // BCE from logits, each half a mean over N (Keras reduction), summed for D.
         // With p = σ(z): BCE(z→1) = softplus(−z), d/dz = p − 1; BCE(z→0) = softplus(z), d/dz = p.
+        // One-sided label smoothing makes the real target t = 1 − s:
+        // BCE(z→t) = t·softplus(−z) + (1 − t)·softplus(z), d/dz = p − t.
+        let realTarget = 1 - labelSmoothing
         var first = rows.lowerBound
         while first < rows.upperBound {
             let size = min(chunk, rows.upperBound - first), part = first..<(first + size)
@@ -245,8 +316,9 @@ public final class GANStep {
             b.dLogitsReal.resize(logits.shape)
             for i in 0..<size {
                 let z = logits.data[i]
-                losses.d += Self.softplus(-z)
-                b.dLogitsReal.data[i] = (Self.sigmoid(z) - 1) * inverseN
+                losses.d += realTarget == 1 ? Self.softplus(-z)
+                    : Double(realTarget) * Self.softplus(-z) + Double(1 - realTarget) * Self.softplus(z)
+                b.dLogitsReal.data[i] = (Self.sigmoid(z) - realTarget) * inverseN
             }
             network.backward(b.dLogitsReal, needs: .parameters)
             first += size
@@ -260,7 +332,7 @@ public final class GANStep {
             let logits = network.forward(p.fake.rows(fakeRows), oneHot: p.labels?.rows(part), training: true)
             b.dLogitsFakeD.resize(logits.shape)
             b.dLogitsFakeG.resize(logits.shape)
-            var shared = p.perImage
+            var shared = p.perImage && p.needsGenerator
             for i in 0..<size {
                 let z = logits.data[i], pz = Self.sigmoid(z)
                 losses.d += Self.softplus(z)
@@ -270,7 +342,9 @@ public final class GANStep {
                 if !(z >= sharedBackwardLowestLogit) { shared = false }   // NaN too
             }
             let target = dFake.data + first * perSample
-            if shared {
+            if !p.needsGenerator {
+                network.backward(b.dLogitsFakeD, needs: .parameters)
+            } else if shared {
                 // dL_G/dx = dL_D/dx · (p − 1)/p per image; (p − 1)/p = −e^(−z) without cancellation.
                 for i in 0..<size { b.dLogitsFakeG.data[i] = -exp(-logits.data[i]) }
                 let dImages = network.backward(b.dLogitsFakeD, needs: .all)
@@ -290,6 +364,71 @@ public final class GANStep {
             first += size
         }
         return losses
+    }
+
+    /// The Keras article's loop (`GANLoop.keras`), as its three `train_on_batch` calls:
+    /// D on the real batch (target 1) and an Adam step; D on a fake batch drawn by
+    /// `generator.predict` (inference mode) with its own noise (target 0) and a second Adam
+    /// step; then G through the stacked model with fresh noise (target 1), D frozen. Returns
+    /// (D's real + fake loss, G's loss), each a mean over the batch.
+    func kerasStep(_ batch: Batch, rng: RandomSource) -> StepResult {
+        let n = batch.images.batch, inverseN = 1 / Float(n)
+        var labels: Tensor? = nil
+        if conditional {
+            oneHot(batch.labels, classes: classes, into: oneHotLabels)
+            labels = oneHotLabels
+        }
+        let noisy = instanceNoise > 0
+        if noisy {
+            realNoise.resize(batch.images.shape)
+            rng.fillNormal(realNoise, std: instanceNoise)
+            fakeNoise.resize([n, batch.images.perSample])
+            rng.fillNormal(fakeNoise, std: instanceNoise)
+        }
+        let b = passBuffers[0]
+        let realTarget = 1 - labelSmoothing
+        var dLoss = 0.0, gLoss = 0.0
+
+        let real = noisy ? Self.add(batch.images, realNoise, into: noisyReal) : batch.images
+        var logits = discriminator.forward(real, oneHot: labels, training: true)
+        b.dLogitsReal.resize(logits.shape)
+        for i in 0..<n {
+            let z = logits.data[i]
+            dLoss += Double(realTarget) * Self.softplus(-z) + Double(1 - realTarget) * Self.softplus(z)
+            b.dLogitsReal.data[i] = (Self.sigmoid(z) - realTarget) * inverseN
+        }
+        discriminator.backward(b.dLogitsReal, needs: .parameters)
+        discriminatorOptimizer.step()
+
+        noise.resize([n, latentSize])
+        rng.fillNormal(noise)
+        let predicted = withInstanceNoise(generator.forward(noise, oneHot: labels, training: false), rows: 0..<n, into: noisyFake)
+        logits = discriminator.forward(predicted, oneHot: labels, training: true)
+        b.dLogitsFakeD.resize(logits.shape)
+        for i in 0..<n {
+            let z = logits.data[i]
+            dLoss += Self.softplus(z)
+            b.dLogitsFakeD.data[i] = Self.sigmoid(z) * inverseN
+        }
+        discriminator.backward(b.dLogitsFakeD, needs: .parameters)
+        discriminatorOptimizer.step()
+
+        rng.fillNormal(noise)
+        let fake = generator.forward(noise, oneHot: labels, training: true)
+        logits = discriminator.forward(withInstanceNoise(fake, rows: 0..<n, into: noisyFake), oneHot: labels, training: true)
+        b.dLogitsFakeG.resize(logits.shape)
+        for i in 0..<n {
+            let z = logits.data[i]
+            gLoss += Self.softplus(-z)
+            b.dLogitsFakeG.data[i] = (Self.sigmoid(z) - 1) * inverseN
+        }
+        if updatesGenerator {
+            let dImages = discriminator.backward(b.dLogitsFakeG, needs: .input)
+            generator.backward(dImages.reshaped(fake.shape), needs: .parameters)
+            generatorOptimizer.step()
+            ema?.update(updates: generatorOptimizer.stepCount)
+        }
+        return StepResult(dLoss / Double(n), gLoss / Double(n))
     }
 
     /// log(1 + eˣ) without overflow, in double for the loss sums.
@@ -323,6 +462,10 @@ public extension GANStep {
             discriminatorOptimizer: Adam(parameters: discriminator.trainableParameters, learningRate: h.discriminatorLearningRate,
                                          beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
             latentSize: latentSize, classes: classes ?? 0)
+        labelSmoothing = h.aids.labelSmoothing
+        discriminatorSteps = h.aids.discriminatorSteps
+        loop = h.loop
+        if h.aids.emaDecay > 0 { ema = GeneratorEMA(of: generator, decay: h.aids.emaDecay) }
     }
 }
 
@@ -340,4 +483,19 @@ public extension AdversarialArchitecture {
     }
     func trainStep(_ batch: Batch, rng: RandomSource) -> StepResult { gan.step(batch, rng: rng) }
     func generate(noise: Tensor, labels: [Int]?) -> Tensor { gan.generate(noise: noise, labels: labels) }
+
+    var auxiliaryTensors: [(network: String, path: String, tensor: Tensor)] { gan.ema?.namedTensors ?? [] }
+
+    func prepareStep(_ clock: TrainingClock) {
+        gan.stepIndex = clock.globalStep
+        gan.instanceNoise = clock.aids.instanceNoiseSigma(step: clock.globalStep, stepsPerEpoch: clock.stepsPerEpoch,
+                                                          epochs: clock.epochs)
+    }
+
+    var hasGeneratorAverage: Bool { gan.ema != nil }
+    func installGeneratorAverage() { gan.ema?.install() }
+    func withGenerationWeights<T>(_ body: () throws -> T) rethrows -> T {
+        guard let ema = gan.ema else { return try body() }
+        return try ema.withAverageWeights(body)
+    }
 }

@@ -11,13 +11,58 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var epsilon: Float
     /// Plugin-specific extras (e.g. dropout rate), by name.
     public var extras: [String: Double]
+    /// The named recipe these values came from (`zoo architectures` lists them); nil for
+    /// models trained before recipes existed.
+    public var recipe: String?
+    /// GAN training aids. Each is off at its default, so a model stored before they existed
+    /// decodes to the run it was.
+    public var aids: TrainingAids
+    /// How a GAN step updates the two networks (the seeds differ; see `GANLoop`).
+    public var loop: GANLoop
 
     public init(batchSize: Int = 256, epochs: Int, generatorLearningRate: Float, discriminatorLearningRate: Float,
-                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, extras: [String: Double] = [:]) {
+                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, extras: [String: Double] = [:],
+                recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint) {
         self.batchSize = batchSize; self.epochs = epochs
         self.generatorLearningRate = generatorLearningRate
         self.discriminatorLearningRate = discriminatorLearningRate
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.extras = extras
+        self.recipe = recipe; self.aids = aids; self.loop = loop
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case batchSize, epochs, generatorLearningRate, discriminatorLearningRate, beta1, beta2, epsilon, extras, recipe, aids, loop
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        generatorLearningRate = try c.decode(Float.self, forKey: .generatorLearningRate)
+        discriminatorLearningRate = try c.decode(Float.self, forKey: .discriminatorLearningRate)
+        beta1 = try c.decode(Float.self, forKey: .beta1)
+        beta2 = try c.decode(Float.self, forKey: .beta2)
+        epsilon = try c.decode(Float.self, forKey: .epsilon)
+        extras = try c.decodeIfPresent([String: Double].self, forKey: .extras) ?? [:]
+        recipe = try c.decodeIfPresent(String.self, forKey: .recipe)
+        aids = try c.decodeIfPresent(TrainingAids.self, forKey: .aids) ?? TrainingAids()
+        loop = try c.decodeIfPresent(GANLoop.self, forKey: .loop) ?? .joint
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(generatorLearningRate, forKey: .generatorLearningRate)
+        try c.encode(discriminatorLearningRate, forKey: .discriminatorLearningRate)
+        try c.encode(beta1, forKey: .beta1)
+        try c.encode(beta2, forKey: .beta2)
+        try c.encode(epsilon, forKey: .epsilon)
+        try c.encode(extras, forKey: .extras)
+        // Written only when set: a model without them keeps the JSON it always had.
+        try c.encodeIfPresent(recipe, forKey: .recipe)
+        if aids != TrainingAids() { try c.encode(aids, forKey: .aids) }
+        if loop != .joint { try c.encode(loop, forKey: .loop) }
     }
 
     public static let standardHelp: [(name: String, meaning: String)] = [
@@ -26,7 +71,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         ("generatorLearningRate", "Adam learning rate of the generator (classifier: its only rate)"),
         ("discriminatorLearningRate", "Adam learning rate of the discriminator"),
         ("beta1, beta2, epsilon", "Adam moment decay rates and epsilon (Keras defaults)"),
-    ]
+    ] + TrainingAids.help
 
     public func json() -> String {
         let encoder = JSONEncoder()
@@ -41,5 +86,85 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         } catch {
             throw ZooError.corruptModel(model, "its hyperparameters JSON does not parse (\(error))")
         }
+    }
+}
+
+/// The order of a GAN step's updates.
+public enum GANLoop: String, Codable, Sendable, CaseIterable {
+    /// The TensorFlow tutorial's: one noise batch, D sees the real and the fake batch, both
+    /// gradients from that one pass, then both networks step.
+    case joint
+    /// The Keras article's (seed 004's simple GAN): `train_on_batch` on D with the real batch,
+    /// a D update; again with a fake batch, a second D update; then G through the stacked
+    /// model with fresh noise, D frozen.
+    case keras
+}
+
+/// Seed 004's "tips for stable training" and StudioGAN's generator EMA, as stored numbers.
+public struct TrainingAids: Codable, Equatable, Sendable {
+    /// D updates per G update (1: the seeds' alternation). With k > 1, G steps on every k-th batch.
+    public var discriminatorSteps: Int
+    /// One-sided label smoothing: D's target for real images is 1 − this (0: off).
+    public var labelSmoothing: Float
+    /// Standard deviation of Gaussian noise added to every image D sees, real and fake, at
+    /// the first step; it falls linearly to zero at `instanceNoiseEpochs` (0: off).
+    public var instanceNoise: Float
+    /// Epochs over which the instance noise anneals to zero (0: the whole run).
+    public var instanceNoiseEpochs: Int
+    /// Decay of the generator's exponential moving average (0: no EMA). The average is a
+    /// network of its own ("generator_ema") in every checkpoint; generation uses it.
+    public var emaDecay: Float
+
+    public init(discriminatorSteps: Int = 1, labelSmoothing: Float = 0, instanceNoise: Float = 0,
+                instanceNoiseEpochs: Int = 0, emaDecay: Float = 0) {
+        self.discriminatorSteps = discriminatorSteps; self.labelSmoothing = labelSmoothing
+        self.instanceNoise = instanceNoise; self.instanceNoiseEpochs = instanceNoiseEpochs; self.emaDecay = emaDecay
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case discriminatorSteps, labelSmoothing, instanceNoise, instanceNoiseEpochs, emaDecay
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        discriminatorSteps = try c.decodeIfPresent(Int.self, forKey: .discriminatorSteps) ?? 1
+        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing) ?? 0
+        instanceNoise = try c.decodeIfPresent(Float.self, forKey: .instanceNoise) ?? 0
+        instanceNoiseEpochs = try c.decodeIfPresent(Int.self, forKey: .instanceNoiseEpochs) ?? 0
+        emaDecay = try c.decodeIfPresent(Float.self, forKey: .emaDecay) ?? 0
+    }
+
+    static let help: [(name: String, meaning: String)] = [
+        ("aids.discriminatorSteps", "D updates per G update (--d-steps)"),
+        ("aids.labelSmoothing", "one-sided label smoothing: D's target for real images is 1 − s (--label-smoothing)"),
+        ("aids.instanceNoise", "σ of Gaussian noise on D's inputs, annealed linearly to 0 (--instance-noise)"),
+        ("aids.instanceNoiseEpochs", "epochs over which the instance noise reaches 0; 0 = the whole run"),
+        ("aids.emaDecay", "decay of the generator's moving average used for generation; 0 = none (--ema)"),
+    ]
+
+    /// Checks the values against their meaning; names the flag to change.
+    public func validate() throws {
+        guard (1...100).contains(discriminatorSteps) else {
+            throw ZooError.invalidHyperparameter("--d-steps \(discriminatorSteps) must be in 1...100")
+        }
+        guard labelSmoothing.isFinite, labelSmoothing >= 0, labelSmoothing < 0.5 else {
+            throw ZooError.invalidHyperparameter("--label-smoothing \(labelSmoothing) must be in [0, 0.5)")
+        }
+        guard instanceNoise.isFinite, instanceNoise >= 0, instanceNoise <= 2 else {
+            throw ZooError.invalidHyperparameter("--instance-noise \(instanceNoise) must be in [0, 2]")
+        }
+        guard (0...10_000).contains(instanceNoiseEpochs) else {
+            throw ZooError.invalidHyperparameter("--instance-noise-epochs \(instanceNoiseEpochs) must be in 0...10000")
+        }
+        guard emaDecay.isFinite, emaDecay >= 0, emaDecay < 1 else {
+            throw ZooError.invalidHyperparameter("--ema \(emaDecay) must be in [0, 1) (0: no moving average)")
+        }
+    }
+
+    /// The instance noise's σ at `step` of a run (steps counted from 0).
+    public func instanceNoiseSigma(step: Int, stepsPerEpoch: Int, epochs: Int) -> Float {
+        guard instanceNoise > 0 else { return 0 }
+        let span = Double(max(1, (instanceNoiseEpochs > 0 ? instanceNoiseEpochs : epochs) * stepsPerEpoch))
+        return instanceNoise * Float(max(0, 1 - Double(step) / span))
     }
 }

@@ -40,12 +40,19 @@ public struct ModelStore {
     /// `weightsOnly`: decode the weights straight into the architecture's tensors, and leave
     /// the returned checkpoint's tensor records without values (generation: one copy less
     /// of every weight on a cold start). Not for publishing or fingerprinting a model.
+    ///
+    /// `average`: when the model keeps a moving average of its generator (and this is not a
+    /// load for resuming), it replaces the generator's weights: what `generate` and
+    /// `evaluate` draw from. false (`--no-ema`) keeps the trained weights.
     public func load(_ name: String, checkpoint selector: CheckpointSelector = .latest,
-                     withOptimizer: Bool = false, networks: Set<String>? = nil, weightsOnly: Bool = false) throws -> Loaded {
+                     withOptimizer: Bool = false, networks: Set<String>? = nil, weightsOnly: Bool = false,
+                     average: Bool = true) throws -> Loaded {
         let info = try registry.model(named: name)
         let type = try catalog.lookup(info.architecture)
         let hyperparameters = try Hyperparameters.decode(json: info.hyperparameters, model: name)
-        let wanted = withOptimizer ? nil : networks
+        let useAverage = average && !withOptimizer && hyperparameters.aids.emaDecay > 0
+        var wanted = withOptimizer ? nil : networks
+        if useAverage, wanted?.contains("generator") == true { wanted?.insert(GeneratorEMA.network) }
         let rng = RandomSource(seed: info.seed)
         // Every wanted tensor is overwritten below (validate() checks none is missing), and
         // networks not asked for are never run; resuming restores the RNG state afterwards.
@@ -91,6 +98,9 @@ public struct ModelStore {
                 }
             }
             rng.state = try decodeRNG(record.rngState, model: name)
+        }
+        if useAverage, wanted?.contains("generator") ?? true, let generator = architecture as? any ImageGenerating {
+            generator.installGeneratorAverage()
         }
         return Loaded(info: info, architecture: architecture, hyperparameters: hyperparameters,
                       checkpoint: record, rng: rng, position: position)

@@ -55,7 +55,11 @@ extension ImageGrid {
     /// atomic write fsyncs, 1.5 ms of a ~55 ms cold `zoo generate` for a picture that can be
     /// drawn again.
     public static func writePNG(pixels: [UInt8], width: Int, height: Int, to path: String) throws {
-        let data = try pngData(pixels: pixels, width: width, height: height)
+        try writeAtomically(try pngData(pixels: pixels, width: width, height: height), to: path)
+    }
+
+    /// Writes `data` to `path` through a temporary file renamed over it (PNG and GIF output).
+    public static func writeAtomically(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
@@ -87,6 +91,33 @@ extension ImageGrid {
         if let failure {
             unlink(temporary)
             throw PNGError.unwritable(path: path, reason: failure)
+        }
+    }
+
+    /// The largest side a PNG read from memory (a stored progress frame) may have.
+    public static let maximumReadSide = 8192
+
+    /// Decodes a PNG held in memory (a progress frame from a registry) as 8-bit grayscale.
+    /// The header's size is checked before any pixel buffer is allocated.
+    public static func decodePNG(_ data: Data, what: String) throws -> (width: Int, height: Int, pixels: [UInt8]) {
+        // libpng reads from the buffer handed to begin until finish: both inside one closure.
+        try data.withUnsafeBytes { bytes in
+            var image = png_image()
+            image.version = UInt32(PNG_IMAGE_VERSION)
+            defer { png_image_free(&image) }
+            guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
+                throw PNGError.unreadable(path: what, reason: message(of: image))
+            }
+            let width = Int(image.width), height = Int(image.height)
+            guard (1...maximumReadSide).contains(width), (1...maximumReadSide).contains(height) else {
+                throw PNGError.unreadable(path: what, reason: "its size \(width)×\(height) is outside 1...\(maximumReadSide) per side")
+            }
+            image.format = UInt32(PNG_FORMAT_GRAY)
+            var pixels = [UInt8](repeating: 0, count: width * height)
+            guard png_image_finish_read(&image, nil, &pixels, 0, nil) != 0 else {
+                throw PNGError.unreadable(path: what, reason: message(of: image))
+            }
+            return (width, height, pixels)
         }
     }
 

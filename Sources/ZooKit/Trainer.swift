@@ -40,6 +40,14 @@ public struct TrainingRequest {
     public var generatorLearningRate: Float?
     public var discriminatorLearningRate: Float?
     public var beta1: Float?
+    /// A named recipe of the architecture (nil: its first, "default").
+    public var recipe: String?
+    /// Overrides of the recipe's training aids.
+    public var discriminatorSteps: Int?
+    public var labelSmoothing: Float?
+    public var instanceNoise: Float?
+    public var instanceNoiseEpochs: Int?
+    public var emaDecay: Float?
     /// Use only the first N training images (quick runs and tests).
     public var limit: Int?
     public var description: String?
@@ -70,6 +78,14 @@ public final class Trainer {
     public var progress: (TrainingProgress) -> Void = { _ in }
     /// Polled after every step (the CLI sets it on SIGINT): checkpoint and stop.
     public var shouldStop: () -> Bool = { false }
+    /// `--eval-every K`: after every K-th epoch (and the last), the live model is scored on
+    /// `evaluationSamples` images by this evaluator and the figures stored on that epoch's
+    /// checkpoint: the time-to-quality curve of `zoo show`.
+    public var evaluator: Evaluator?
+    public var evaluateEvery: Int?
+    public static let evaluationSamples = 2_000
+    /// Called with each of those scores (the CLI prints them).
+    public var evaluated: (_ epoch: Int, EvaluationReport) -> Void = { _, _ in }
 
     public init(store: ModelStore) { self.store = store }
 
@@ -88,7 +104,16 @@ public final class Trainer {
         if (try? store.registry.model(named: request.name)) != nil {
             throw RegistryError.modelExists(request.name)
         }
-        var h = type.descriptor.defaults
+        var h = try request.recipe.map { try type.descriptor.recipe(named: $0).hyperparameters } ?? type.descriptor.defaults
+        if let k = request.discriminatorSteps { h.aids.discriminatorSteps = k }
+        if let s = request.labelSmoothing { h.aids.labelSmoothing = s }
+        if let sigma = request.instanceNoise { h.aids.instanceNoise = sigma }
+        if let e = request.instanceNoiseEpochs { h.aids.instanceNoiseEpochs = e }
+        if let d = request.emaDecay { h.aids.emaDecay = d }
+        try h.aids.validate()
+        if type.descriptor.kind != .gan && h.aids != TrainingAids() {
+            throw ZooError.invalidHyperparameter("the GAN training aids (--d-steps, --label-smoothing, --instance-noise, --ema) do not apply to a \(type.descriptor.kind.rawValue)")
+        }
         if let epochs = request.epochs { h.epochs = epochs }
         if let batch = request.batchSize { h.batchSize = batch }
         if let lr = request.generatorLearningRate { h.generatorLearningRate = lr }
@@ -161,8 +186,10 @@ public final class Trainer {
         let batchImages = Tensor(shape: [h.batchSize] + sampleShape)
         var batchLabels = [Int](repeating: 0, count: h.batchSize)
 
-        func save(final: Bool) throws {
-            let record = store.checkpointRecord(of: architecture, position: position, rng: rng, isFinal: final, log: pendingLog)
+        func save(final: Bool, frame: Bool = false) throws {
+            var record = store.checkpointRecord(of: architecture, position: position, rng: rng, isFinal: final, log: pendingLog)
+            // The epoch's frame goes in with its checkpoint: both or neither.
+            if frame { record.progressFrame = try ProgressFrames.render(architecture) }
             _ = try store.registry.saveCheckpoint(model: model, record)
             pendingLog.removeAll()
         }
@@ -181,6 +208,8 @@ public final class Trainer {
                         (batchImages.data + row * perImage).update(from: data.images.data + index * perImage, count: perImage)
                         batchLabels.append(data.labels[index])
                     }
+                    architecture.prepareStep(TrainingClock(globalStep: position.globalStep, stepsPerEpoch: position.stepsPerEpoch,
+                                                           epochs: h.epochs, aids: h.aids))
                     let result = architecture.trainStep(Batch(images: batchImages, labels: batchLabels), rng: rng)
                     guard result.first.isFinite, result.second.isFinite else {
                         throw TrainingError.diverged(step: position.globalStep, first: result.first, second: result.second)
@@ -216,8 +245,14 @@ public final class Trainer {
                         position.epoch += 1
                         position.stepInEpoch = 0
                         position.epochSums = [0, 0, 0, 0]
-                        try save(final: position.epoch == h.epochs)
+                        try save(final: position.epoch == h.epochs, frame: true)
                         report(.epochEnd)
+                        if let evaluator, let k = evaluateEvery, position.epoch % k == 0 || position.epoch == h.epochs {
+                            let info = try store.registry.model(named: model)
+                            let scored = try evaluator.evaluateTraining(model: model, architecture: architecture, dataset: info.dataset,
+                                                                        samples: Self.evaluationSamples, checkpoint: .latest)
+                            evaluated(position.epoch, scored)
+                        }
                     } else if let k = checkpointEvery, position.globalStep % k == 0 {
                         try save(final: false)
                         report(.checkpoint)

@@ -12,6 +12,10 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     case invalidHyperparameter(String)
     case modelNotReady(model: String, status: String)
     case alreadyTrained(model: String, epochs: Int)
+    case unknownRecipe(String, architecture: String, available: [String])
+    case noProgressFrames(model: String)
+    case wrongEvaluator(model: String, dataset: String, classifier: String, classifierDataset: String, suggestion: String)
+    case noProgressFrame(model: String, epoch: Int, available: String)
 
     public var description: String {
         switch self {
@@ -40,6 +44,14 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             return "model '\(model)' is \(status); only its last checkpoint can be used (`zoo resume \(model)` to continue)."
         case let .alreadyTrained(model, epochs):
             return "model '\(model)' already has \(epochs) epochs; pass --epochs N with N > \(epochs) to train further."
+        case let .wrongEvaluator(model, dataset, classifier, classifierDataset, suggestion):
+            return "model '\(model)' was trained on \(dataset) but '\(classifier)' is a \(classifierDataset) classifier; evaluate it with --classifier \(suggestion)."
+        case let .noProgressFrames(model):
+            return "model '\(model)' has no progress frames: it was trained before zoo stored them; train a new one, or `zoo resume` it to add frames for the epochs to come."
+        case let .noProgressFrame(model, epoch, available):
+            return "model '\(model)' has no progress frame for epoch \(epoch); it has epochs \(available)."
+        case let .unknownRecipe(name, architecture, available):
+            return "\(architecture) has no recipe '\(name)'; use one of \(available.joined(separator: ", ")) (listed by `zoo architectures`)."
         }
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 enum Migrations {
     static let all: [(version: Int, sql: String)] = [
         (1, Schema.version1),
+        (2, Schema.version2),
     ]
 
     static var latest: Int { all.last?.version ?? 0 }
@@ -26,7 +27,9 @@ enum Migrations {
             throw RegistryError.notARegistry(path: db.path, reason: "user_version \(version) but no models table")
         }
         guard version < latest else { return }
-        if db.readOnly { throw RegistryError.readOnly(path: db.path) }
+        // A file opened read-only (an import's source, the shipped zoo) is read as the version
+        // it is; readers of later tables check `Registry.schemaVersion` first.
+        if db.readOnly { return }
         for migration in all where migration.version > version {
             // The schema text sets user_version itself, so the bump commits
             // atomically with the tables it describes.

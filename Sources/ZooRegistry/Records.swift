@@ -83,12 +83,24 @@ public struct CheckpointRecord: Sendable, Equatable {
     /// On save: the log rows since the previous checkpoint. On load: the
     /// model's whole log up to and including this checkpoint's step.
     public var log: [TrainingLogRow]
+    /// On save: the progress frame (PNG) of the epoch this checkpoint ends, if any; stored
+    /// under `epoch` in the same transaction. Not filled on load (see `progressFrames`).
+    public var progressFrame: Data?
 
     public init(epoch: Int, step: Int, isFinal: Bool = false, optimizerState: Data = Data(), rngState: Data = Data(),
-                tensors: [TensorRecord], log: [TrainingLogRow] = []) {
+                tensors: [TensorRecord], log: [TrainingLogRow] = [], progressFrame: Data? = nil) {
         self.epoch = epoch; self.step = step; self.isFinal = isFinal
         self.optimizerState = optimizerState; self.rngState = rngState; self.tensors = tensors; self.log = log
+        self.progressFrame = progressFrame
     }
+}
+
+/// One epoch's fixed-noise sample grid, as the trainer stored it.
+public struct ProgressFrame: Sendable, Equatable {
+    public var epoch: Int
+    public var step: Int
+    public var png: Data
+    public init(epoch: Int, step: Int, png: Data) { self.epoch = epoch; self.step = step; self.png = png }
 }
 
 public struct CheckpointInfo: Sendable, Equatable {

@@ -52,6 +52,9 @@ extension Registry {
                 try insertLog.bind([.int(modelID), .int(row.epoch), .int(row.step), .double(row.dLoss), .double(row.gLoss), .double(row.seconds)])
                 while try insertLog.step() {}
             }
+            if let frame = record.progressFrame {
+                try insertProgressFrame(modelID: modelID, ProgressFrame(epoch: record.epoch, step: record.step, png: frame), at: now)
+            }
             try db.run("""
                 INSERT INTO aliases (model_id, alias, checkpoint_id) VALUES (?, 'latest', ?)
                 ON CONFLICT (model_id, alias) DO UPDATE SET checkpoint_id = excluded.checkpoint_id

@@ -33,6 +33,7 @@ extension Registry {
                     try db.run("INSERT INTO zoo_export.metrics SELECT * FROM main.metrics WHERE model_id = ?", id)
                     try db.run("INSERT INTO zoo_export.training_log SELECT * FROM main.training_log WHERE model_id = ?", id)
                     try db.run("INSERT INTO zoo_export.aliases SELECT * FROM main.aliases WHERE model_id = ?", id)
+                    try db.run("INSERT INTO zoo_export.progress_frames SELECT * FROM main.progress_frames WHERE model_id = ?", id)
                 }
             }
         } catch {
@@ -48,9 +49,11 @@ extension Registry {
     @discardableResult
     public func `import`(from path: String, model: String? = nil, as newName: String? = nil) throws -> ModelInfo {
         let sourceName: String
+        let sourceVersion: Int
         do {
             // Opening it on its own first runs the same format checks as any registry.
             let source = try Registry(path: path, readOnly: true)
+            sourceVersion = source.schemaVersion
             let names = try source.db.query("SELECT name FROM models ORDER BY name") { $0.text(0) }
             if let model {
                 guard names.contains(model) else { throw try source.notFound(model) }
@@ -111,6 +114,13 @@ extension Registry {
                     INSERT INTO main.training_log (model_id, epoch, step, d_loss, g_loss, seconds)
                     SELECT ?, epoch, step, d_loss, g_loss, seconds FROM zoo_import.training_log WHERE model_id = ? ORDER BY id
                     """, [.int(modelID), .int(sourceID)])
+                if sourceVersion >= 2 {
+                    // A version-1 file has no frames to bring.
+                    try db.run("""
+                        INSERT INTO main.progress_frames (model_id, epoch, step, png, created_at)
+                        SELECT ?, epoch, step, png, created_at FROM zoo_import.progress_frames WHERE model_id = ? ORDER BY epoch
+                        """, [.int(modelID), .int(sourceID)])
+                }
                 let aliases = try db.query("SELECT alias, checkpoint_id FROM zoo_import.aliases WHERE model_id = ?",
                                            [.int(sourceID)]) { ($0.text(0), $0.int64(1)) }
                 for (alias, checkpoint) in aliases {

@@ -7,6 +7,8 @@ import Foundation
 public final class Registry {
     let db: Database
     public let path: String
+    /// The schema version of the file (the latest, unless it was opened read-only).
+    public private(set) var schemaVersion = 0
 
     public init(path: String, readOnly: Bool = false) throws {
         let exists = FileManager.default.fileExists(atPath: path)
@@ -34,6 +36,7 @@ public final class Registry {
         // Validate before changing anything: WAL mode would otherwise be
         // written into a file that turns out not to be ours.
         try Migrations.migrate(db)
+        schemaVersion = Int(try db.scalarInt("PRAGMA user_version"))
         if !readOnly {
             // WAL: readers never block the checkpoint writer and vice versa.
             // synchronous=NORMAL is crash-safe in WAL (a power cut can lose

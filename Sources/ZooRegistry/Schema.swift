@@ -1,5 +1,5 @@
-/// The registry schema, version 1: byte-for-byte the text of `registry.sql`
-/// at the repository root (a test enforces it). Migration 1 executes it.
+/// The registry schema: migration N's text is byte-for-byte its part of `registry.sql`
+/// at the repository root (a test enforces it). Migration N executes it.
 enum Schema {
     /// Written into `PRAGMA application_id` by the schema ('Zoo1').
     static let applicationID: Int64 = 1_517_252_401
@@ -104,4 +104,24 @@ PRAGMA application_id = 1517252401;
 PRAGMA user_version = 1;
 
 """
+
+    /// Migration 2, byte-for-byte the rest of `registry.sql` (after one blank line).
+    static let version2 = """
+-- Version 2: the trainer's per-epoch progress frames (a fixed-noise sample grid as a
+-- small grayscale PNG), for `zoo progress` and the model card. Models trained before
+-- version 2 have none.
+CREATE TABLE progress_frames (
+    model_id   INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    epoch      INTEGER NOT NULL CHECK (epoch >= 1),
+    step       INTEGER NOT NULL CHECK (step >= 0),
+    png        BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (model_id, epoch)
+);
+PRAGMA user_version = 2;
+
+"""
+
+    /// The whole of `registry.sql`: every migration's text in order.
+    static var file: String { version1 + "\n" + version2 }
 }

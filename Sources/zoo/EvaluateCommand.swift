@@ -21,8 +21,10 @@ struct Evaluate: ParsableCommand {
     @Argument(help: "Model name.") var name: String
     @Option(help: "Generated images to score (100–10000).") var samples: Int = 10_000
     @Option(help: "Noise seed.") var seed: UInt64 = 0
-    @Option(help: "Classifier model used as the evaluator.") var classifier: String = "mnist-classifier"
-    @Option(help: "MNIST folder (default: $ZOO_DATA, else ./data/mnist).") var data: String?
+    @Option(help: "Classifier model used as the evaluator (default: mnist-classifier, fashion-classifier for Fashion-MNIST models).") var classifier: String?
+    @Option(help: "The evaluator's dataset folder (default: $ZOO_DATA, else ./data/mnist; Fashion-MNIST: Debian's).") var data: String?
+    @Option(help: "Checkpoint: latest, an alias, or an epoch number.") var checkpoint: String = "latest"
+    @Flag(help: "Draw from the trained generator, not its moving average (figures printed, not stored).") var noEma = false
     @Flag(help: "Also score 10k real test digits against the training set.") var reference = false
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var registry: RegistryOptions
@@ -30,12 +32,16 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         guard (100...10_000).contains(samples) else { throw UsageError("--samples must be in 100...10000") }
         let store = try Locations.store(registry.path)
-        // A classifier is scored on its own dataset's test split: a Fashion-MNIST one on
-        // Debian's Fashion-MNIST files unless --data says otherwise.
+        // A model is judged on its own dataset: by its own test split (a classifier) or by
+        // that dataset's classifier (a generator); Fashion-MNIST's files default to Debian's.
         let info = try store.registry.model(named: name)
-        let directory = data == nil && info.dataset == DatasetChoice.fashion.rawValue ? IDX.fashionDirectory : Locations.dataDirectory(data)
-        let evaluator = try Evaluator(store: store, classifier: classifier, dataDirectory: directory)
-        var reports = [try evaluator.evaluate(model: name, samples: samples, seed: seed)]
+        let isClassifier = (try? store.catalog.lookup(info.architecture).descriptor.kind) == .classifier
+        let judge = isClassifier ? name : (classifier ?? Evaluator.defaultClassifier(for: info.dataset))
+        let judgeDataset = isClassifier ? info.dataset : ((try? store.registry.model(named: judge).dataset) ?? info.dataset)
+        let directory = data ?? (judgeDataset == DatasetChoice.fashion.rawValue ? nil : Locations.dataDirectory(nil))
+        let evaluator = try Evaluator(store: store, classifier: judge, dataDirectory: directory)
+        var reports = [try evaluator.evaluate(model: name, samples: samples, seed: seed,
+                                              checkpoint: try CheckpointArgument.parse(checkpoint), average: !noEma)]
         if reference { reports.append(try evaluator.referenceRow()) }
         if json {
             let encoder = JSONEncoder()
@@ -44,6 +50,7 @@ struct Evaluate: ParsableCommand {
             return
         }
         for r in reports { print(Self.describe(r)) }
+        if noEma { print("Drawn from the trained generator (--no-ema): not stored.") }
         let scoredBy = reports[0].testAccuracy != nil ? "scored on \(reports[0].referenceSplit)"
             : "evaluator \(evaluator.classifierName)@\(evaluator.classifierSHA256.prefix(12))"
         print("Stored in the registry (see `zoo show \(name)`); \(scoredBy).")
@@ -83,7 +90,8 @@ struct Card: ParsableCommand {
     func run() throws {
         try OutputFile.checkWritable(html)
         let store = try Locations.store(registry.path)
-        let card = try ModelCard.collect(name, store: store, previewCount: 0)
+        var card = try ModelCard.collect(name, store: store, previewCount: 0)
+        card.frames = try store.progressFrames(of: name)
         var grid: Data? = nil
         if let loaded = try? store.load(name), loaded.architecture is any ImageGenerating {
             let conditional = loaded.architecture.descriptor.conditional

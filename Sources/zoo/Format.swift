@@ -1,4 +1,5 @@
 import Foundation
+import ZooKit
 import ZooRegistry
 
 /// Terminal formatting helpers: tables, sizes, ages, JSON.
@@ -51,6 +52,24 @@ enum Format {
 
     static func number(_ x: Double, digits: Int = 3) -> String {
         x.isFinite ? String(format: "%.\(digits)f", x) : "n/a"
+    }
+}
+
+extension Format {
+    /// One line of hyperparameters in words: the Adam settings, the extras and the aids in use.
+    static func hyperparameters(_ h: Hyperparameters, gan: Bool) -> String {
+        var parts = ["batch \(h.batchSize)", "epochs \(h.epochs)"]
+        parts.append(gan ? "Adam lr G \(h.generatorLearningRate), lr D \(h.discriminatorLearningRate)" : "Adam lr \(h.generatorLearningRate)")
+        parts.append("β1 \(h.beta1), β2 \(h.beta2), ε \(h.epsilon)")
+        parts += h.extras.sorted { $0.key < $1.key }.map { "\($0.key) \(number($0.value, digits: 2))" }
+        let a = h.aids
+        if a.discriminatorSteps != 1 { parts.append("\(a.discriminatorSteps) D steps per G step") }
+        if a.labelSmoothing > 0 { parts.append("label smoothing \(a.labelSmoothing)") }
+        if a.instanceNoise > 0 {
+            parts.append("instance noise σ \(a.instanceNoise) → 0 over " + (a.instanceNoiseEpochs > 0 ? "\(a.instanceNoiseEpochs) epochs" : "the run"))
+        }
+        if a.emaDecay > 0 { parts.append("generator EMA \(a.emaDecay)") }
+        return parts.joined(separator: ", ")
     }
 }
 

@@ -27,12 +27,14 @@ struct Generate: ParsableCommand {
     @Option(help: "Pixel scale factor of the PNG (1–16).") var scale: Int = 2
     @Option(help: "Checkpoint: latest, an alias, or an epoch number.") var checkpoint: String = "latest"
     @Flag(help: "Also draw the images in the terminal.") var preview = false
+    @Flag(help: "Draw from the trained generator, not its moving average (models trained with --ema).") var noEma = false
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         guard (1...16).contains(scale) else { throw UsageError("--scale must be in 1...16") }
         let store = try Locations.store(registry.path)
-        let loaded = try store.load(name, checkpoint: try CheckpointArgument.parse(checkpoint), networks: ["generator"], weightsOnly: true)
+        let loaded = try store.load(name, checkpoint: try CheckpointArgument.parse(checkpoint), networks: ["generator"], weightsOnly: true,
+                                average: !noEma)
         let descriptor = loaded.architecture.descriptor
         if let digit {
             guard descriptor.conditional else { throw ZooError.notConditional(model: name) }

@@ -17,7 +17,11 @@ struct Architectures: ParsableCommand {
         if json {
             print(Format.json(entries.map { d in
                 ["name": d.name, "title": d.title, "summary": d.summary, "reference": d.reference, "kind": d.kind.rawValue,
-                 "conditional": d.conditional, "latentSize": d.latentSize, "defaults": d.defaults.json()] as [String: Any]
+                 "conditional": d.conditional, "latentSize": d.latentSize, "defaults": d.defaults.json(),
+                 "recipes": d.recipes.map { r in
+                     ["name": r.name, "summary": r.summary,
+                      "hyperparameters": (try? JSONSerialization.jsonObject(with: Data(r.hyperparameters.json().utf8))) ?? [:]] as [String: Any]
+                 }] as [String: Any]
             }))
             return
         }
@@ -25,9 +29,12 @@ struct Architectures: ParsableCommand {
             let flags = [d.kind.rawValue, d.conditional ? "conditional" : nil].compactMap { $0 }.joined(separator: ", ")
             print("\(d.name)  —  \(d.title) (\(flags))")
             print("    \(d.summary)")
-            print("    defaults: batch \(d.defaults.batchSize), epochs \(d.defaults.epochs), lr G \(d.defaults.generatorLearningRate)"
-                  + (d.kind == .gan ? ", lr D \(d.defaults.discriminatorLearningRate)" : "")
-                  + ", Adam β1 \(d.defaults.beta1)")
+            for (index, recipe) in d.recipes.enumerated() {
+                let h = recipe.hyperparameters
+                let label = index == 0 ? "recipe \(recipe.name) (used without --recipe)" : "recipe \(recipe.name) (--recipe \(recipe.name))"
+                print("    \(label): \(recipe.summary)")
+                print("        " + Format.hyperparameters(h, gan: d.kind == .gan))
+            }
             print("    reference: \(d.reference)")
         }
     }

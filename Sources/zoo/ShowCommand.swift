@@ -36,6 +36,23 @@ struct ModelCard {
     let aliases: [(alias: String, epoch: Int)]
     let preview: Tensor?
     let parameterCounts: [(network: String, trainable: Int)]
+    /// Per-epoch progress frames (PNG): how many, and for the HTML card the frames themselves.
+    let frameCount: Int
+    var frames: [ProgressFrame] = []
+
+    /// `--eval-every` scores, by metric name: (epoch, value) in epoch order.
+    var qualityCurve: [String: [(epoch: Int, value: Double)]] {
+        let epochOf = Dictionary(checkpoints.map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
+        var curve: [String: [(epoch: Int, value: Double)]] = [:]
+        for m in metrics.sorted(by: { $0.createdAt < $1.createdAt }) where m.sampleCount == Trainer.evaluationSamples {
+            guard let id = m.checkpointID, let epoch = epochOf[id] else { continue }
+            curve[m.name, default: []].removeAll { $0.epoch == epoch }
+            curve[m.name, default: []].append((epoch, m.value))
+        }
+        return curve.mapValues { $0.sorted { $0.epoch < $1.epoch } }
+    }
+
+    var hyperparameters: Hyperparameters? { try? Hyperparameters.decode(json: info.hyperparameters, model: info.name) }
 
     static func collect(_ name: String, store: ModelStore, previewCount: Int) throws -> ModelCard {
         let registry = store.registry
@@ -54,7 +71,7 @@ struct ModelCard {
         let aliases = try registry.aliases(of: name).map { (alias: $0.alias, epoch: $0.epoch) }
         return ModelCard(info: info, descriptor: descriptor, log: try registry.trainingLog(of: name),
                          metrics: try registry.metrics(of: name), checkpoints: checkpoints, aliases: aliases,
-                         preview: preview, parameterCounts: counts)
+                         preview: preview, parameterCounts: counts, frameCount: try store.progressFrameCount(of: name))
     }
 
     var metricNames: (String, String) { descriptor?.stepMetricNames ?? ("d_loss", "g_loss") }
@@ -75,9 +92,8 @@ struct ModelCard {
             out.append("  parameters: " + parameterCounts.map { "\($0.network) \(Format.count($0.trainable))" }.joined(separator: ", "))
         }
         out.append("\nHyperparameters")
-        if let h = try? Hyperparameters.decode(json: info.hyperparameters, model: info.name) {
-            out.append("  batch \(h.batchSize), epochs \(h.epochs), lr G \(h.generatorLearningRate), lr D \(h.discriminatorLearningRate), Adam β \(h.beta1)/\(h.beta2) ε \(h.epsilon)"
-                       + (h.extras.isEmpty ? "" : ", " + h.extras.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        if let h = hyperparameters {
+            out.append("  recipe " + (h.recipe ?? "none (trained before recipes)") + ": " + Format.hyperparameters(h, gan: descriptor?.kind != .classifier))
         } else {
             out.append("  \(info.hyperparameters)")
         }
@@ -91,6 +107,18 @@ struct ModelCard {
             let seconds = log.map(\.seconds).reduce(0, +)
             out.append("  \(Format.duration(seconds)) of training, \(Format.number(seconds / Double(log.count), digits: 1)) s/epoch")
         }
+        let curve = qualityCurve
+        if !curve.isEmpty {
+            out.append("\nQuality during training (--eval-every, n=\(Trainer.evaluationSamples), by epoch)")
+            for name in ["score", "fd", "requested_accuracy", "classes_covered"] {
+                guard let points = curve[name], let first = points.first, let last = points.last else { continue }
+                out.append("  \(name.padding(toLength: 19, withPad: " ", startingAt: 0)) \(Sparkline.render(points.map(\.value), width: min(40, points.count)))  "
+                           + "\(Format.number(first.value)) at epoch \(first.epoch) → \(Format.number(last.value)) at epoch \(last.epoch)")
+            }
+        }
+        out.append("\nProgress frames: " + (frameCount == 0
+            ? "none (trained before zoo stored them)"
+            : "\(frameCount), one per epoch (`zoo progress \(info.name) --out \(info.name).gif`)"))
         out.append("\nMetrics")
         if latestMetrics.isEmpty {
             out.append("  none (run `zoo evaluate \(info.name)`)")
@@ -122,6 +150,8 @@ struct ModelCard {
             "metrics": latestMetrics.map { ["name": $0.name, "value": $0.value, "samples": $0.sampleCount ?? NSNull(), "evaluator": $0.evaluator ?? NSNull()] as [String: Any] },
             "checkpoints": checkpoints.map { ["epoch": $0.epoch, "step": $0.step, "final": $0.isFinal] as [String: Any] },
             "aliases": Dictionary(aliases.map { ($0.alias, $0.epoch) }, uniquingKeysWith: { a, _ in a }),
+            "progressFrames": frameCount,
+            "qualityCurve": qualityCurve.mapValues { $0.map { ["epoch": $0.epoch, "value": $0.value] } },
         ]
         if let d = info.description { result["description"] = d }
         if let e = info.error { result["error"] = e }

@@ -13,6 +13,7 @@ struct Train: ParsableCommand {
         Examples:
           zoo train dcgan --name my-dcgan --epochs 5
           zoo train cgan --name my-cgan --epochs 20 --seed 7
+          zoo train cgan --name seed-cgan --recipe seed
           zoo train classifier --name mnist-classifier
         """)
 
@@ -27,6 +28,14 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).") var generatorLR: Float?
     @Option(name: .customLong("discriminator-lr"), help: "Adam learning rate of the discriminator.") var discriminatorLR: Float?
     @Option(help: "Adam β1 (default: the architecture's; 0.9 for the seeds).") var beta1: Float?
+    @Option(help: "Named hyperparameters of the architecture (default: its first; `zoo architectures` lists them, e.g. seed).") var recipe: String?
+    @Option(name: .customLong("d-steps"), help: "Discriminator updates per generator update.") var dSteps: Int?
+    @Option(help: "One-sided label smoothing: D's target for real images becomes 1 − S (0: off).") var labelSmoothing: Float?
+    @Option(help: "σ of Gaussian noise on D's inputs, annealed linearly to 0 (0: off).") var instanceNoise: Float?
+    @Option(help: "Epochs over which the instance noise reaches 0 (default: the whole run).") var instanceNoiseEpochs: Int?
+    @Option(help: "Decay of the generator's moving average, used to draw (e.g. 0.999; 0: none).") var ema: Float?
+    @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).") var evalEvery: Int?
+    @Option(help: "Classifier for --eval-every (default: the dataset's, mnist-classifier or fashion-classifier).") var classifier: String?
     @Option(help: "Use only the first N training images (quick experiments).") var limit: Int?
     @Option(name: .customLong("description"), help: "A description stored with the model.") var modelDescription: String?
     @OptionGroup var registry: RegistryOptions
@@ -44,8 +53,15 @@ struct Train: ParsableCommand {
         request.generatorLearningRate = generatorLR
         request.discriminatorLearningRate = discriminatorLR
         request.beta1 = beta1
+        request.recipe = recipe
+        request.discriminatorSteps = dSteps
+        request.labelSmoothing = labelSmoothing
+        request.instanceNoise = instanceNoise
+        request.instanceNoiseEpochs = instanceNoiseEpochs
+        request.emaDecay = ema
         request.description = modelDescription
         let trainer = Trainer(store: try Locations.store(registry.path))
+        try TrainingSession.attachEvaluator(trainer, every: evalEvery, classifier: classifier, dataset: datasetChoice.rawValue, data: data)
         let outcome = try TrainingSession.run(trainer) { try $0.train(request) }
         TrainingSession.summarise(outcome)
     }
@@ -61,10 +77,14 @@ struct Resume: ParsableCommand {
     @Option(help: "Train until this many epochs in total (default: the model's planned epochs).") var epochs: Int?
     @Option(help: "MNIST folder (default: $ZOO_DATA, else ./data/mnist).") var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
+    @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).") var evalEvery: Int?
+    @Option(help: "Classifier for --eval-every (default: the dataset's).") var classifier: String?
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         let trainer = Trainer(store: try Locations.store(registry.path))
+        let dataset = try trainer.store.registry.model(named: name).dataset
+        try TrainingSession.attachEvaluator(trainer, every: evalEvery, classifier: classifier, dataset: dataset, data: data)
         let outcome = try TrainingSession.run(trainer) {
             try $0.resume(name, epochs: epochs, dataDirectory: Locations.dataDirectory(data), checkpointEvery: checkpointEvery)
         }
@@ -73,6 +93,23 @@ struct Resume: ParsableCommand {
 }
 
 enum TrainingSession {
+    /// Sets up `--eval-every`: the evaluator loads before training starts, so a missing
+    /// classifier or test set fails at once, not after the first K epochs.
+    static func attachEvaluator(_ trainer: Trainer, every k: Int?, classifier: String?, dataset: String, data: String?) throws {
+        guard let k else { return }
+        guard (1...10_000).contains(k) else { throw UsageError("--eval-every must be in 1...10000") }
+        let judge = classifier ?? Evaluator.defaultClassifier(for: dataset)
+        let judgeDataset = (try? trainer.store.registry.model(named: judge).dataset) ?? dataset
+        let directory = judgeDataset == DatasetChoice.fashion.rawValue ? nil : Locations.dataDirectory(data)
+        trainer.evaluator = try Evaluator(store: trainer.store, classifier: judge, dataDirectory: directory)
+        trainer.evaluateEvery = k
+        trainer.evaluated = { epoch, r in
+            var line = "  eval epoch \(epoch): score \(Format.number(r.score)), FD \(Format.number(r.frechetDistance)), classes \(r.classesCovered)"
+            if let a = r.requestedAccuracy { line += ", requested \(Format.number(a * 100, digits: 1)) %" }
+            FileHandle.standardError.write(line + " (n=\(r.samples))\n")
+        }
+    }
+
     static func run(_ trainer: Trainer, _ body: (Trainer) throws -> TrainingOutcome) throws -> TrainingOutcome {
         let printer = ProgressPrinter()
         trainer.progress = printer.report

@@ -20,7 +20,7 @@ struct ZooCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Architectures.self, List.self, Show.self, Train.self, Resume.self, Generate.self, Evaluate.self,
-            Card.self, Alias.self, Rename.self, Delete.self, Export.self, Import.self, Verify.self, Publish.self,
+            Card.self, ProgressAnimation.self, Alias.self, Rename.self, Delete.self, Export.self, Import.self, Verify.self, Publish.self,
         ])
 }
 

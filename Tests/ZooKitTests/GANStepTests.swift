@@ -33,11 +33,11 @@ final class GANStepTests: XCTestCase {
     }
 
     func testGeneratorGradients() throws {
-        for a in ["cgan", "dense-gan", "dcgan", "cdcgan"] { try check(a, network: "generator") }
+        for a in ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant"] { try check(a, network: "generator") }
     }
 
     func testDiscriminatorGradients() throws {
-        for a in ["cgan", "dense-gan", "dcgan", "cdcgan"] { try check(a, network: "discriminator") }
+        for a in ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant"] { try check(a, network: "discriminator") }
     }
 
     /// D in chunks of 4 over a batch of 6 (one uneven chunk) gives the whole-batch losses and
@@ -54,7 +54,7 @@ final class GANStepTests: XCTestCase {
     /// image) gives the losses and gradients of two separate backwards, and a D with a
     /// BatchNorm layer, whose images are not independent, is never given it.
     func testSharedFakeBackwardMatchesTwoBackwards() throws {
-        for architecture in ["cgan", "dense-gan", "dcgan", "cdcgan"] {
+        for architecture in ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant"] {
             // Same seed and draws in both runs: the same noise and the same dropout masks.
             let two = try oneStep(architecture, seed: 11) { gan in
                 gan.sharedBackwardLowestLogit = .infinity

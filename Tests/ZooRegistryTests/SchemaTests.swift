@@ -6,14 +6,16 @@ final class SchemaTests: XCTestCase {
     func testRegistrySQLEqualsEmbeddedSchema() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let file = try Data(contentsOf: root.appendingPathComponent("registry.sql"))
-        XCTAssertEqual(file, Data(Schema.version1.utf8), "registry.sql and Schema.swift differ; copy the file into the literal")
+        XCTAssertEqual(file, Data(Schema.file.utf8), "registry.sql and Schema.swift differ; copy the file into the literals")
         XCTAssertTrue(Schema.version1.hasSuffix("PRAGMA user_version = 1;\n"))
+        XCTAssertTrue(Schema.version2.hasSuffix("PRAGMA user_version = 2;\n"))
     }
 
     func testFreshRegistryHasSchemaVersionAndPragmas() throws {
         let files = try TempFiles(); defer { files.cleanUp() }
         let registry = try Registry(path: files.path("r.sqlite"))
-        XCTAssertEqual(try registry.db.scalarInt("PRAGMA user_version"), 1)
+        XCTAssertEqual(try registry.db.scalarInt("PRAGMA user_version"), 2)
+        XCTAssertEqual(registry.schemaVersion, 2)
         XCTAssertEqual(try registry.db.scalarInt("PRAGMA foreign_keys"), 1)
         XCTAssertEqual(try registry.db.first("PRAGMA journal_mode") { $0.text(0) }, "wal")
         XCTAssertEqual(try registry.db.scalarInt("PRAGMA application_id"), Schema.applicationID)

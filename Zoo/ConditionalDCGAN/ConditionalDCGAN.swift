@@ -12,8 +12,11 @@ public final class ConditionalDCGAN: AdversarialArchitecture {
         summary: "Label-conditioned DCGAN: G(noise ⊕ one-hot) dense 7·7·128 + 2 transposed convs with BatchNorm; D (32/64 convs) sees the label as 10 constant planes beside the image.",
         reference: "Radford et al. 2015 with Mirza & Osindero 2014 conditioning",
         kind: .gan, conditional: true, latentSize: 100,
-        defaults: Hyperparameters(batchSize: 128, epochs: 10, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                                  beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.2]))
+        recipes: [
+            Recipe(Recipe.defaultName, "Adam 2e-4 (β1 0.5), batch 128, 30 epochs, generator EMA 0.999",
+                   Hyperparameters(batchSize: 128, epochs: 30, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+                                   beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.2], aids: TrainingAids(emaDecay: 0.999))),
+        ])
 
     public let gan: GANStep
 

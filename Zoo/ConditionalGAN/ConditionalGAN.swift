@@ -9,7 +9,13 @@ public final class ConditionalGAN: AdversarialArchitecture {
         summary: "Label-conditioned dense GAN: G(noise ⊕ one-hot) 110→128→784, D(image ⊕ one-hot) 794→256→128→1.",
         reference: "Mirza & Osindero 2014; seed \"Generative Adversarial Networks\" article",
         kind: .gan, conditional: true, latentSize: 100,
-        defaults: Hyperparameters(batchSize: 256, epochs: 20, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3))
+        recipes: [
+            Recipe(Recipe.defaultName, "Adam 2e-4 (β1 0.5), batch 256, 150 epochs, generator EMA 0.999 (the seed's 1e-3 does not train)",
+                   Hyperparameters(batchSize: 256, epochs: 150, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+                                   beta1: 0.5, aids: TrainingAids(emaDecay: 0.999))),
+            Recipe(Recipe.seedName, "the seed article's values: Adam 1e-3 (β1 0.9), batch 256, 20 epochs",
+                   Hyperparameters(batchSize: 256, epochs: 20, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3)),
+        ])
 
     public let gan: GANStep
 

@@ -8,8 +8,14 @@ public final class DCGAN: AdversarialArchitecture {
         summary: "Deep convolutional GAN: dense + 3 transposed convolutions with BatchNorm; conv discriminator with dropout.",
         reference: "TensorFlow DCGAN tutorial (Radford et al. 2015)",
         kind: .gan, conditional: false, latentSize: 100,
-        defaults: Hyperparameters(batchSize: 256, epochs: 50, generatorLearningRate: 1e-4, discriminatorLearningRate: 1e-4,
-                                  extras: ["dropout": 0.3, "leakyAlpha": 0.3]))
+        recipes: [
+            Recipe(Recipe.defaultName, "Radford et al.'s Adam (2e-4, β1 0.5) at batch 128, generator EMA 0.999",
+                   Hyperparameters(batchSize: 128, epochs: 50, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+                                   beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999))),
+            Recipe(Recipe.seedName, "the TensorFlow tutorial exactly: Adam 1e-4 (β1 0.9), batch 256, 50 epochs",
+                   Hyperparameters(batchSize: 256, epochs: 50, generatorLearningRate: 1e-4, discriminatorLearningRate: 1e-4,
+                                   extras: ["dropout": 0.3, "leakyAlpha": 0.3])),
+        ])
 
     public let gan: GANStep
 

@@ -9,8 +9,14 @@ public final class DenseGAN: AdversarialArchitecture {
         summary: "Fully connected GAN: 100→256→512→1024→784 generator with BatchNorm, 784→512→256→1 discriminator.",
         reference: "Goodfellow et al. 2014; seed \"GANs module\"",
         kind: .gan, conditional: false, latentSize: 100,
-        defaults: Hyperparameters(batchSize: 256, epochs: 20, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3,
-                                  extras: ["leakyAlpha": 0.2]))
+        recipes: [
+            Recipe(Recipe.defaultName, "Adam 2e-4 (β1 0.5), batch 128, 100 epochs, label smoothing 0.1, generator EMA 0.999 (the seed's 1e-3 does not train)",
+                   Hyperparameters(batchSize: 128, epochs: 100, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+                                   beta1: 0.5, extras: ["leakyAlpha": 0.2], aids: TrainingAids(labelSmoothing: 0.1, emaDecay: 0.999))),
+            Recipe(Recipe.seedName, "the seed module's values: Adam 1e-3 (β1 0.9), batch 256, 20 epochs",
+                   Hyperparameters(batchSize: 256, epochs: 20, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3,
+                                   extras: ["leakyAlpha": 0.2])),
+        ])
 
     public let gan: GANStep
 

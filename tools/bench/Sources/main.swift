@@ -35,7 +35,8 @@ func architecture(_ args: [String]) throws -> (bench: String, type: any Architec
 
 func make(_ type: any Architecture.Type, batch: Int, seed: UInt64 = 1) throws -> (any Architecture, RandomSource, Batch) {
     let rng = RandomSource(seed: seed)
-    var h = type.descriptor.defaults
+    // The seeds' values: the peers run the seed networks as the seeds train them.
+    var h = (try? type.descriptor.recipe(named: Recipe.seedName))?.hyperparameters ?? type.descriptor.defaults
     h.batchSize = batch
     let model = try type.init(hyperparameters: h, rng: rng)
     let images = Tensor(shape: [batch] + type.descriptor.imageShape)
