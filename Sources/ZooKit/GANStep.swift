@@ -153,22 +153,9 @@ public final class GANStep {
 
         noise.resize([n, latentSize])
         rng.fillNormal(noise)
-        var labels: Tensor? = nil
-        if conditional {
-            // Fakes are asked for the real batch's labels, so D sees the same label mix twice.
-            oneHot(batch.labels, classes: classes, into: oneHotLabels)
-            labels = oneHotLabels
-        }
-        // Instance noise: drawn here, in one order whatever the threads do, for the real
-        // and the fake batch; D sees x + noise, and d(x + noise)/dx = 1 leaves G's upstream as is.
-        let noisy = instanceNoise > 0
-        if noisy {
-            realNoise.resize(batch.images.shape)
-            rng.fillNormal(realNoise, std: instanceNoise)
-            fakeNoise.resize([n, batch.images.perSample])
-            rng.fillNormal(fakeNoise, std: instanceNoise)
-        }
-        let real = noisy ? Self.add(batch.images, realNoise, into: noisyReal) : batch.images
+        // Fakes are asked for the real batch's labels, so D sees the same label mix twice.
+        let labels = batchLabels(batch)
+        let real = realImagesForD(batch, rng: rng)
 
         // D's passes go at most `discriminatorChunk` images at a time: with no BatchNorm in D
         // each image's loss terms are independent, so chunks sum to the same gradients
@@ -235,6 +222,25 @@ public final class GANStep {
         let fake = g.forward(noise, oneHot: labels, training: true)
         precondition(fake.perSample == real.perSample, "generator output \(fake.shape) does not match images \(real.shape)")
         return fake
+    }
+
+    /// The batch's one-hot labels for a conditional GAN (nil otherwise).
+    private func batchLabels(_ batch: Batch) -> Tensor? {
+        guard conditional else { return nil }
+        oneHot(batch.labels, classes: classes, into: oneHotLabels)
+        return oneHotLabels
+    }
+
+    /// The real images D sees. With instance noise on, the noise for the real and the fake
+    /// batch is drawn here, in one order whatever the threads do later; D sees x + noise, and
+    /// d(x + noise)/dx = 1 leaves G's upstream as it is.
+    private func realImagesForD(_ batch: Batch, rng: RandomSource) -> Tensor {
+        guard instanceNoise > 0 else { return batch.images }
+        realNoise.resize(batch.images.shape)
+        rng.fillNormal(realNoise, std: instanceNoise)
+        fakeNoise.resize([batch.images.batch, batch.images.perSample])
+        rng.fillNormal(fakeNoise, std: instanceNoise)
+        return Self.add(batch.images, realNoise, into: noisyReal)
     }
 
     /// The fakes D sees: with instance noise on, `fake` plus the noise rows drawn for them
@@ -373,23 +379,12 @@ public final class GANStep {
     /// (D's real + fake loss, G's loss), each a mean over the batch.
     func kerasStep(_ batch: Batch, rng: RandomSource) -> StepResult {
         let n = batch.images.batch, inverseN = 1 / Float(n)
-        var labels: Tensor? = nil
-        if conditional {
-            oneHot(batch.labels, classes: classes, into: oneHotLabels)
-            labels = oneHotLabels
-        }
-        let noisy = instanceNoise > 0
-        if noisy {
-            realNoise.resize(batch.images.shape)
-            rng.fillNormal(realNoise, std: instanceNoise)
-            fakeNoise.resize([n, batch.images.perSample])
-            rng.fillNormal(fakeNoise, std: instanceNoise)
-        }
+        let labels = batchLabels(batch)
+        let real = realImagesForD(batch, rng: rng)
         let b = passBuffers[0]
         let realTarget = 1 - labelSmoothing
         var dLoss = 0.0, gLoss = 0.0
 
-        let real = noisy ? Self.add(batch.images, realNoise, into: noisyReal) : batch.images
         var logits = discriminator.forward(real, oneHot: labels, training: true)
         b.dLogitsReal.resize(logits.shape)
         for i in 0..<n {

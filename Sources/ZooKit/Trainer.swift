@@ -239,6 +239,7 @@ public final class Trainer {
                     report(.step)
 
                     let epochDone = position.stepInEpoch == position.stepsPerEpoch
+                    var saved = epochDone
                     if epochDone {
                         pendingLog.append(TrainingLogRow(epoch: position.epoch + 1, step: position.globalStep,
                                                          dLoss: last.0, gLoss: last.1, seconds: position.epochSums[3]))
@@ -255,10 +256,12 @@ public final class Trainer {
                         }
                     } else if let k = checkpointEvery, position.globalStep % k == 0 {
                         try save(final: false)
+                        saved = true
                         report(.checkpoint)
                     }
                     if shouldStop() && position.epoch < h.epochs {
-                        if !epochDone { try save(final: false); report(.checkpoint) }
+                        // A step that just checkpointed (epoch end or --checkpoint-every) is not saved twice.
+                        if !saved { try save(final: false); report(.checkpoint) }
                         return TrainingOutcome(model: model, epochsCompleted: position.epoch, steps: position.globalStep,
                                                interrupted: true, seconds: Date().timeIntervalSince(started), lastMetrics: last,
                                                isClassifier: architecture is any ImageClassifying)

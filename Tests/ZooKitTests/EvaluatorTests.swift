@@ -50,6 +50,40 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(stored.first?.evaluator, "self@\(accuracy.classifierSHA256.prefix(12)) on mnist-test-200")
         XCTAssertEqual(stored.first?.value ?? -1, accuracy.testAccuracy ?? -2, accuracy: 1e-12)
     }
+
+    /// A Fashion-MNIST classifier judges Fashion generators against Fashion's test split (and
+    /// says so in every stored figure), and refuses to judge an MNIST generator.
+    func testEvaluatorJudgesOnlyItsOwnDataset() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Fixtures.writeSyntheticMNIST(to: dir, count: 96, testCount: 200)
+        let store = try Fixtures.store(at: dir)
+        let rng = RandomSource(seed: 4)
+        for (architecture, name, dataset) in [("classifier", "fashion-judge", "fashion"), ("cgan", "fashion-cgan", "fashion"),
+                                              ("cgan", "mnist-cgan", "mnist")] {
+            let type = try builtinCatalog.lookup(architecture)
+            let model = try type.init(hyperparameters: type.descriptor.defaults, rng: rng)
+            try store.save(model, name: name, hyperparameters: type.descriptor.defaults, seed: 4, dataset: dataset, rng: rng)
+        }
+        let evaluator = try Evaluator(store: store, classifier: "fashion-judge", dataDirectory: dir.path)
+        XCTAssertEqual(evaluator.dataset, "fashion")
+        XCTAssertEqual(evaluator.referenceSplit, "fashion-test-200")
+        let report = try evaluator.evaluate(model: "fashion-cgan", samples: 100, seed: 1)
+        XCTAssertEqual(report.referenceSplit, "fashion-test-200")
+        for row in try store.registry.metrics(of: "fashion-cgan") {
+            XCTAssertTrue(row.evaluator?.hasSuffix("vs fashion-test-200") == true, "\(row.evaluator ?? "nil")")
+        }
+        XCTAssertThrowsError(try evaluator.evaluate(model: "mnist-cgan", samples: 100, seed: 1)) { error in
+            guard case ZooError.wrongEvaluator(model: "mnist-cgan", dataset: "mnist", classifier: "fashion-judge",
+                                               classifierDataset: "fashion", suggestion: "mnist-classifier")? = error as? ZooError else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertTrue("\(error)".contains("--classifier mnist-classifier"))
+        }
+        XCTAssertTrue(try store.registry.metrics(of: "mnist-cgan").isEmpty, "a refused evaluation stores nothing")
+        XCTAssertEqual(Evaluator.defaultClassifier(for: "fashion"), "fashion-classifier")
+        XCTAssertEqual(Evaluator.defaultClassifier(for: "mnist"), "mnist-classifier")
+    }
 }
 
 /// The committed zoo must open, verify and draw: what a new user gets after setup.

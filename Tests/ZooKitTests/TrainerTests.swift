@@ -76,6 +76,25 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(try store.registry.trainingLog(of: "every").map(\.epoch), [1, 2])
     }
 
+    /// A stop asked for on a step that --checkpoint-every just saved checkpoints once and
+    /// leaves a resumable model (it used to save the step twice, fail and mark the model failed).
+    func testStopOnACheckpointStepSavesOnce() throws {
+        let store = try Fixtures.store(at: directory)
+        let trainer = Trainer(store: store)
+        var r = request("cgan", "stop-on-checkpoint", epochs: 2)
+        r.checkpointEvery = 2
+        var steps = 0
+        trainer.shouldStop = { steps += 1; return steps == 2 }
+        let outcome = try trainer.train(r)
+        XCTAssertTrue(outcome.interrupted)
+        XCTAssertEqual(try store.registry.checkpoints(of: "stop-on-checkpoint").map(\.step), [2])
+        XCTAssertNotEqual(try store.registry.model(named: "stop-on-checkpoint").status, .failed)
+        trainer.shouldStop = { false }
+        let resumed = try trainer.resume("stop-on-checkpoint", epochs: nil, dataDirectory: directory.path, checkpointEvery: 2)
+        XCTAssertEqual(resumed.steps, 6)
+        XCTAssertEqual(try store.registry.model(named: "stop-on-checkpoint").status, .ready)
+    }
+
     func testFailuresLeaveNoModel() throws {
         let store = try Fixtures.store(at: directory)
         let trainer = Trainer(store: store)
