@@ -21,6 +21,9 @@ public struct EvaluationReport: Codable {
     public var requestedAccuracyPerDigit: [Double]?
     /// Classifier models: accuracy on the test split.
     public var testAccuracy: Double?
+    /// Scores taken during training (`--eval-every`): the epoch just completed. Kept in the
+    /// stored details, so the curve survives publishing (which keeps one checkpoint).
+    public var epoch: Int?
 }
 
 /// Scores generators with the zoo's own classifier: MNIST score (IS-style), Fréchet
@@ -140,12 +143,13 @@ public final class Evaluator {
     /// uses, inference mode, its own noise; the training's random stream is not touched.
     /// Stored on `checkpoint` (the one just written).
     public func evaluateTraining(model name: String, architecture: any Architecture, dataset modelDataset: String,
-                                 samples: Int, checkpoint: CheckpointSelector) throws -> EvaluationReport {
+                                 samples: Int, epoch: Int, checkpoint: CheckpointSelector) throws -> EvaluationReport {
         try requireSameDataset(model: name, dataset: modelDataset)
         guard let generator = architecture as? any ImageGenerating else {
             throw ZooError.notAGenerator(model: name, architecture: architecture.descriptor.name)
         }
-        let report = try generator.withGenerationWeights { try score(generator: architecture, model: name, samples: samples, seed: 0) }
+        var report = try generator.withGenerationWeights { try score(generator: architecture, model: name, samples: samples, seed: 0) }
+        report.epoch = epoch
         try record(report, model: name, checkpoint: checkpoint)
         return report
     }

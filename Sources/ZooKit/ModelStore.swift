@@ -124,6 +124,15 @@ public struct ModelStore {
                                 tensors: tensors, log: log)
     }
 
+    /// `details` (a JSON object) with "epoch" added when it has none.
+    static func details(_ text: String?, epoch: Int?) -> String? {
+        guard let epoch, let text, var object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+              object["epoch"] == nil else { return text }
+        object["epoch"] = epoch
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return text }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     func encodeRNG(_ state: [UInt64]) -> Data {
         var data = Data()
         for word in state { withUnsafeBytes(of: word.littleEndian) { data.append(contentsOf: $0) } }
@@ -207,10 +216,16 @@ public extension ModelStore {
                 epoch: loaded.checkpoint.epoch, step: loaded.checkpoint.step, isFinal: true,
                 optimizerState: position.encoded(), rngState: loaded.checkpoint.rngState,
                 tensors: weights, log: history), float16: float16)
+            // Only the latest checkpoint goes along: each figure keeps the epoch it was measured
+            // at in its details (the --eval-every curve), added here where an older zoo left it out.
+            let epochOf = Dictionary(try registry.checkpoints(of: name).map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
             for metric in try registry.metrics(of: name) {
+                let epoch = metric.checkpointID.flatMap { epochOf[$0] }
                 try target.recordMetric(model: name, checkpoint: .latest, name: metric.name, value: metric.value,
-                                        sampleCount: metric.sampleCount, evaluator: metric.evaluator, details: metric.details)
+                                        sampleCount: metric.sampleCount, evaluator: metric.evaluator,
+                                        details: Self.details(metric.details, epoch: epoch))
             }
+            for frame in try registry.progressFrames(of: name) { try target.saveProgressFrame(model: name, frame) }
             try target.setStatus(name, status: .ready, error: nil)
         }
     }

@@ -251,7 +251,8 @@ public final class Trainer {
                         if let evaluator, let k = evaluateEvery, position.epoch % k == 0 || position.epoch == h.epochs {
                             let info = try store.registry.model(named: model)
                             let scored = try evaluator.evaluateTraining(model: model, architecture: architecture, dataset: info.dataset,
-                                                                        samples: Self.evaluationSamples, checkpoint: .latest)
+                                                                        samples: Self.evaluationSamples, epoch: position.epoch,
+                                                                        checkpoint: .latest)
                             evaluated(position.epoch, scored)
                         }
                     } else if let k = checkpointEvery, position.globalStep % k == 0 {

@@ -40,12 +40,14 @@ struct ModelCard {
     let frameCount: Int
     var frames: [ProgressFrame] = []
 
-    /// `--eval-every` scores, by metric name: (epoch, value) in epoch order.
+    /// `--eval-every` scores, by metric name: (epoch, value) in epoch order. The epoch is the
+    /// one stored in the figure's details (training scores), else its checkpoint's.
     var qualityCurve: [String: [(epoch: Int, value: Double)]] {
         let epochOf = Dictionary(checkpoints.map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
         var curve: [String: [(epoch: Int, value: Double)]] = [:]
         for m in metrics.sorted(by: { $0.createdAt < $1.createdAt }) where m.sampleCount == Trainer.evaluationSamples {
-            guard let id = m.checkpointID, let epoch = epochOf[id] else { continue }
+            let details = m.details.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            guard let epoch = (details?["epoch"] as? Int) ?? m.checkpointID.flatMap({ epochOf[$0] }) else { continue }
             curve[m.name, default: []].removeAll { $0.epoch == epoch }
             curve[m.name, default: []].append((epoch, m.value))
         }

@@ -293,6 +293,44 @@ final class TrainingAidsTests: XCTestCase {
         XCTAssertEqual(try ProgressFrames.render(loaded.architecture), try store.progressFrames(of: "cgan-frames", epoch: 3).first?.png)
     }
 
+    /// --eval-every K scores the live model after every K-th epoch and the last (2,000
+    /// samples, the epoch in the details, on that epoch's checkpoint); publishing keeps the
+    /// frames and the curve.
+    func testEvalEveryStoresACurveThatSurvivesPublishing() throws {
+        let store = try Fixtures.store(at: directory)
+        let trainer = Trainer(store: store)
+        var judge = TrainingRequest(architecture: "classifier", name: "judge", dataDirectory: directory.path)
+        judge.epochs = 1; judge.batchSize = 32
+        _ = try trainer.train(judge)
+        trainer.evaluator = try Evaluator(store: store, classifier: "judge", dataDirectory: directory.path)
+        trainer.evaluateEvery = 2
+        var seen: [Int] = []
+        trainer.evaluated = { epoch, report in seen.append(epoch); XCTAssertEqual(report.samples, Trainer.evaluationSamples) }
+        var request = TrainingRequest(architecture: "cgan", name: "curved", dataDirectory: directory.path)
+        request.epochs = 3; request.batchSize = 32
+        _ = try trainer.train(request)
+        XCTAssertEqual(seen, [2, 3])
+
+        let scores = try store.registry.metrics(of: "curved").filter { $0.name == "score" }
+        XCTAssertEqual(scores.count, 2)
+        let epochOf = Dictionary(try store.registry.checkpoints(of: "curved").map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
+        for (score, epoch) in zip(scores, [2, 3]) {
+            XCTAssertEqual(score.sampleCount, 2_000)
+            XCTAssertEqual(score.checkpointID.flatMap { epochOf[$0] }, epoch)
+            let details = try XCTUnwrap(JSONSerialization.jsonObject(with: Data((score.details ?? "").utf8)) as? [String: Any])
+            XCTAssertEqual(details["epoch"] as? Int, epoch)
+        }
+
+        let shipped = try Registry.inMemory()
+        try store.publish("curved", to: shipped, float16: true)
+        XCTAssertEqual(try shipped.progressFrames(of: "curved"), try store.progressFrames(of: "curved"))
+        XCTAssertEqual(try shipped.metrics(of: "curved").filter { $0.name == "score" }.map(\.details), scores.map(\.details))
+        // Figures stored by an older zoo, without the epoch, get their checkpoint's on the way.
+        XCTAssertEqual(ModelStore.details(#"{"seed":0}"#, epoch: 7), #"{"epoch":7,"seed":0}"#)
+        XCTAssertEqual(ModelStore.details(#"{"epoch":2}"#, epoch: 7), #"{"epoch":2}"#)
+        XCTAssertNil(ModelStore.details(nil, epoch: 7))
+    }
+
     func testGIFWriterRefusesBadFrames() {
         XCTAssertThrowsError(try GIFWriter.encode([])) { XCTAssertEqual($0 as? GIFError, .noFrames) }
         let a = GIFWriter.Frame(width: 2, height: 2, pixels: [0, 1, 2, 3])
