@@ -100,6 +100,58 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try pngSize(dir.appendingPathComponent("rows.png")).1, 10 * 28 + 11 * 2)
     }
 
+    /// Recipes, aids, progress frames and the moving average, as a user meets them.
+    func testRecipesProgressAndAverage() throws {
+        // A registry of its own: the other tests count the models of theirs.
+        let own = dir.appendingPathComponent("recipes.sqlite").path
+        func zoo(_ args: String...) throws -> Result { try self.zoo(args + ["--registry", own], withRegistry: false) }
+        func zoo(_ args: [String]) throws -> Result { try self.zoo(args + ["--registry", own], withRegistry: false) }
+        let archs = try self.zoo("architectures", withRegistry: false)
+        XCTAssertEqual(archs.code, 0)
+        XCTAssertTrue(archs.stdout.contains("recipe seed (--recipe seed)") && archs.stdout.contains("simple-gan")
+                      && archs.stdout.contains("dcgan-variant"), archs.stdout)
+
+        let seed = try zoo("train", "simple-gan", "--name", "seed-simple", "--recipe", "seed", "--epochs", "2", "--limit", "64")
+        XCTAssertEqual(seed.code, 0, seed.stderr)
+        let card = try JSONSerialization.jsonObject(with: Data(try zoo("show", "seed-simple", "--json", "--no-preview").stdout.utf8)) as? [String: Any]
+        let h = card?["hyperparameters"] as? [String: Any]
+        XCTAssertEqual(h?["recipe"] as? String, "seed")
+        XCTAssertEqual(h?["loop"] as? String, "keras")
+        XCTAssertEqual(h?["batchSize"] as? Int, 32)
+        XCTAssertEqual(card?["progressFrames"] as? Int, 2)
+
+        let gif = dir.appendingPathComponent("seed-simple.gif")
+        let progress = try zoo("progress", "seed-simple", "--out", gif.path)
+        XCTAssertEqual(progress.code, 0, progress.stderr)
+        XCTAssertTrue(progress.stdout.contains("2 frames, epochs 1–2"), progress.stdout)
+        XCTAssertEqual(try Data(contentsOf: gif).prefix(6), Data("GIF89a".utf8))
+        let frame = try zoo("progress", "seed-simple", "--epoch", "2", "--scale", "1", "--out", dir.appendingPathComponent("f2.png").path)
+        XCTAssertEqual(frame.code, 0, frame.stderr)
+        XCTAssertEqual(try pngSize(dir.appendingPathComponent("f2.png")).0, 4 * 28 + 5 * 2)
+        let missing = try zoo("progress", "seed-simple", "--epoch", "9")
+        XCTAssertEqual(missing.code, 1)
+        XCTAssertTrue(missing.stderr.contains("no progress frame for epoch 9; it has epochs 1–2"), missing.stderr)
+
+        let averaged = try zoo("train", "cgan", "--name", "averaged", "--epochs", "1", "--batch-size", "32", "--ema", "0.9",
+                               "--label-smoothing", "0.1", "--d-steps", "2")
+        XCTAssertEqual(averaged.code, 0, averaged.stderr)
+        let a = dir.appendingPathComponent("ema.png"), b = dir.appendingPathComponent("raw.png")
+        XCTAssertEqual(try zoo("generate", "averaged", "--scale", "1", "--out", a.path).code, 0)
+        XCTAssertEqual(try zoo("generate", "averaged", "--scale", "1", "--no-ema", "--out", b.path).code, 0)
+        XCTAssertNotEqual(try Data(contentsOf: a), try Data(contentsOf: b), "--no-ema draws from other weights")
+
+        for (args, message) in [(["train", "cgan", "--name", "r", "--recipe", "fast"], "no recipe 'fast'"),
+                                (["train", "cgan", "--name", "e", "--ema", "1.5"], "--ema"),
+                                (["train", "cgan", "--name", "k", "--d-steps", "0"], "--d-steps"),
+                                (["train", "cgan", "--name", "v", "--eval-every", "0"], "--eval-every"),
+                                (["train", "cgan", "--name", "c", "--eval-every", "1", "--classifier", "nobody"], "nobody")] {
+            let r = try zoo(args)
+            XCTAssertNotEqual(r.code, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
+            XCTAssertFalse(try zoo("list").stdout.contains(" \(args[3]) "), "a refused training leaves no model")
+        }
+    }
+
     func testErrorPathsExitNonZeroAndLeaveRegistryUnchanged() throws {
         try ensureModels()
         let before = try zoo("list", "--json").stdout
