@@ -73,8 +73,13 @@ public struct ModelStore {
         }
         let record = try registry.loadCheckpoint(model: name, checkpoint: selector, networks: wanted, destination: destination)
 
+        let position = try TrainingPosition.decode(record.optimizerState, model: name)
+        let averageOnly = position.generatorIsAverage == true
+        if averageOnly && !average && (wanted?.contains("generator") ?? true) {
+            throw ZooError.averageOnly(model: name)
+        }
         let weights = record.tensors.filter { !$0.network.hasSuffix("#adam") }
-        let expected = architecture.namedTensors.filter { wanted?.contains($0.network) ?? true }
+        let expected = architecture.namedTensors.filter { (wanted?.contains($0.network) ?? true) && !(averageOnly && $0.network == GeneratorEMA.network) }
             .map { (network: $0.network, path: $0.path, shape: $0.tensor.shape) }
         try registry.validate(tensors: weights, expected: expected, model: name)
         let byKey = Dictionary(weights.map { ("\($0.network)/\($0.path)", $0) }, uniquingKeysWith: { a, _ in a })
@@ -85,7 +90,6 @@ public struct ModelStore {
             stored.values.withUnsafeBufferPointer { entry.tensor.data.update(from: $0.baseAddress!, count: entry.tensor.count) }
         }
 
-        let position = try TrainingPosition.decode(record.optimizerState, model: name)
         if withOptimizer {
             for (netName, optimizer) in architecture.optimizers {
                 let network = Self.optimizerNetwork(netName)
@@ -99,7 +103,7 @@ public struct ModelStore {
             }
             rng.state = try decodeRNG(record.rngState, model: name)
         }
-        if useAverage, wanted?.contains("generator") ?? true, let generator = architecture as? any ImageGenerating {
+        if useAverage, !averageOnly, wanted?.contains("generator") ?? true, let generator = architecture as? any ImageGenerating {
             generator.installGeneratorAverage()
         }
         return Loaded(info: info, architecture: architecture, hyperparameters: hyperparameters,
@@ -158,6 +162,9 @@ public struct TrainingPosition: Codable, Equatable {
     /// Running sums of the current epoch (first, second metric, steps, seconds), so a
     /// resumed epoch logs the same means as an uninterrupted one.
     public var epochSums: [Double]
+    /// Set by `publish` on a model with a generator EMA: the checkpoint's "generator" holds the
+    /// average itself and the trained weights are not shipped (half the size). nil elsewhere.
+    public var generatorIsAverage: Bool?
 
     public init(stepsPerEpoch: Int, datasetSize: Int) {
         epoch = 0; stepInEpoch = 0; globalStep = 0
@@ -197,17 +204,26 @@ public extension ModelStore {
 
 public extension ModelStore {
     /// Copies a model into another registry as it would be shipped: its latest weights only
-    /// (no optimizer moments, so it cannot be resumed there), its training history and its
-    /// metrics. `float16` halves the stored size.
+    /// (no optimizer moments, so it cannot be resumed there; a generator with a moving average
+    /// ships the average in its place), its training history, metrics and progress frames.
+    /// `float16` halves the stored size.
     func publish(_ name: String, to target: Registry, float16: Bool) throws {
         let loaded = try load(name)
         let info = loaded.info
         let type = try catalog.lookup(info.architecture)
         try ModelStore(registry: target, catalog: catalog).register(type)
-        let weights = loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") }
+        var weights = loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") }
         let history = try registry.trainingLog(of: name)
         var position = loaded.position
         position.optimizerSteps = [:]
+        // A shipped model is drawn from, not resumed: its generator's average goes in as the
+        // generator, and the trained weights stay behind.
+        let average = weights.filter { $0.network == GeneratorEMA.network }
+        if !average.isEmpty {
+            weights = average.map { var t = $0; t.network = "generator"; return t }
+                + weights.filter { $0.network != "generator" && $0.network != GeneratorEMA.network }
+            position.generatorIsAverage = true
+        }
         try target.batch {
             _ = try target.createModel(name: name, architecture: info.architecture, dataset: info.dataset,
                                        hyperparameters: info.hyperparameters, seed: info.seed,

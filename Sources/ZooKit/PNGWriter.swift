@@ -23,7 +23,9 @@ public enum PNGError: Error, CustomStringConvertible, Equatable {
 // message instead, so everything here goes through it.
 extension ImageGrid {
     /// Encodes 8-bit grayscale pixels (row-major, width·height bytes) as a PNG.
-    public static func pngData(pixels: [UInt8], width: Int, height: Int) throws -> Data {
+    /// `compact`: libpng's adaptive filters and default zlib level instead of the fast settings,
+    /// for pictures that are stored rather than drawn once (progress frames: ~25 % smaller).
+    public static func pngData(pixels: [UInt8], width: Int, height: Int, compact: Bool = false) throws -> Data {
         guard width > 0, height > 0, width <= 1_000_000, height <= 1_000_000 else {
             throw PNGError.invalidImage("size \(width)×\(height) is outside 1...1000000 per side")
         }
@@ -37,6 +39,7 @@ extension ImageGrid {
         var capacity = 8 + 25 + 16 + 44 + 12 + 12 + 12 * (zlibMax / 8192) + zlibMax
         for _ in 0..<2 {
             var image = newImage(width: width, height: height)
+            if compact { image.flags = 0 }
             var size = png_alloc_size_t(capacity)
             var data = Data(count: capacity)
             let ok = data.withUnsafeMutableBytes { buffer in

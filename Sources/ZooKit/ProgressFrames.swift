@@ -29,7 +29,7 @@ public enum ProgressFrames {
                               labels: labels, seed: noiseSeed)
         }
         let tiled = ImageGrid.tile(images, rows: rows, cols: cols, padding: 2, scale: 1)
-        return try ImageGrid.pngData(pixels: tiled.pixels, width: tiled.width, height: tiled.height)
+        return try ImageGrid.pngData(pixels: tiled.pixels, width: tiled.width, height: tiled.height, compact: true)
     }
 }
 

@@ -14,6 +14,7 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     case alreadyTrained(model: String, epochs: Int)
     case unknownRecipe(String, architecture: String, available: [String])
     case noProgressFrames(model: String)
+    case averageOnly(model: String)
     case wrongEvaluator(model: String, dataset: String, classifier: String, classifierDataset: String, suggestion: String)
     case noProgressFrame(model: String, epoch: Int, available: String)
 
@@ -46,6 +47,8 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             return "model '\(model)' already has \(epochs) epochs; pass --epochs N with N > \(epochs) to train further."
         case let .wrongEvaluator(model, dataset, classifier, classifierDataset, suggestion):
             return "model '\(model)' was trained on \(dataset) but '\(classifier)' is a \(classifierDataset) classifier; evaluate it with --classifier \(suggestion)."
+        case let .averageOnly(model):
+            return "model '\(model)' was published with its generator's moving average only, so --no-ema has no trained weights to draw from; drop --no-ema (or train the architecture yourself to compare both)."
         case let .noProgressFrames(model):
             return "model '\(model)' has no progress frames: it was trained before zoo stored them; train a new one, or `zoo resume` it to add frames for the epochs to come."
         case let .noProgressFrame(model, epoch, available):

@@ -106,6 +106,35 @@ final class TrainingAidsTests: XCTestCase {
                                                     count: 10, labels: nil, seed: 0).array)
     }
 
+    /// Publishing ships the average as the generator (half the generator bytes): the shipped
+    /// model draws exactly what the trained one draws, refuses --no-ema, and publishes again
+    /// unchanged.
+    func testPublishingShipsTheAverageAsTheGenerator() throws {
+        let store = try Fixtures.store(at: directory)
+        var request = TrainingRequest(architecture: "dense-gan", name: "averaged", dataDirectory: directory.path)
+        request.epochs = 2; request.batchSize = 32; request.emaDecay = 0.9
+        _ = try Trainer(store: store).train(request)
+        let source = try store.registry.loadCheckpoint(model: "averaged", checkpoint: .latest)
+        let sourceAverage = source.tensors.filter { $0.network == GeneratorEMA.network }
+
+        let shipped = ModelStore(registry: try Registry.inMemory(), catalog: builtinCatalog)
+        try store.publish("averaged", to: shipped.registry, float16: false)
+        let record = try shipped.registry.loadCheckpoint(model: "averaged", checkpoint: .latest)
+        XCTAssertFalse(record.tensors.contains { $0.network == GeneratorEMA.network })
+        XCTAssertEqual(record.tensors.filter { $0.network == "generator" }.map(\.values), sourceAverage.map(\.values))
+        XCTAssertEqual(record.tensors.filter { $0.network == "generator" }.map(\.path), sourceAverage.map(\.path))
+        XCTAssertEqual(try shipped.generate(model: "averaged", count: 8, seed: 5).array,
+                       try store.generate(model: "averaged", count: 8, seed: 5).array)
+        XCTAssertThrowsError(try shipped.load("averaged", networks: ["generator"], average: false)) { error in
+            XCTAssertEqual(error as? ZooError, .averageOnly(model: "averaged"))
+        }
+        XCTAssertEqual(try shipped.load("averaged").position.generatorIsAverage, true)
+        let again = try Registry.inMemory()
+        try shipped.publish("averaged", to: again, float16: false)
+        XCTAssertEqual(try again.loadCheckpoint(model: "averaged", checkpoint: .latest).tensors, record.tensors)
+        XCTAssertFalse(try store.load("averaged").position.generatorIsAverage ?? false, "the trained model keeps both")
+    }
+
     // MARK: Label smoothing
 
     /// With real target t = 1 − s, each real image's loss is t·softplus(−z) + s·softplus(z)
