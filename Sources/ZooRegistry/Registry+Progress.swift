@@ -7,6 +7,9 @@ extension Registry {
     public static let maximumFrameBytes = 4 << 20
     /// At most this many frames are read for one model (the epoch limit of `zoo train`).
     public static let maximumFrames = 10_000
+    /// At most this many PNG bytes are read for one model's frames together (a 10,000-epoch
+    /// model of 15 KB frames is 150 MB): a hostile file cannot make zoo read 40 GB.
+    public static let maximumFramesBytes = 256 << 20
 
     func insertProgressFrame(modelID: Int64, _ frame: ProgressFrame, at time: Double) throws {
         guard frame.epoch >= 1, frame.step >= 0 else {
@@ -37,8 +40,9 @@ extension Registry {
         }
     }
 
-    /// The frames in epoch order; `epoch` picks one. Oversized rows are refused, not loaded.
-    public func progressFrames(of name: String, epoch: Int? = nil) throws -> [ProgressFrame] {
+    /// The frames in epoch order; `epoch` picks one. Oversized rows are refused, not loaded;
+    /// `byteLimit` caps the frames' bytes together.
+    public func progressFrames(of name: String, epoch: Int? = nil, byteLimit: Int = maximumFramesBytes) throws -> [ProgressFrame] {
         guard schemaVersion >= 2 else { _ = try modelID(named: name); return [] }
         return try db.read {
             let id = try modelID(named: name)
@@ -49,6 +53,10 @@ extension Registry {
             let rows = try db.query(sql, arguments) { (epoch: $0.int(0), step: $0.int(1), bytes: $0.int(2)) }
             guard rows.count <= Self.maximumFrames else {
                 throw RegistryError.invalidArgument("model \(name) has more than \(Self.maximumFrames) progress frames; the file is not one zoo wrote")
+            }
+            let total = rows.reduce(0) { $0 + max(0, $1.bytes) }
+            guard total <= byteLimit else {
+                throw RegistryError.invalidArgument("the progress frames of \(name) hold \(total) bytes, more than the \(byteLimit) zoo reads; the file is not one zoo wrote")
             }
             return try rows.map { row in
                 guard row.bytes > 0, row.bytes <= Self.maximumFrameBytes else {

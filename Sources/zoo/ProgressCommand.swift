@@ -33,8 +33,17 @@ struct ProgressAnimation: ParsableCommand {
             guard let epoch, let first = all.first?.epoch, let last = all.last?.epoch else { throw ZooError.noProgressFrames(model: name) }
             throw ZooError.noProgressFrame(model: name, epoch: epoch, available: "\(first)–\(last)")
         }
+        // Pixels held at once stay bounded whatever the file says: 512 MB of frames at most.
+        var pixelsHeld = 0
         let frames = try stored.map { frame -> GIFWriter.Frame in
             let image = try ImageGrid.decodePNG(frame.png, what: "progress frame of epoch \(frame.epoch) of \(name)")
+            guard image.width * scale <= 65_535, image.height * scale <= 65_535 else {
+                throw UsageError("frames of \(image.width)×\(image.height) pixels times --scale \(scale) exceed a GIF's 65535 per side; lower --scale")
+            }
+            pixelsHeld += image.width * image.height * scale * scale
+            guard pixelsHeld <= 512 << 20 else {
+                throw UsageError("model \(name)'s frames come to more than 512 MB of pixels at --scale \(scale); lower --scale or write one --epoch")
+            }
             return Self.scaled(GIFWriter.Frame(width: image.width, height: image.height, pixels: image.pixels), by: scale)
         }
         if let epoch, let frame = frames.first {

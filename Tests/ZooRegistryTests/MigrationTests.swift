@@ -77,6 +77,25 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try target.loadCheckpoint(model: "old-copy", checkpoint: .latest).tensors, record.tensors)
     }
 
+    /// Hostile frame rows (from someone's file) are refused by size before their blobs are read.
+    func testOversizedFramesAreRefusedBeforeReading() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry)
+        try registry.saveProgressFrame(model: "dcgan-mnist", ProgressFrame(epoch: 1, step: 1, png: Data([1])))
+        // As an edited file would hold them: one blob over the per-frame cap, then many under it.
+        try registry.db.run("INSERT INTO progress_frames (model_id, epoch, step, png, created_at) SELECT model_id, 2, 2, zeroblob(?), 0 FROM progress_frames",
+                            [.int(Registry.maximumFrameBytes + 1)])
+        XCTAssertThrowsRegistryError(try registry.progressFrames(of: "dcgan-mnist")) { "\($0)".contains("epoch 2") }
+        try registry.db.run("DELETE FROM progress_frames WHERE epoch = 2")
+        for epoch in 2...4 {
+            try registry.db.run("INSERT INTO progress_frames (model_id, epoch, step, png, created_at) SELECT model_id, ?, 0, zeroblob(1000), 0 FROM progress_frames WHERE epoch = 1",
+                                [.int(epoch)])
+        }
+        XCTAssertEqual(try registry.progressFrames(of: "dcgan-mnist", byteLimit: 3001).count, 4)
+        XCTAssertThrowsRegistryError(try registry.progressFrames(of: "dcgan-mnist", byteLimit: 3000)) { "\($0)".contains("more than") }
+        XCTAssertEqual(try registry.progressFrames(of: "dcgan-mnist", epoch: 1).map(\.png), [Data([1])], "one frame still reads")
+    }
+
     /// A checkpoint's frame commits with it or not at all.
     func testFrameIsPartOfTheCheckpointTransaction() throws {
         let registry = try Registry.inMemory()
