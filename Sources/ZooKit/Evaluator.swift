@@ -60,7 +60,7 @@ public final class Evaluator {
         }
         classifier = model
         dataset = loaded.info.dataset
-        classifierSHA256 = Self.fingerprint(loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") })
+        classifierSHA256 = Self.fingerprint(loaded.checkpoint.tensors.filter { !ModelStore.isOptimizerState($0.network) })
         if dataset == DatasetChoice.fashion.rawValue {
             self.dataDirectory = dataDirectory ?? IDX.fashionDirectory
             testSet = try IDX.loadFashion(directory: self.dataDirectory, split: .test)
@@ -128,7 +128,7 @@ public final class Evaluator {
     /// returned, not stored.
     public func evaluate(model name: String, samples: Int, seed: UInt64, checkpoint: CheckpointSelector = .latest,
                          average: Bool = true) throws -> EvaluationReport {
-        guard (100...ModelStore.maximumCount).contains(samples) else { throw ZooError.countOutOfRange(samples, limit: ModelStore.maximumCount) }
+        guard (100...ModelStore.maximumCount).contains(samples) else { throw ZooError.samplesOutOfRange(samples, range: 100...ModelStore.maximumCount) }
         let loaded = try store.load(name, checkpoint: checkpoint, networks: ["generator", "classifier"], average: average)
         if loaded.architecture is any ImageClassifying { return try evaluateClassifier(loaded) }
         try requireSameDataset(model: name, dataset: loaded.info.dataset)
@@ -209,7 +209,7 @@ public final class Evaluator {
         let n = testSet.count
         let split = "\(loaded.info.dataset)-test-" + Self.countLabel(n)
         let report = EvaluationReport(model: loaded.info.name, samples: testSet.count, seed: 0, classifier: loaded.info.name,
-                                      classifierSHA256: Self.fingerprint(loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") }),
+                                      classifierSHA256: Self.fingerprint(loaded.checkpoint.tensors.filter { !ModelStore.isOptimizerState($0.network) }),
                                       referenceSplit: split, score: EvaluationMath.classifierScore(p, classes: 10),
                                       frechetDistance: 0, histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
                                       klFromUniform: EvaluationMath.klFromUniform(counts), testAccuracy: Double(correct) / Double(testSet.count))

@@ -15,7 +15,10 @@ public struct ModelStore {
     }
 
     /// Network name under which an optimizer's moments are stored.
-    static func optimizerNetwork(_ name: String) -> String { "\(name)#adam" }
+    static func optimizerNetwork(_ name: String) -> String { "\(name)\(optimizerSuffix)" }
+    static let optimizerSuffix = "#adam"
+    /// Whether a stored network holds optimizer moments rather than weights.
+    static func isOptimizerState(_ network: String) -> Bool { network.hasSuffix(optimizerSuffix) }
 
     /// A model rebuilt from one of its checkpoints.
     public struct Loaded {
@@ -78,7 +81,7 @@ public struct ModelStore {
         if averageOnly && !average && (wanted?.contains("generator") ?? true) {
             throw ZooError.averageOnly(model: name)
         }
-        let weights = record.tensors.filter { !$0.network.hasSuffix("#adam") }
+        let weights = record.tensors.filter { !Self.isOptimizerState($0.network) }
         let expected = architecture.namedTensors.filter { (wanted?.contains($0.network) ?? true) && !(averageOnly && $0.network == GeneratorEMA.network) }
             .map { (network: $0.network, path: $0.path, shape: $0.tensor.shape) }
         try registry.validate(tensors: weights, expected: expected, model: name)
@@ -212,7 +215,7 @@ public extension ModelStore {
         let info = loaded.info
         let type = try catalog.lookup(info.architecture)
         try ModelStore(registry: target, catalog: catalog).register(type)
-        var weights = loaded.checkpoint.tensors.filter { !$0.network.hasSuffix("#adam") }
+        var weights = loaded.checkpoint.tensors.filter { !Self.isOptimizerState($0.network) }
         let history = try registry.trainingLog(of: name)
         var position = loaded.position
         position.optimizerSteps = [:]

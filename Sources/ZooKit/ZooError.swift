@@ -4,6 +4,7 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     case notConditional(model: String)
     case digitOutOfRange(Int, classes: Int)
     case countOutOfRange(Int, limit: Int)
+    case samplesOutOfRange(Int, range: ClosedRange<Int>)
     case notAGenerator(model: String, architecture: String)
     case notAClassifier(model: String, architecture: String)
     case corruptModel(String, String)
@@ -27,6 +28,8 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             return "model '\(model)' is not conditional, so it cannot draw a chosen digit; drop --digit, or use a conditional model such as cdcgan-mnist."
         case let .digitOutOfRange(digit, classes):
             return "--digit \(digit) is out of range: use 0...\(classes - 1)."
+        case let .samplesOutOfRange(samples, range):
+            return "--samples \(samples) is out of range: use \(range.lowerBound)...\(range.upperBound)."
         case let .countOutOfRange(count, limit):
             return "--count \(count) is out of range: use 1...\(limit)."
         case let .notAGenerator(model, architecture):
@@ -55,6 +58,20 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             return "model '\(model)' has no progress frame for epoch \(epoch); it has epochs \(available)."
         case let .unknownRecipe(name, architecture, available):
             return "\(architecture) has no recipe '\(name)'; use one of \(available.joined(separator: ", ")) (listed by `zoo architectures`)."
+        }
+    }
+}
+
+public extension ZooError {
+    /// Mistakes in what was asked (a flag's value, a name), as opposed to failures while doing
+    /// it: the CLI exits 2 for these, as for its own usage errors.
+    var isUsageError: Bool {
+        switch self {
+        case .unknownArchitecture, .notConditional, .digitOutOfRange, .countOutOfRange, .samplesOutOfRange, .notAGenerator,
+             .notAClassifier, .invalidHyperparameter, .alreadyTrained, .unknownRecipe, .wrongEvaluator, .averageOnly:
+            return true
+        case .corruptModel, .noCheckpoint, .datasetTooSmall, .modelNotReady, .noProgressFrames, .noProgressFrame:
+            return false
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZooEngine
+import ZooKit
 
 /// Exit codes: 0 ok, 1 runtime failure, 2 usage error. Errors are one readable line on
 /// stderr (plus a hint); user mistakes never produce a backtrace.
@@ -25,6 +26,9 @@ enum Entry {
             try command.run()
         } catch let error as UsageError {
             FileHandle.standardError.write("error: \(error.message)\n")
+            exit(2)
+        } catch let error as ZooError where error.isUsageError {
+            FileHandle.standardError.write("error: \(error)\n")
             exit(2)
         } catch let error as ValidationError {
             FileHandle.standardError.write("error: \(error.message)\nSee 'zoo help'.\n")

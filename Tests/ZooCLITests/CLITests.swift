@@ -110,6 +110,10 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(archs.code, 0)
         XCTAssertTrue(archs.stdout.contains("recipe seed (--recipe seed)") && archs.stdout.contains("simple-gan")
                       && archs.stdout.contains("dcgan-variant"), archs.stdout)
+        let archJSON = try JSONSerialization.jsonObject(with: Data(try self.zoo("architectures", "--json", withRegistry: false).stdout.utf8)) as? [[String: Any]]
+        let dcgan = archJSON?.first { $0["name"] as? String == "dcgan" }
+        XCTAssertEqual((dcgan?["defaults"] as? [String: Any])?["recipe"] as? String, "default", "defaults is an object, not a JSON string")
+        XCTAssertEqual((dcgan?["recipes"] as? [[String: Any]])?.map { $0["name"] as? String }, ["default", "seed"])
 
         let seed = try zoo("train", "simple-gan", "--name", "seed-simple", "--recipe", "seed", "--epochs", "2", "--limit", "64")
         XCTAssertEqual(seed.code, 0, seed.stderr)
@@ -178,6 +182,12 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(r.stdout.isEmpty || !r.stdout.contains("Wrote"), true)
         }
         XCTAssertEqual(try zoo("generate", "tiny-dcgan", "--bogus-option").code, 2, "unknown options are usage errors")
+        // A value the command cannot use is a usage error too, wherever it is checked.
+        for args in [["generate", "tiny-cgan", "--digit", "12", "--out", out], ["generate", "tiny-dcgan", "--digit", "3", "--out", out],
+                     ["train", "dcgna", "--name", "typo"], ["train", "cgan", "--name", "x", "--recipe", "nope"]] {
+            XCTAssertEqual(try zoo(args).code, 2, args.joined(separator: " "))
+        }
+        XCTAssertEqual(try zoo("show", "missing-model").code, 1, "a model that is not there is a failure, not a usage error")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         XCTAssertEqual(try zoo("list", "--json").stdout, before, "a failed command changed the registry")
     }

@@ -6,6 +6,18 @@ import ZooEngine
 /// The adversarial step's gradients, checked against finite differences of its own losses:
 /// G's gradient of the G loss and D's gradient of the D loss, through both networks.
 final class GANStepTests: XCTestCase {
+    /// Every GAN of the catalog: a new plugin gets these checks by its catalog line alone.
+    static let adversarial: [String] = builtinCatalog.entries.compactMap { type in
+        guard let model = try? type.init(hyperparameters: type.descriptor.defaults, rng: RandomSource(seed: 1)),
+              model is any AdversarialArchitecture else { return nil }
+        return type.descriptor.name
+    }
+
+    func testTheCatalogsGANsAreAllChecked() {
+        XCTAssertTrue(Set(Self.adversarial).isSuperset(of: ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant"]), "\(Self.adversarial)")
+        XCTAssertFalse(Self.adversarial.contains("classifier"))
+    }
+
     func check(_ architecture: String, network: String) throws {
         let type = try builtinCatalog.lookup(architecture)
         let rng = RandomSource(seed: 5)
@@ -33,11 +45,11 @@ final class GANStepTests: XCTestCase {
     }
 
     func testGeneratorGradients() throws {
-        for a in ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant"] { try check(a, network: "generator") }
+        for a in Self.adversarial { try check(a, network: "generator") }
     }
 
     func testDiscriminatorGradients() throws {
-        for a in ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant"] { try check(a, network: "discriminator") }
+        for a in Self.adversarial { try check(a, network: "discriminator") }
     }
 
     /// D in chunks of 4 over a batch of 6 (one uneven chunk) gives the whole-batch losses and
@@ -54,7 +66,7 @@ final class GANStepTests: XCTestCase {
     /// image) gives the losses and gradients of two separate backwards, and a D with a
     /// BatchNorm layer, whose images are not independent, is never given it.
     func testSharedFakeBackwardMatchesTwoBackwards() throws {
-        for architecture in ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant"] {
+        for architecture in Self.adversarial {
             // Same seed and draws in both runs: the same noise and the same dropout masks.
             let two = try oneStep(architecture, seed: 11) { gan in
                 gan.sharedBackwardLowestLogit = .infinity
