@@ -24,6 +24,16 @@ public struct TrainingProgress {
 
 public enum DatasetChoice: String, CaseIterable, Sendable {
     case mnist, fashion
+
+    /// Where the dataset's IDX files are when no --data is given: MNIST's from $ZOO_DATA or
+    /// ./data/mnist (tools/setup), Fashion-MNIST's from Debian's dataset-fashion-mnist.
+    public func directory(given option: String?, mnistDefault: String) -> String {
+        if let option { return option }
+        switch self {
+        case .mnist: return mnistDefault
+        case .fashion: return IDX.fashionDirectory
+        }
+    }
 }
 
 /// What `zoo train` asks for.
@@ -92,7 +102,7 @@ public final class Trainer {
     public static func loadDataset(_ choice: DatasetChoice, directory: String, limit: Int?) throws -> Dataset {
         switch choice {
         case .mnist: return try IDX.load(directory: directory, split: .train, limit: limit)
-        case .fashion: return try IDX.loadFashion(split: .train, limit: limit)
+        case .fashion: return try IDX.loadFashion(directory: directory, split: .train, limit: limit)
         }
     }
 

@@ -23,7 +23,7 @@ struct Train: ParsableCommand {
     @Option(help: "Batch size (default: the architecture's).") var batchSize: Int?
     @Option(help: "Random seed for initial weights, noise and data order.") var seed: UInt64 = 1
     @Option(help: "Dataset: mnist or fashion.") var dataset: String = "mnist"
-    @Option(help: "MNIST folder (default: $ZOO_DATA, else ./data/mnist).") var data: String?
+    @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).") var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
     @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).") var generatorLR: Float?
     @Option(name: .customLong("discriminator-lr"), help: "Adam learning rate of the discriminator.") var discriminatorLR: Float?
@@ -43,7 +43,8 @@ struct Train: ParsableCommand {
     func run() throws {
         guard let datasetChoice = DatasetChoice(rawValue: dataset) else { throw UsageError("--dataset must be mnist or fashion") }
         if let limit, limit < 1 { throw UsageError("--limit must be ≥ 1") }
-        var request = TrainingRequest(architecture: architecture, name: name, dataDirectory: Locations.dataDirectory(data))
+        var request = TrainingRequest(architecture: architecture, name: name,
+                                      dataDirectory: datasetChoice.directory(given: data, mnistDefault: Locations.dataDirectory(nil)))
         request.dataset = datasetChoice
         request.epochs = epochs
         request.batchSize = batchSize
@@ -75,7 +76,7 @@ struct Resume: ParsableCommand {
 
     @Argument(help: "Model name.") var name: String
     @Option(help: "Train until this many epochs in total (default: the model's planned epochs).") var epochs: Int?
-    @Option(help: "MNIST folder (default: $ZOO_DATA, else ./data/mnist).") var data: String?
+    @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).") var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
     @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).") var evalEvery: Int?
     @Option(help: "Classifier for --eval-every (default: the dataset's).") var classifier: String?
@@ -86,7 +87,8 @@ struct Resume: ParsableCommand {
         let dataset = try trainer.store.registry.model(named: name).dataset
         try TrainingSession.attachEvaluator(trainer, every: evalEvery, classifier: classifier, dataset: dataset, data: data)
         let outcome = try TrainingSession.run(trainer) {
-            try $0.resume(name, epochs: epochs, dataDirectory: Locations.dataDirectory(data), checkpointEvery: checkpointEvery)
+            try $0.resume(name, epochs: epochs, dataDirectory: (DatasetChoice(rawValue: dataset) ?? .mnist).directory(given: data, mnistDefault: Locations.dataDirectory(nil)),
+                          checkpointEvery: checkpointEvery)
         }
         TrainingSession.summarise(outcome)
     }
@@ -100,7 +102,7 @@ enum TrainingSession {
         guard (1...10_000).contains(k) else { throw UsageError("--eval-every must be in 1...10000") }
         let judge = classifier ?? Evaluator.defaultClassifier(for: dataset)
         let judgeDataset = (try? trainer.store.registry.model(named: judge).dataset) ?? dataset
-        let directory = judgeDataset == DatasetChoice.fashion.rawValue ? nil : Locations.dataDirectory(data)
+        let directory = judgeDataset == DatasetChoice.fashion.rawValue ? data : Locations.dataDirectory(data)
         trainer.evaluator = try Evaluator(store: trainer.store, classifier: judge, dataDirectory: directory)
         trainer.evaluateEvery = k
         trainer.evaluated = { epoch, r in
