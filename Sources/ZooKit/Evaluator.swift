@@ -133,10 +133,18 @@ public final class Evaluator {
         if loaded.architecture is any ImageClassifying { return try evaluateClassifier(loaded) }
         try requireSameDataset(model: name, dataset: loaded.info.dataset)
         let report = try score(generator: loaded.architecture, model: name, samples: samples, seed: seed)
-        if average || !((loaded.architecture as? any ImageGenerating)?.hasGeneratorAverage ?? false) {
+        if Self.stores(checkpoint: checkpoint, average: average, hasAverage: (loaded.architecture as? any ImageGenerating)?.hasGeneratorAverage ?? false) {
             try record(report, model: name, checkpoint: checkpoint)
         }
         return report
+    }
+
+    /// Whether an evaluation is stored: only one of the model as it is drawn from (the latest
+    /// checkpoint, with its average when it has one). The model's figures in `zoo list` and
+    /// `zoo show` are its latest stored ones, so an earlier checkpoint's or the trained
+    /// weights' figures are printed, not stored.
+    public static func stores(checkpoint: CheckpointSelector, average: Bool, hasAverage: Bool) -> Bool {
+        checkpoint == .latest && (average || !hasAverage)
     }
 
     /// Scores a live model as it trains (`zoo train --eval-every`): the weights generation

@@ -50,7 +50,13 @@ struct Evaluate: ParsableCommand {
             return
         }
         for r in reports { print(Self.describe(r)) }
-        if noEma { print("Drawn from the trained generator (--no-ema): not stored.") }
+        let hasAverage = ((try? Hyperparameters.decode(json: info.hyperparameters, model: name))?.aids.emaDecay ?? 0) > 0
+        let selector = try CheckpointArgument.parse(checkpoint)
+        let stored = reports[0].testAccuracy != nil || Evaluator.stores(checkpoint: selector, average: !noEma, hasAverage: hasAverage)
+        guard stored else {
+            print("Not stored: a model's figures are those of its latest checkpoint as it draws (no --checkpoint, no --no-ema).")
+            return
+        }
         let scoredBy = reports[0].testAccuracy != nil ? "scored on \(reports[0].referenceSplit)"
             : "evaluator \(evaluator.classifierName)@\(evaluator.classifierSHA256.prefix(12))"
         print("Stored in the registry (see `zoo show \(name)`); \(scoredBy).")

@@ -84,7 +84,7 @@ enum HTMLCard {
         let cells = shown.map { f in
             "<figure><img alt=\"epoch \(f.epoch)\" src=\"data:image/png;base64,\(f.png.base64EncodedString())\"><figcaption>epoch \(f.epoch)</figcaption></figure>"
         }.joined()
-        return "<div class=\"strip\">\(cells)</div><p class=\"muted\">\(total) frames in all; `zoo progress \(escape(model)) --out \(escape(model)).gif` animates them.</p>"
+        return "<div class=\"strip\">\(cells)</div><p class=\"muted\">\(total) frames in all; <code>zoo progress \(escape(model)) --out \(escape(model)).gif</code> animates them.</p>"
     }
 
     static func svgChart(_ series: [(name: String, values: [Double], color: String)], xLabel: String = "epoch") -> String {

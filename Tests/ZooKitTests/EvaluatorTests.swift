@@ -37,6 +37,10 @@ final class EvaluatorTests: XCTestCase {
         // The same request gives the same figures.
         let again = try evaluator.evaluate(model: "tiny-cgan", samples: 100, seed: 3)
         XCTAssertEqual(again.frechetDistance, report.frechetDistance)
+        // An earlier checkpoint's figures are returned, not stored: the model's figures stay its latest.
+        let metricCount = try store.registry.metrics(of: "tiny-cgan").count
+        _ = try evaluator.evaluate(model: "tiny-cgan", samples: 100, seed: 4, checkpoint: .epoch(1))
+        XCTAssertEqual(try store.registry.metrics(of: "tiny-cgan").count, metricCount)
 
         XCTAssertThrowsError(try Evaluator(store: store, classifier: "tiny-cgan", dataDirectory: dir.path)) { error in
             XCTAssertEqual(error as? ZooError, .notAClassifier(model: "tiny-cgan", architecture: "cgan"))
@@ -106,6 +110,15 @@ final class ShippedZooTests: XCTestCase {
         // Every shipped model carries its evaluation, so `zoo list` shows figures out of the box.
         for model in models {
             XCTAssertFalse(try registry.metrics(of: model.name).isEmpty, "\(model.name) ships without metrics")
+        }
+        // Every shipped generator carries one progress frame per epoch of its training, but the
+        // models trained before frames existed that are still to be retrained (README, zoo table).
+        let trainedBeforeFrames: Set<String> = ["dcgan-mnist", "cdcgan-mnist"]
+        for model in models where model.architecture != "classifier" && !trainedBeforeFrames.contains(model.name) {
+            let frames = try registry.progressFrames(of: model.name)
+            XCTAssertEqual(frames.map(\.epoch), Array(1...max(1, model.epochs)), "\(model.name) ships without all its frames")
+            let h = try Hyperparameters.decode(json: try registry.model(named: model.name).hyperparameters, model: model.name)
+            XCTAssertNotNil(h.recipe, "\(model.name) does not say its recipe")
         }
         for model in models {
             let loaded = try store.load(model.name)
