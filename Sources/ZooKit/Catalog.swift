@@ -1,3 +1,4 @@
+import ZooRegistry
 /// The architectures this build knows, looked up by name. (Metatypes are immutable, hence
 /// @unchecked Sendable.)
 public struct Catalog: @unchecked Sendable {
@@ -13,6 +14,6 @@ public struct Catalog: @unchecked Sendable {
 
     public func lookup(_ name: String) throws -> any Architecture.Type {
         if let found = entries.first(where: { $0.descriptor.name == name }) { return found }
-        throw ZooError.unknownArchitecture(name, suggestions: closestNames(to: name, in: names), available: names)
+        throw ZooError.unknownArchitecture(name, suggestions: closestNames(to: name, in: names, limit: 2), available: names)
     }
 }

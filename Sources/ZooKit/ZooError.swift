@@ -75,28 +75,3 @@ public extension ZooError {
         }
     }
 }
-
-/// Closest candidates by edit distance, for "did you mean" hints.
-public func closestNames(to name: String, in candidates: [String], limit: Int = 2) -> [String] {
-    let scored = candidates.map { (name: $0, distance: editDistance(name.lowercased(), $0.lowercased())) }
-    let cutoff = max(2, name.count / 2)
-    return scored.filter { $0.distance <= cutoff || $0.name.hasPrefix(name) || name.hasPrefix($0.name) }
-        .sorted { ($0.distance, $0.name) < ($1.distance, $1.name) }
-        .prefix(limit).map(\.name)
-}
-
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = previous
-    for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[b.count]
-}

@@ -10,31 +10,33 @@ public enum ModelName {
               bytes.allSatisfy({ lowerOrDigit($0) || $0 == 46 || $0 == 95 || $0 == 45 })
         else { throw RegistryError.invalidModelName(name, rule: rule) }
     }
+}
 
-    /// Closest existing names, for "did you mean" hints.
-    static func suggestions(for name: String, among candidates: [String], limit: Int = 3) -> [String] {
-        let threshold = max(2, name.count / 3)
-        var scored: [(name: String, distance: Int)] = []
-        for candidate in candidates {
-            let distance = editDistance(name, candidate)
-            if distance <= threshold || candidate.hasPrefix(name) { scored.append((candidate, distance)) }
-        }
-        scored.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.name < $1.name }
-        return scored.prefix(limit).map { $0.name }
-    }
+/// The closest candidates by edit distance, for "did you mean" hints (model names, architectures):
+/// within a third of the name's length (at least 2 edits), or a prefix either way; nearest first.
+public func closestNames(to name: String, in candidates: [String], limit: Int = 3) -> [String] {
+    let threshold = max(2, name.count / 3)
+    let lowered = name.lowercased()
+    return candidates
+        .map { (name: $0, distance: editDistance(lowered, $0.lowercased())) }
+        .filter { $0.distance <= threshold || $0.name.hasPrefix(lowered) || lowered.hasPrefix($0.name) }
+        .sorted { ($0.distance, $0.name) < ($1.distance, $1.name) }
+        .prefix(limit).map(\.name)
+}
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        var previous = Array(0...b.count)
-        var current = previous
-        for i in 1...a.count {
-            current[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
+/// Levenshtein distance over Characters.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = previous
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
         }
-        return previous[b.count]
+        swap(&previous, &current)
     }
+    return previous[b.count]
 }

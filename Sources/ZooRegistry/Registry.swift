@@ -117,7 +117,7 @@ public final class Registry {
 
     func notFound(_ name: String) throws -> RegistryError {
         let names = try db.query("SELECT name FROM models") { $0.text(0) }
-        return .modelNotFound(name, suggestions: ModelName.suggestions(for: name, among: names))
+        return .modelNotFound(name, suggestions: closestNames(to: name, in: names))
     }
 
     func modelID(named name: String) throws -> Int64 {

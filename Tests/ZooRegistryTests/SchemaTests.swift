@@ -80,6 +80,16 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(Half.bits(1 + 3.0 / 2048), 0x3c02)
     }
 
+    /// One "did you mean" rule for model and architecture names alike.
+    func testClosestNames() {
+        let models = ["dcgan-mnist", "cdcgan-mnist", "cgan-mnist", "mnist-classifier"]
+        XCTAssertEqual(closestNames(to: "dcgn-mnist", in: models), ["dcgan-mnist", "cdcgan-mnist", "cgan-mnist"])
+        XCTAssertEqual(closestNames(to: "dcgan", in: models).first, "dcgan-mnist", "a prefix is a candidate")
+        XCTAssertEqual(closestNames(to: "DCGNA", in: ["dcgan", "cgan", "classifier"], limit: 2), ["dcgan"], "case-blind; cgan is 3 edits away")
+        XCTAssertEqual(closestNames(to: "zzzzzz", in: models), [])
+        XCTAssertEqual(editDistance("kitten", "sitting"), 3)
+    }
+
     func testModelNameRules() {
         for good in ["a", "dcgan-mnist", "gan_1.2", "0x", String(repeating: "a", count: 64)] {
             XCTAssertNoThrow(try ModelName.validate(good), good)
