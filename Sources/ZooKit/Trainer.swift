@@ -94,8 +94,9 @@ public final class Trainer {
     public var evaluator: Evaluator?
     public var evaluateEvery: Int?
     public static let evaluationSamples = 2_000
-    /// Called with each of those scores (the CLI prints them).
-    public var evaluated: (_ epoch: Int, EvaluationReport) -> Void = { _, _ in }
+    /// Called with each of those scores (the CLI prints them), or with the error of one that
+    /// failed: a failed score is reported, and the training goes on.
+    public var evaluated: (_ epoch: Int, Result<EvaluationReport, Error>) -> Void = { _, _ in }
 
     public init(store: ModelStore) { self.store = store }
 
@@ -259,11 +260,12 @@ public final class Trainer {
                         try save(final: position.epoch == h.epochs, frame: true)
                         report(.epochEnd)
                         if let evaluator, let k = evaluateEvery, position.epoch % k == 0 || position.epoch == h.epochs {
-                            let info = try store.registry.model(named: model)
-                            let scored = try evaluator.evaluateTraining(model: model, architecture: architecture, dataset: info.dataset,
-                                                                        samples: Self.evaluationSamples, epoch: position.epoch,
-                                                                        checkpoint: .latest)
-                            evaluated(position.epoch, scored)
+                            let epoch = position.epoch
+                            evaluated(epoch, Result {
+                                let info = try store.registry.model(named: model)
+                                return try evaluator.evaluateTraining(model: model, architecture: architecture, dataset: info.dataset,
+                                                                      samples: Self.evaluationSamples, epoch: epoch, checkpoint: .latest)
+                            })
                         }
                     } else if let k = checkpointEvery, position.globalStep % k == 0 {
                         try save(final: false)

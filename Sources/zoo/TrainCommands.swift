@@ -105,10 +105,15 @@ enum TrainingSession {
         let directory = judgeDataset == DatasetChoice.fashion.rawValue ? data : Locations.dataDirectory(data)
         trainer.evaluator = try Evaluator(store: trainer.store, classifier: judge, dataDirectory: directory)
         trainer.evaluateEvery = k
-        trainer.evaluated = { epoch, r in
-            var line = "  eval epoch \(epoch): score \(Format.number(r.score)), FD \(Format.number(r.frechetDistance)), classes \(r.classesCovered)"
-            if let a = r.requestedAccuracy { line += ", requested \(Format.number(a * 100, digits: 1)) %" }
-            FileHandle.standardError.write(line + " (n=\(r.samples))\n")
+        trainer.evaluated = { epoch, result in
+            switch result {
+            case let .success(r):
+                var line = "  eval epoch \(epoch): score \(Format.number(r.score)), FD \(Format.number(r.frechetDistance)), classes \(r.classesCovered)"
+                if let a = r.requestedAccuracy { line += ", requested \(Format.number(a * 100, digits: 1)) %" }
+                FileHandle.standardError.write(line + " (n=\(r.samples))\n")
+            case let .failure(error):
+                FileHandle.standardError.write("  eval epoch \(epoch) failed, training goes on: \(error)\n")
+            }
         }
     }
 

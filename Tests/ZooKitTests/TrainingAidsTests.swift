@@ -334,7 +334,10 @@ final class TrainingAidsTests: XCTestCase {
         trainer.evaluator = try Evaluator(store: store, classifier: "judge", dataDirectory: directory.path)
         trainer.evaluateEvery = 2
         var seen: [Int] = []
-        trainer.evaluated = { epoch, report in seen.append(epoch); XCTAssertEqual(report.samples, Trainer.evaluationSamples) }
+        trainer.evaluated = { epoch, result in
+            seen.append(epoch)
+            XCTAssertEqual(try? result.get().samples, Trainer.evaluationSamples)
+        }
         var request = TrainingRequest(architecture: "cgan", name: "curved", dataDirectory: directory.path)
         request.epochs = 3; request.batchSize = 32
         _ = try trainer.train(request)
@@ -354,6 +357,16 @@ final class TrainingAidsTests: XCTestCase {
         try store.publish("curved", to: shipped, float16: true)
         XCTAssertEqual(try shipped.progressFrames(of: "curved"), try store.progressFrames(of: "curved"))
         XCTAssertEqual(try shipped.metrics(of: "curved").filter { $0.name == "score" }.map(\.details), scores.map(\.details))
+        // A score that fails (here an MNIST judge for a Fashion model) is reported; training goes on.
+        var fashion = TrainingRequest(architecture: "cgan", name: "fashion-curve", dataDirectory: directory.path)
+        fashion.dataset = .fashion; fashion.epochs = 2; fashion.batchSize = 32
+        var failures: [String] = []
+        trainer.evaluated = { _, result in if case let .failure(error) = result { failures.append("\(error)") } }
+        XCTAssertFalse(try trainer.train(fashion).interrupted)
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertTrue(failures.first?.contains("fashion-classifier") == true, "\(failures)")
+        XCTAssertEqual(try store.registry.model(named: "fashion-curve").status, .ready)
+
         // Figures stored by an older zoo, without the epoch, get their checkpoint's on the way.
         XCTAssertEqual(ModelStore.details(#"{"seed":0}"#, epoch: 7), #"{"epoch":7,"seed":0}"#)
         XCTAssertEqual(ModelStore.details(#"{"epoch":2}"#, epoch: 7), #"{"epoch":2}"#)
