@@ -8,10 +8,8 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     case notAGenerator(model: String, architecture: String)
     case notAClassifier(model: String, architecture: String)
     case corruptModel(String, String)
-    case noCheckpoint(model: String)
     case datasetTooSmall(count: Int, batchSize: Int)
     case invalidHyperparameter(String)
-    case modelNotReady(model: String, status: String)
     case alreadyTrained(model: String, epochs: Int)
     case unknownRecipe(String, architecture: String, available: [String])
     case noProgressFrames(model: String)
@@ -38,14 +36,10 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             return "model '\(model)' (\(architecture)) is not a classifier; pass a model trained with `zoo train classifier`."
         case let .corruptModel(model, detail):
             return "model '\(model)' cannot be loaded: \(detail). Run `zoo verify \(model)`."
-        case let .noCheckpoint(model):
-            return "model '\(model)' has no checkpoint yet; train it with `zoo resume \(model)`."
         case let .datasetTooSmall(count, batchSize):
             return "the dataset has \(count) images, fewer than one batch of \(batchSize); lower --batch-size."
         case let .invalidHyperparameter(detail):
             return "invalid hyperparameter: \(detail)."
-        case let .modelNotReady(model, status):
-            return "model '\(model)' is \(status); only its last checkpoint can be used (`zoo resume \(model)` to continue)."
         case let .alreadyTrained(model, epochs):
             return "model '\(model)' already has \(epochs) epochs; pass --epochs N with N > \(epochs) to train further."
         case let .wrongEvaluator(model, dataset, classifier, classifierDataset, suggestion):
@@ -70,7 +64,7 @@ public extension ZooError {
         case .unknownArchitecture, .notConditional, .digitOutOfRange, .countOutOfRange, .samplesOutOfRange, .notAGenerator,
              .notAClassifier, .invalidHyperparameter, .alreadyTrained, .unknownRecipe, .wrongEvaluator, .averageOnly:
             return true
-        case .corruptModel, .noCheckpoint, .datasetTooSmall, .modelNotReady, .noProgressFrames, .noProgressFrame:
+        case .corruptModel, .datasetTooSmall, .noProgressFrames, .noProgressFrame:
             return false
         }
     }
