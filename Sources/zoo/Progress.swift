@@ -39,17 +39,20 @@ final class ProgressPrinter {
     func finish() { if isTerminal { FileHandle.standardError.write("\r\u{1B}[2K") } }
 }
 
-/// Ctrl-C during training: the first one asks the trainer to checkpoint and stop after
-/// the current step; a second one exits at once.
+/// Ctrl-C (SIGINT) or SIGTERM (`kill`, a service manager, a session ending) during training:
+/// the first one asks the trainer to checkpoint and stop after the current step; a second
+/// one exits at once.
 enum Interrupt {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
 
     static func install() {
-        signal(SIGINT) { _ in
-            if Interrupt.requested != 0 { _exit(130) }
-            Interrupt.requested = 1
-            let message = "\nstopping after this step (checkpointing); press Ctrl-C again to abort\n"
-            message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { sig in
+                if Interrupt.requested != 0 { _exit(128 + sig) }
+                Interrupt.requested = 1
+                let message = "\nstopping after this step (checkpointing); press Ctrl-C again to abort\n"
+                message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
+            }
         }
     }
 }

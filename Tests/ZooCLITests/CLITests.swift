@@ -156,6 +156,44 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// SIGTERM during a training checkpoints once and exits 0, leaving a model that resumes.
+    func testSIGTERMCheckpointsAndExitsCleanly() throws {
+        let own = dir.appendingPathComponent("term.sqlite").path
+        let process = Process()
+        process.executableURL = Self.zooBinary
+        process.arguments = ["train", "dcgan", "--name", "term", "--epochs", "200", "--batch-size", "32", "--checkpoint-every", "2",
+                             "--registry", own]
+        var env = ProcessInfo.processInfo.environment
+        env["ZOO_PRETRAINED"] = ""
+        env["ZOO_DATA"] = data
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        // Wait for the first checkpoint to exist, then ask it to stop.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? zoo(["show", "term", "--json", "--no-preview", "--registry", own], withRegistry: false))?.code != 0 {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        process.terminate()   // SIGTERM
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationReason, .exit, stderr)
+        XCTAssertEqual(process.terminationStatus, 0, stderr)
+        XCTAssertTrue(stderr.contains("stopping after this step"), stderr)
+        XCTAssertFalse(stderr.contains("error"), stderr)
+        let card = try JSONSerialization.jsonObject(with: Data(try zoo(["show", "term", "--json", "--no-preview", "--registry", own],
+                                                                       withRegistry: false).stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(card?["status"] as? String, "training", "stopped, not failed")
+        let epochs = ((card?["checkpoints"] as? [[String: Any]]) ?? []).compactMap { $0["epoch"] as? Int }.max() ?? 0
+        let resumed = try zoo(["resume", "term", "--epochs", "\(epochs + 1)", "--registry", own], withRegistry: false)
+        XCTAssertEqual(resumed.code, 0, resumed.stderr)
+        let after = try JSONSerialization.jsonObject(with: Data(try zoo(["show", "term", "--json", "--no-preview", "--registry", own],
+                                                                        withRegistry: false).stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(after?["status"] as? String, "ready")
+    }
+
     func testErrorPathsExitNonZeroAndLeaveRegistryUnchanged() throws {
         try ensureModels()
         let before = try zoo("list", "--json").stdout
