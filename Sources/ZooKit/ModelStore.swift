@@ -28,6 +28,11 @@ public struct ModelStore {
         public let checkpoint: CheckpointRecord
         public let rng: RandomSource
         public let position: TrainingPosition
+        /// The networks the checkpoint holds: all of the architecture's, or the generator alone
+        /// for a model published with `generatorOnly`.
+        public var storedNetworks: [String] {
+            position.publishedNetworks ?? architecture.networks.map(\.name)
+        }
     }
 
     /// Makes sure the registry knows the plugin (name, version, summary) before a model uses it.
@@ -82,7 +87,15 @@ public struct ModelStore {
             throw ZooError.averageOnly(model: name)
         }
         let weights = record.tensors.filter { !Self.isOptimizerState($0.network) }
-        let expected = architecture.namedTensors.filter { (wanted?.contains($0.network) ?? true) && !(averageOnly && $0.network == GeneratorEMA.network) }
+        // A generator-only publication holds its generator; its other networks stay unloaded
+        // (they are never run: it cannot be resumed, having no optimizer state).
+        if let published = position.publishedNetworks, let missing = wanted?.first(where: { !published.contains($0) && $0 != GeneratorEMA.network }),
+           architecture.networks.contains(where: { $0.name == missing }) {
+            throw ZooError.corruptModel(name, "it was published with its \(published.joined(separator: ", ")) only, without its \(missing)")
+        }
+        let expected = architecture.namedTensors
+            .filter { (wanted?.contains($0.network) ?? true) && !(averageOnly && $0.network == GeneratorEMA.network) }
+            .filter { entry in position.publishedNetworks.map { $0.contains(entry.network) } ?? true }
             .map { (network: $0.network, path: $0.path, shape: $0.tensor.shape) }
         try registry.validate(tensors: weights, expected: expected, model: name)
         let byKey = Dictionary(weights.map { ("\($0.network)/\($0.path)", $0) }, uniquingKeysWith: { a, _ in a })
@@ -168,6 +181,8 @@ public struct TrainingPosition: Codable, Equatable {
     /// Set by `publish` on a model with a generator EMA: the checkpoint's "generator" holds the
     /// average itself and the trained weights are not shipped (half the size). nil elsewhere.
     public var generatorIsAverage: Bool?
+    /// Set by `publish(generatorOnly:)`: the only networks the checkpoint stores. nil: all.
+    public var publishedNetworks: [String]?
 
     public init(stepsPerEpoch: Int, datasetSize: Int) {
         epoch = 0; stepInEpoch = 0; globalStep = 0
@@ -210,7 +225,9 @@ public extension ModelStore {
     /// (no optimizer moments, so it cannot be resumed there; a generator with a moving average
     /// ships the average in its place), its training history, metrics and progress frames.
     /// `float16` halves the stored size.
-    func publish(_ name: String, to target: Registry, float16: Bool) throws {
+    /// `generatorOnly`: ship a GAN's generator alone (what drawing and scoring use); its
+    /// discriminator stays behind.
+    func publish(_ name: String, to target: Registry, float16: Bool, generatorOnly: Bool = false) throws {
         let loaded = try load(name)
         let info = loaded.info
         let type = try catalog.lookup(info.architecture)
@@ -226,6 +243,10 @@ public extension ModelStore {
             weights = average.map { var t = $0; t.network = "generator"; return t }
                 + weights.filter { $0.network != "generator" && $0.network != GeneratorEMA.network }
             position.generatorIsAverage = true
+        }
+        if generatorOnly, loaded.architecture is any ImageGenerating, weights.contains(where: { $0.network == "generator" }) {
+            weights = weights.filter { $0.network == "generator" }
+            position.publishedNetworks = ["generator"]
         }
         try target.batch {
             _ = try target.createModel(name: name, architecture: info.architecture, dataset: info.dataset,

@@ -17,6 +17,7 @@ struct Publish: ParsableCommand {
     @Argument(help: "Models to publish.") var names: [String]
     @Option(help: "Target registry file (created if missing).") var to: String
     @Flag(help: "Store the weights as float16.") var float16 = false
+    @Flag(help: "GANs: ship the generator alone (drawing and scoring need nothing else).") var generatorOnly = false
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
@@ -24,8 +25,8 @@ struct Publish: ParsableCommand {
         let store = try Locations.store(registry.path)
         let target = try Registry(path: to)
         for name in names {
-            try store.publish(name, to: target, float16: float16)
-            print("Published \(name) to \(to)\(float16 ? " (float16)" : "")")
+            try store.publish(name, to: target, float16: float16, generatorOnly: generatorOnly)
+            print("Published \(name) to \(to)\(float16 ? " (float16)" : "")\(generatorOnly ? ", generator only" : "")")
         }
     }
 }

@@ -65,7 +65,8 @@ struct ModelCard {
         var counts: [(String, Int)] = []
         if !checkpoints.isEmpty {
             let loaded = try store.load(name)
-            counts = loaded.architecture.networks.map { ($0.name, $0.network.trainableCount) }
+            let stored = loaded.storedNetworks
+            counts = loaded.architecture.networks.filter { stored.contains($0.name) }.map { ($0.name, $0.network.trainableCount) }
             if previewCount > 0, loaded.architecture is any ImageGenerating {
                 preview = try store.generate(with: loaded, count: previewCount, labels: nil, seed: 0).copy()
             }

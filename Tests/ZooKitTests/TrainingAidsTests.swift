@@ -133,6 +133,18 @@ final class TrainingAidsTests: XCTestCase {
         try shipped.publish("averaged", to: again, float16: false)
         XCTAssertEqual(try again.loadCheckpoint(model: "averaged", checkpoint: .latest).tensors, record.tensors)
         XCTAssertFalse(try store.load("averaged").position.generatorIsAverage ?? false, "the trained model keeps both")
+
+        // Generator only: the same drawings from the generator's tensors alone.
+        let alone = ModelStore(registry: try Registry.inMemory(), catalog: builtinCatalog)
+        try store.publish("averaged", to: alone.registry, float16: false, generatorOnly: true)
+        let aloneRecord = try alone.registry.loadCheckpoint(model: "averaged", checkpoint: .latest)
+        XCTAssertEqual(Set(aloneRecord.tensors.map(\.network)), ["generator"])
+        XCTAssertEqual(aloneRecord.tensors, record.tensors.filter { $0.network == "generator" })
+        XCTAssertEqual(try alone.generate(model: "averaged", count: 8, seed: 5).array, try store.generate(model: "averaged", count: 8, seed: 5).array)
+        XCTAssertEqual(try alone.load("averaged").storedNetworks, ["generator"])
+        XCTAssertThrowsError(try alone.load("averaged", networks: ["discriminator"])) { error in
+            XCTAssertTrue("\(error)".contains("without its discriminator"), "\(error)")
+        }
     }
 
     // MARK: Label smoothing
