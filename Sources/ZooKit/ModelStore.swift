@@ -87,6 +87,12 @@ public struct ModelStore {
             throw ZooError.averageOnly(model: name)
         }
         let weights = record.tensors.filter { !Self.isOptimizerState($0.network) }
+        if let published = position.publishedNetworks {
+            let known = architecture.networks.map(\.name)
+            guard !published.isEmpty, published.allSatisfy(known.contains) else {
+                throw ZooError.corruptModel(name, "its checkpoint says it holds networks \(published), but \(info.architecture) has \(known)")
+            }
+        }
         // A generator-only publication holds its generator; its other networks stay unloaded
         // (they are never run: it cannot be resumed, having no optimizer state).
         if let published = position.publishedNetworks, let missing = wanted?.first(where: { !published.contains($0) && $0 != GeneratorEMA.network }),

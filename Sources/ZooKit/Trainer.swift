@@ -157,6 +157,8 @@ public final class Trainer {
     public func resume(_ name: String, epochs: Int?, dataDirectory: String, checkpointEvery: Int?) throws -> TrainingOutcome {
         let loaded = try store.load(name, withOptimizer: true)
         var h = loaded.hyperparameters
+        // Values read from a file (an imported model) are checked as the flags of a new run are.
+        do { try h.aids.validate() } catch { throw ZooError.corruptModel(name, "its stored training aids are invalid (\(error))") }
         let target = epochs ?? h.epochs
         guard target > loaded.position.epoch || loaded.position.stepInEpoch > 0 else {
             throw ZooError.alreadyTrained(model: name, epochs: loaded.position.epoch)

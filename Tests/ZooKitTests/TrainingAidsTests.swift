@@ -145,6 +145,23 @@ final class TrainingAidsTests: XCTestCase {
         XCTAssertThrowsError(try alone.load("averaged", networks: ["discriminator"])) { error in
             XCTAssertTrue("\(error)".contains("without its discriminator"), "\(error)")
         }
+
+        // A checkpoint that claims networks its architecture does not have is refused, not half-loaded.
+        let forged = try Registry.inMemory()
+        try store.register(try builtinCatalog.lookup("dense-gan"))
+        try ModelStore(registry: forged, catalog: builtinCatalog).register(try builtinCatalog.lookup("dense-gan"))
+        var position = try alone.load("averaged").position
+        for claim in [[String](), ["critic"]] {
+            position.publishedNetworks = claim
+            let name = "forged\(claim.count)"
+            try forged.createModel(name: name, architecture: "dense-gan", dataset: "mnist",
+                                   hyperparameters: try alone.registry.model(named: "averaged").hyperparameters, seed: 1)
+            try forged.saveCheckpoint(model: name, CheckpointRecord(epoch: 2, step: 6, isFinal: true, optimizerState: position.encoded(),
+                                                                     rngState: Data(count: 48), tensors: aloneRecord.tensors))
+            XCTAssertThrowsError(try ModelStore(registry: forged, catalog: builtinCatalog).generate(model: name, count: 2, seed: 0)) { error in
+                guard case ZooError.corruptModel = error else { return XCTFail("\(claim): \(error)") }
+            }
+        }
     }
 
     // MARK: Label smoothing
@@ -263,6 +280,21 @@ final class TrainingAidsTests: XCTestCase {
         var classifier = TrainingRequest(architecture: "classifier", name: "c", dataDirectory: directory.path)
         classifier.emaDecay = 0.9
         XCTAssertThrowsError(try Trainer(store: store).train(classifier))
+    }
+
+    /// Aids read back from a file are checked before a resume uses them.
+    func testResumeRefusesInvalidStoredAids() throws {
+        let store = try Fixtures.store(at: directory)
+        var request = TrainingRequest(architecture: "cgan", name: "tampered", dataDirectory: directory.path)
+        request.epochs = 1; request.batchSize = 32
+        _ = try Trainer(store: store).train(request)
+        var h = try Hyperparameters.decode(json: try store.registry.model(named: "tampered").hyperparameters, model: "tampered")
+        h.aids.labelSmoothing = 0.9
+        try store.registry.updateHyperparameters("tampered", json: h.json())
+        XCTAssertThrowsError(try Trainer(store: store).resume("tampered", epochs: 2, dataDirectory: directory.path, checkpointEvery: nil)) { error in
+            guard case ZooError.corruptModel = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("--label-smoothing"), "\(error)")
+        }
     }
 
     // MARK: Recipes
