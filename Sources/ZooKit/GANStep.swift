@@ -445,6 +445,14 @@ public final class GANStep {
 }
 
 public extension GANStep {
+    /// Wires two networks with their Adam optimizers from the hyperparameters, with the latent
+    /// size and (for a conditional plugin) the class count its descriptor declares.
+    convenience init(generator: Sequential, discriminator: Sequential, hyperparameters h: Hyperparameters,
+                     descriptor d: ArchitectureDescriptor) {
+        self.init(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: d.latentSize,
+                  conditionalOn: d.conditional ? d.classes : nil)
+    }
+
     /// Wires two networks with their Adam optimizers from the hyperparameters;
     /// `conditionalOn` makes both networks see a one-hot label.
     convenience init(generator: Sequential, discriminator: Sequential, hyperparameters h: Hyperparameters,

@@ -25,7 +25,7 @@ public final class ConditionalDCGAN: AdversarialArchitecture {
         let dropout = Float(h.extras["dropout"] ?? 0.3)
         // concat(z [N, 100], onehot [N, 10]) → [N, 1, 28, 28]
         let generator = Sequential([
-            ("dense", Dense(inputs: 110, outputs: 7 * 7 * 128, bias: false, rng: rng)),
+            ("dense", Dense(inputs: Self.descriptor.latentSize + Self.descriptor.classes, outputs: 7 * 7 * 128, bias: false, rng: rng)),
             ("bn0", BatchNorm(features: 7 * 7 * 128, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
             ("reshape", Reshape([128, 7, 7])),
             ("deconv1", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng)),
@@ -45,7 +45,7 @@ public final class ConditionalDCGAN: AdversarialArchitecture {
             ("flatten", Flatten()),
             ("logit", Dense(inputs: 64 * 7 * 7, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100, conditionalOn: 10)
+        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
         // D's 14×14×64 activations for 256 images are ~13 MB per buffer; passes of at most 48
         // images keep training memory down, and conv2's columns (78,400 floats an image) then
         // fit one column chunk, which its backward reuses instead of rebuilding.

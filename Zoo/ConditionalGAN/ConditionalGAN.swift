@@ -22,7 +22,7 @@ public final class ConditionalGAN: AdversarialArchitecture {
     public init(hyperparameters h: Hyperparameters, rng: RandomSource) {
         // concat(z [N, 100], onehot [N, 10]) → [N, 1, 28, 28]
         let generator = Sequential([
-            ("dense1", Dense(inputs: 110, outputs: 128, rng: rng)), ("relu1", ReLU()),
+            ("dense1", Dense(inputs: Self.descriptor.latentSize + Self.descriptor.classes, outputs: 128, rng: rng)), ("relu1", ReLU()),
             ("dense2", Dense(inputs: 128, outputs: 784, rng: rng)), ("tanh", Tanh()),
             ("reshape", Reshape([1, 28, 28])),
         ])
@@ -32,6 +32,6 @@ public final class ConditionalGAN: AdversarialArchitecture {
             ("dense2", Dense(inputs: 256, outputs: 128, rng: rng)), ("relu2", ReLU()),
             ("logit", Dense(inputs: 128, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100, conditionalOn: 10)
+        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
     }
 }

@@ -24,7 +24,7 @@ public final class DCGAN: AdversarialArchitecture {
         let dropout = Float(h.extras["dropout"] ?? 0.3)
         // z: [N, 100] → [N, 1, 28, 28]
         let generator = Sequential([
-            ("dense", Dense(inputs: 100, outputs: 7 * 7 * 256, bias: false, rng: rng)),
+            ("dense", Dense(inputs: Self.descriptor.latentSize, outputs: 7 * 7 * 256, bias: false, rng: rng)),
             ("bn0", BatchNorm(features: 7 * 7 * 256, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
             ("reshape", Reshape([256, 7, 7])),
             ("deconv1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)),
@@ -45,7 +45,7 @@ public final class DCGAN: AdversarialArchitecture {
             ("flatten", Flatten()),
             ("logit", Dense(inputs: 128 * 7 * 7, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100)
+        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
         // D's 14×14×64 activations for 256 images are ~13 MB per buffer; passes of at most 48
         // images keep training memory down, and conv2's columns (78,400 floats an image) then
         // fit one column chunk, which its backward reuses instead of rebuilding.

@@ -25,7 +25,7 @@ public final class DCGANVariant: AdversarialArchitecture {
         let alpha = Float(h.extras["leakyAlpha"] ?? 0.3)
         // z: [N, 100] → [N, 1, 28, 28]
         let generator = Sequential([
-            ("dense", Dense(inputs: 100, outputs: 7 * 7 * 256, rng: rng)),
+            ("dense", Dense(inputs: Self.descriptor.latentSize, outputs: 7 * 7 * 256, rng: rng)),
             ("reshape", Reshape([256, 7, 7])),
             ("deconv1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, rng: rng)),
             ("bn1", BatchNorm(features: 128, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
@@ -43,7 +43,7 @@ public final class DCGANVariant: AdversarialArchitecture {
             ("flatten", Flatten()),
             ("logit", Dense(inputs: 128 * 7 * 7, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100)
+        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
         // As the DCGAN: D's passes in chunks of at most 48 images bound its activation memory.
         gan.discriminatorChunk = 48
     }

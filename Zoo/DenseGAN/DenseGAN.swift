@@ -24,7 +24,7 @@ public final class DenseGAN: AdversarialArchitecture {
         let alpha = Float(h.extras["leakyAlpha"] ?? 0.2)
         // z: [N, 100] → [N, 1, 28, 28]
         let generator = Sequential([
-            ("dense1", Dense(inputs: 100, outputs: 256, rng: rng)), ("act1", LeakyReLU(alpha: alpha)), ("bn1", BatchNorm(features: 256)),
+            ("dense1", Dense(inputs: Self.descriptor.latentSize, outputs: 256, rng: rng)), ("act1", LeakyReLU(alpha: alpha)), ("bn1", BatchNorm(features: 256)),
             ("dense2", Dense(inputs: 256, outputs: 512, rng: rng)), ("act2", LeakyReLU(alpha: alpha)), ("bn2", BatchNorm(features: 512)),
             ("dense3", Dense(inputs: 512, outputs: 1024, rng: rng)), ("act3", LeakyReLU(alpha: alpha)), ("bn3", BatchNorm(features: 1024)),
             ("dense4", Dense(inputs: 1024, outputs: 784, rng: rng)), ("tanh", Tanh()),
@@ -37,6 +37,6 @@ public final class DenseGAN: AdversarialArchitecture {
             ("dense2", Dense(inputs: 512, outputs: 256, rng: rng)), ("act2", LeakyReLU(alpha: alpha)),
             ("logit", Dense(inputs: 256, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100)
+        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
     }
 }

@@ -26,7 +26,7 @@ public final class SimpleGAN: AdversarialArchitecture {
     public init(hyperparameters h: Hyperparameters, rng: RandomSource) {
         // z: [N, 100] → [N, 1, 28, 28]
         let generator = Sequential([
-            ("dense1", Dense(inputs: 100, outputs: 128, rng: rng)), ("relu1", ReLU()),
+            ("dense1", Dense(inputs: Self.descriptor.latentSize, outputs: 128, rng: rng)), ("relu1", ReLU()),
             ("dense2", Dense(inputs: 128, outputs: 256, rng: rng)), ("relu2", ReLU()),
             ("dense3", Dense(inputs: 256, outputs: 784, rng: rng)), ("tanh", Tanh()),
             ("reshape", Reshape([1, 28, 28])),
@@ -38,6 +38,6 @@ public final class SimpleGAN: AdversarialArchitecture {
             ("dense2", Dense(inputs: 256, outputs: 128, rng: rng)), ("relu2", ReLU()),
             ("logit", Dense(inputs: 128, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 100)
+        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
     }
 }
