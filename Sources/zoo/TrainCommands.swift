@@ -22,7 +22,7 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs (default: the architecture's).") var epochs: Int?
     @Option(help: "Batch size (default: the architecture's).") var batchSize: Int?
     @Option(help: "Random seed for initial weights, noise and data order.") var seed: UInt64 = 1
-    @Option(help: "Dataset: mnist or fashion.") var dataset: String = "mnist"
+    @Option(help: "Dataset: mnist or fashion.") var dataset: DatasetChoice = .mnist
     @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).") var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
     @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).") var generatorLR: Float?
@@ -41,7 +41,7 @@ struct Train: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
-        guard let datasetChoice = DatasetChoice(rawValue: dataset) else { throw UsageError("--dataset must be mnist or fashion") }
+        let datasetChoice = dataset
         if let limit, limit < 1 { throw UsageError("--limit must be ≥ 1") }
         var request = TrainingRequest(architecture: architecture, name: name,
                                       dataDirectory: datasetChoice.directory(given: data, mnistDefault: Locations.dataDirectory(nil)))
@@ -135,3 +135,6 @@ enum TrainingSession {
         }
     }
 }
+
+/// `--dataset` parsed by ArgumentParser: a wrong value is a usage error listing the choices.
+extension DatasetChoice: ExpressibleByArgument {}

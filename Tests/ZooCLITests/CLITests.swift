@@ -211,6 +211,7 @@ final class CLITests: XCTestCase {
             (["train", "dcgan", "--name", "tiny-dcgan"], "exists"),
             (["show", "missing-model"], "missing-model"),
             (["generate", "tiny-dcgan", "--bogus-option"], "bogus"),
+            (["train", "cgan", "--name", "wrong-data", "--dataset", "cifar"], "'mnist'"),
         ]
         for (args, needle) in cases {
             let r = try zoo(args)
