@@ -2,6 +2,24 @@ import Foundation
 
 /// Binary cross-entropy, Keras's mean reduction.
 public enum BinaryCrossEntropy {
+    /// One logit's loss toward target t, in double for the sums a step adds up:
+    /// t·softplus(−z) + (1 − t)·softplus(z), which is softplus(−z) at t = 1 and softplus(z) at 0.
+    @inline(__always) public static func term(logit z: Float, target t: Float) -> Double {
+        if t == 1 { return softplus(-z) }
+        if t == 0 { return softplus(z) }
+        return Double(t) * softplus(-z) + Double(1 - t) * softplus(z)
+    }
+
+    /// d term / dz = σ(z) − t.
+    @inline(__always) public static func slope(logit z: Float, target t: Float) -> Float { sigmoid(z) - t }
+
+    /// log(1 + eˣ) without overflow.
+    @inline(__always) public static func softplus(_ x: Float) -> Double {
+        Double(max(x, 0)) + Double(log1p(exp(-abs(x))))
+    }
+
+    @inline(__always) public static func sigmoid(_ z: Float) -> Float { 1 / (1 + exp(-z)) }
+
     /// Numerically stable form on logits z: max(z, 0) − z·t + log(1 + e^−|z|).
     /// Writes dL/dz · scale into `grad` (resized) when given.
     public static func fromLogits(_ logits: Tensor, target: Float, grad: Tensor?, scale: Float = 1) -> Float {

@@ -18,7 +18,7 @@ final class GANStepTests: XCTestCase {
         XCTAssertFalse(Self.adversarial.contains("classifier"))
     }
 
-    func check(_ architecture: String, network: String) throws {
+    func check(_ architecture: String, network: String, configure: (GANStep) -> Void = { _ in }) throws {
         let type = try builtinCatalog.lookup(architecture)
         let rng = RandomSource(seed: 5)
         var h = type.descriptor.defaults
@@ -29,6 +29,7 @@ final class GANStepTests: XCTestCase {
         let images = Tensor(shape: [6, 1, 28, 28])
         rng.fillUniform(images, -1, 1)
         let batch = Batch(images: images, labels: [0, 1, 2, 3, 4, 5])
+        configure(model.gan)
         let saved = rng.state
         let net = network == "generator" ? model.gan.generator.body : model.gan.discriminator.body
         func loss() -> Double {
@@ -40,7 +41,7 @@ final class GANStepTests: XCTestCase {
         model.gan.discriminator.body.zeroGradients()
         _ = loss()
         let (numeric, analytic) = directionalDerivatives(net.trainableParameters, rng: rng, eps: 2e-4, loss: loss)
-        XCTAssertEqual(numeric, analytic, accuracy: 0.05 * max(0.1, abs(analytic)), "\(architecture) \(network)")
+        XCTAssertEqual(numeric, analytic, accuracy: 0.05 * max(0.1, abs(analytic)), "\(architecture) \(network) \(model.gan.loss.name)")
         XCTAssertGreaterThan(abs(analytic), 1e-4, "\(architecture) \(network): gradient vanished")
     }
 
@@ -103,6 +104,39 @@ final class GANStepTests: XCTestCase {
         }
     }
 
+    /// The loss seam: every loss of the logits a later plugin may pick (least squares, hinge,
+    /// Wasserstein) gives gradients that match finite differences of its own losses, through
+    /// a plain and a conditional GAN, with one shared backward where its ratio allows it.
+    func testOtherLossesThroughTheSeam() throws {
+        let losses: [any AdversarialLoss] = [LeastSquaresLoss(), HingeLoss(), WassersteinLoss()]
+        for loss in losses {
+            for architecture in ["dense-gan", "cgan"] {
+                for network in ["generator", "discriminator"] {
+                    try check(architecture, network: network) { $0.loss = loss }
+                }
+                let two = try oneStep(architecture, seed: 11) { $0.loss = loss; $0.sharedBackwardLowestLogit = .infinity }
+                let shared = try oneStep(architecture, seed: 11) { $0.loss = loss }
+                XCTAssertEqual(two.sharedPasses, 0)
+                if loss is WassersteinLoss { XCTAssertGreaterThan(shared.sharedPasses, 0, "\(loss.name): its ratio is always −1") }
+                assertSame(two, shared, lossAccuracy: 1e-6, "\(architecture) \(loss.name)")
+            }
+        }
+    }
+
+    /// A penalty on the seam runs once per D update, serially on D, and its gradient and value
+    /// join D's: the finite-difference check of D's loss covers it.
+    func testAPenaltyJoinsTheDiscriminatorsLoss() throws {
+        let penalty = SquaredLogitPenalty(weight: 0.5)
+        for architecture in ["dense-gan", "cgan"] {
+            try check(architecture, network: "discriminator") { $0.loss = PenalisedBCE(penalty: penalty) }
+            let plain = try oneStep(architecture, seed: 3) { $0.parallelDiscriminator = false }
+            let penalised = try oneStep(architecture, seed: 3) { $0.loss = PenalisedBCE(penalty: penalty) }
+            XCTAssertEqual(penalised.parallelSteps, 0, "\(architecture): a penalty runs on D itself")
+            XCTAssertEqual(penalised.losses.second, plain.losses.second, accuracy: 1e-9, "G's loss has no penalty")
+            XCTAssertGreaterThan(penalised.losses.first, plain.losses.first, "\(architecture): the penalty joins D's loss")
+        }
+    }
+
     struct OneStep {
         let losses: StepResult
         let gradients: [[Float]]   // G's then D's trainable parameters
@@ -143,4 +177,56 @@ final class GANStepTests: XCTestCase {
             for (u, v) in zip(x, y) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(scale, 1e-3), architecture) }
         }
     }
+}
+
+/// Test-only losses on the seam, as the GAN-family plugins will write them.
+struct LeastSquaresLoss: AdversarialLoss {
+    var name: String { "least-squares" }
+    func real(_ z: Float, realTarget: Float) -> (term: Double, slope: Float) { (0.5 * Double((z - realTarget) * (z - realTarget)), z - realTarget) }
+    func fake(_ z: Float) -> (term: Double, slope: Float) { (0.5 * Double(z * z), z) }
+    func generator(_ z: Float) -> (term: Double, slope: Float) { (0.5 * Double((z - 1) * (z - 1)), z - 1) }
+    func sharedBackwardRatio(_ z: Float) -> Float? { abs(z) > 1e-3 ? (z - 1) / z : nil }
+}
+
+struct HingeLoss: AdversarialLoss {
+    var name: String { "hinge" }
+    func real(_ z: Float, realTarget: Float) -> (term: Double, slope: Float) { (Double(max(0, 1 - z)), z < 1 ? -1 : 0) }
+    func fake(_ z: Float) -> (term: Double, slope: Float) { (Double(max(0, 1 + z)), z > -1 ? 1 : 0) }
+    func generator(_ z: Float) -> (term: Double, slope: Float) { (Double(-z), -1) }
+    func sharedBackwardRatio(_ z: Float) -> Float? { z > -1 ? -1 : nil }
+}
+
+struct WassersteinLoss: AdversarialLoss {
+    var name: String { "wasserstein" }
+    func real(_ z: Float, realTarget: Float) -> (term: Double, slope: Float) { (Double(-z), -1) }
+    func fake(_ z: Float) -> (term: Double, slope: Float) { (Double(z), 1) }
+    func generator(_ z: Float) -> (term: Double, slope: Float) { (Double(-z), -1) }
+    func sharedBackwardRatio(_ z: Float) -> Float? { -1 }
+}
+
+/// weight · D(x)² on the real images (a drift term): a penalty that needs its own D pass.
+struct SquaredLogitPenalty: DiscriminatorPenalty {
+    let weight: Float
+    func accumulate(discriminator: LabelledNetwork, real: Tensor, fake: Tensor, labels: Tensor?,
+                    inverseN: Float, rng: RandomSource) -> Double {
+        let logits = discriminator.forward(real, oneHot: labels, training: true)
+        let upstream = Tensor(shape: logits.shape)
+        var sum = 0.0
+        for i in 0..<logits.count {
+            let z = logits.data[i]
+            sum += Double(weight * z * z)
+            upstream.data[i] = 2 * weight * z * inverseN
+        }
+        discriminator.backward(upstream, needs: .parameters)
+        return sum
+    }
+}
+
+struct PenalisedBCE: AdversarialLoss {
+    let penalty: (any DiscriminatorPenalty)?
+    var name: String { "bce+penalty" }
+    func real(_ z: Float, realTarget: Float) -> (term: Double, slope: Float) { NonSaturatingBCE().real(z, realTarget: realTarget) }
+    func fake(_ z: Float) -> (term: Double, slope: Float) { NonSaturatingBCE().fake(z) }
+    func generator(_ z: Float) -> (term: Double, slope: Float) { NonSaturatingBCE().generator(z) }
+    func sharedBackwardRatio(_ z: Float) -> Float? { NonSaturatingBCE().sharedBackwardRatio(z) }
 }
