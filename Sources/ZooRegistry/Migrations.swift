@@ -12,13 +12,16 @@ enum Migrations {
 
     /// Brings `db` up to the latest schema, or explains why it cannot.
     static func migrate(_ db: Database) throws {
-        let version = Int(try db.scalarInt("PRAGMA user_version"))
-        let applicationID = try db.scalarInt("PRAGMA application_id")
+        // One snapshot for the checks: another process creating the same new file may commit
+        // its schema between two separate reads.
+        let (version, applicationID, tables) = try db.read {
+            (Int(try db.scalarInt("PRAGMA user_version")), try db.scalarInt("PRAGMA application_id"),
+             try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") { $0.text(0) })
+        }
         if applicationID != 0 && applicationID != Schema.applicationID {
             throw RegistryError.notARegistry(path: db.path, reason: "application_id \(applicationID) belongs to another program")
         }
         if version > latest { throw RegistryError.newerSchema(found: version, supported: latest) }
-        let tables = try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") { $0.text(0) }
         if version == 0 && !tables.isEmpty {
             // Someone else's database: touching it would graft our tables onto it.
             throw RegistryError.notARegistry(path: db.path, reason: "it has tables \(tables.prefix(5).joined(separator: ", ")) but no Zoo schema version")
@@ -31,9 +34,14 @@ enum Migrations {
         // it is; readers of later tables check `Registry.schemaVersion` first.
         if db.readOnly { return }
         for migration in all where migration.version > version {
-            // The schema text sets user_version itself, so the bump commits
-            // atomically with the tables it describes.
-            try db.transaction { try db.exec(migration.sql) }
+            // The schema text sets user_version itself, so the bump commits atomically with the
+            // tables it describes. Inside the write lock the version is read again: two processes
+            // opening one new file (a training and a `zoo show` beside it) both get here, and the
+            // second must find the first's schema, not create it twice.
+            try db.transaction {
+                guard Int(try db.scalarInt("PRAGMA user_version")) < migration.version else { return }
+                try db.exec(migration.sql)
+            }
         }
     }
 }

@@ -10,6 +10,23 @@ final class ConcurrencyTests: XCTestCase {
     override func setUpWithError() throws { files = try TempFiles() }
     override func tearDown() { files.cleanUp() }
 
+    /// Several connections opening one brand-new file at once (a training and a `zoo show`
+    /// polling it) all get the schema, created once: none sees "table already exists".
+    func testConnectionsCreatingOneNewFileAtOnceAllSucceed() throws {
+        for round in 0..<10 {
+            let path = files.path("new-\(round).sqlite")
+            // Every connection open before any migrates, so all of them read version 0.
+            let connections = try (0..<6).map { _ in try Database(path: path, readOnly: false) }
+            let errors = NSLock()
+            var failures: [String] = []
+            DispatchQueue.concurrentPerform(iterations: connections.count) { i in
+                do { try Migrations.migrate(connections[i]) } catch { errors.withLock { failures.append("\(error)") } }
+            }
+            XCTAssertEqual(failures, [], "round \(round)")
+            XCTAssertEqual(try Registry(path: path).schemaVersion, Migrations.latest)
+        }
+    }
+
     func testReaderNeverSeesBusyWhileWriterSavesCheckpoints() throws {
         let path = files.path("shared.sqlite")
         let writer = try Registry(path: path)
