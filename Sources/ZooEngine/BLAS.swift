@@ -44,6 +44,8 @@ func gemmBlock(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
 }
 
 /// Glorot (Xavier) uniform, Keras's default kernel initializer: U(±sqrt(6 / (fanIn + fanOut))).
+/// Every layer's random initial weights come from here (biases and BatchNorm start at fixed
+/// values), so `RandomSource.withoutInitializers` covers them all.
 public func glorotUniform(_ t: Tensor, fanIn: Int, fanOut: Int, rng: RandomSource) {
     guard !rng.skipsInitializers else { return }
     let limit = (6 / Float(fanIn + fanOut)).squareRoot()

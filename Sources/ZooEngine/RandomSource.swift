@@ -8,9 +8,18 @@ public final class RandomSource: RandomNumberGenerator {
     private var s: (UInt64, UInt64, UInt64, UInt64)
     /// Box–Muller yields pairs; the unused second value is part of the state.
     private var spareNormal: Float?
-    /// Set when every weight is about to be overwritten from a checkpoint: initializers
-    /// then leave tensors zero (and their pages untouched) instead of drawing numbers.
-    public var skipsInitializers = false
+    /// Inside `withoutInitializers`: every weight is about to be overwritten from a checkpoint,
+    /// so the initializers (`glorotUniform`, the one they all go through) leave tensors zero
+    /// (and their pages untouched) instead of drawing numbers.
+    public private(set) var skipsInitializers = false
+
+    /// Runs `body` (building networks to be loaded) with the initializers drawing nothing.
+    public func withoutInitializers<T>(_ body: () throws -> T) rethrows -> T {
+        let outer = skipsInitializers
+        skipsInitializers = true
+        defer { skipsInitializers = outer }
+        return try body()
+    }
 
     public init(seed: UInt64) {
         // splitmix64 expands the seed so nearby seeds give unrelated streams.

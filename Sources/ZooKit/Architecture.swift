@@ -104,6 +104,15 @@ public protocol Architecture: AnyObject {
     var auxiliaryTensors: [(network: String, path: String, tensor: Tensor)] { get }
 }
 
+public extension Architecture {
+    /// The networks built without drawing initial weights: every parameter stays zero until
+    /// a load overwrites it (`ModelStore.load`, which checks that every one it runs is loaded).
+    /// The initializers draw nothing from `rng`.
+    static func uninitialised(hyperparameters: Hyperparameters, rng: RandomSource) throws -> Self {
+        try rng.withoutInitializers { try Self(hyperparameters: hyperparameters, rng: rng) }
+    }
+}
+
 /// Where a run stands, handed to the architecture before each step (schedules of the
 /// training aids read it).
 public struct TrainingClock: Sendable {

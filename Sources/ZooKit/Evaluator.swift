@@ -221,7 +221,7 @@ public final class Evaluator {
                                       referenceSplit: split, score: EvaluationMath.classifierScore(p, classes: 10),
                                       frechetDistance: 0, histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
                                       klFromUniform: EvaluationMath.klFromUniform(counts), testAccuracy: Double(correct) / Double(testSet.count))
-        try store.registry.recordMetric(model: loaded.info.name, checkpoint: .latest, name: "accuracy",
+        try store.recordMetric(model: loaded.info.name, checkpoint: .latest, name: "accuracy",
                                         value: report.testAccuracy ?? 0, sampleCount: testSet.count,
                                         evaluator: "self@\(report.classifierSHA256.prefix(12)) on \(split)",
                                         details: "{}")
@@ -233,12 +233,9 @@ public final class Evaluator {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let details = String(decoding: try encoder.encode(report), as: UTF8.self)
-        var rows: [(String, Double)] = [("score", report.score), ("fd", report.frechetDistance),
-                                        ("classes_covered", Double(report.classesCovered)), ("kl_uniform", report.klFromUniform)]
+        var rows: [(name: String, value: Double)] = [("score", report.score), ("fd", report.frechetDistance),
+                                                     ("classes_covered", Double(report.classesCovered)), ("kl_uniform", report.klFromUniform)]
         if let accuracy = report.requestedAccuracy { rows.append(("requested_accuracy", accuracy)) }
-        for (metric, value) in rows {
-            try store.registry.recordMetric(model: model, checkpoint: checkpoint, name: metric, value: value,
-                                            sampleCount: report.samples, evaluator: evaluator, details: details)
-        }
+        try store.recordMetrics(model: model, checkpoint: checkpoint, rows, sampleCount: report.samples, evaluator: evaluator, details: details)
     }
 }

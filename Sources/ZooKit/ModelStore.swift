@@ -2,17 +2,22 @@ import Foundation
 import ZooEngine
 import ZooRegistry
 
-/// The bridge between plugins and the registry: turns a live architecture into a
-/// checkpoint record and back. Loading is strict: every stored tensor must match a
-/// parameter path and shape, and every parameter must be stored.
+/// The one door to the registry: turns a live architecture into a checkpoint record and
+/// back, and offers everything else (runs, metrics, listing, moving models) as intents
+/// (ModelStore+Registry.swift). The registry behind it is any `RegistryBackend`.
+/// Loading is strict: every stored tensor must match a parameter path and shape, and every
+/// parameter must be stored.
 public struct ModelStore {
-    public let registry: Registry
+    private let registry: any RegistryBackend
     public let catalog: Catalog
 
-    public init(registry: Registry, catalog: Catalog) {
+    public init(registry: any RegistryBackend, catalog: Catalog) {
         self.registry = registry
         self.catalog = catalog
     }
+
+    /// The backend, for this module's intent-level extensions only.
+    var backend: any RegistryBackend { registry }
 
     /// Network name under which an optimizer's moments are stored.
     static func optimizerNetwork(_ name: String) -> String { "\(name)\(optimizerSuffix)" }
@@ -42,16 +47,19 @@ public struct ModelStore {
                                           conditional: d.conditional, kind: d.kind.rawValue)
     }
 
-    /// `networks`: load only these networks' weights (the others keep their fresh
-    /// initialisation); nil loads every network. Resuming needs all of them.
+    /// `networks`: load only these networks' weights (the others keep zero weights and are
+    /// never run); nil loads every network. Resuming needs all of them.
     ///
-    /// `weightsOnly`: decode the weights straight into the architecture's tensors, and leave
-    /// the returned checkpoint's tensor records without values (generation: one copy less
-    /// of every weight on a cold start). Not for publishing or fingerprinting a model.
+    /// `weightsOnly`: leave the returned checkpoint's tensor records without values (the
+    /// weights are in the architecture's tensors either way): generation, one copy less of
+    /// every weight on a cold start. Not for publishing or fingerprinting a model.
     ///
     /// `average`: when the model keeps a moving average of its generator (and this is not a
     /// load for resuming), it replaces the generator's weights: what `generate` and
     /// `evaluate` draw from. false (`--no-ema`) keeps the trained weights.
+    ///
+    /// The checkpoint's training position and every stored tensor's name and shape are checked
+    /// before any weight is decoded; each is then decoded straight into its live tensor.
     public func load(_ name: String, checkpoint selector: CheckpointSelector = .latest,
                      withOptimizer: Bool = false, networks: Set<String>? = nil, weightsOnly: Bool = false,
                      average: Bool = true) throws -> Loaded {
@@ -62,54 +70,50 @@ public struct ModelStore {
         var wanted = withOptimizer ? nil : networks
         if useAverage, wanted?.contains("generator") == true { wanted?.insert(GeneratorEMA.network) }
         let rng = RandomSource(seed: info.seed)
-        // Every wanted tensor is overwritten below (validate() checks none is missing), and
-        // networks not asked for are never run; resuming restores the RNG state afterwards.
-        rng.skipsInitializers = true
-        let architecture = try type.init(hyperparameters: hyperparameters, rng: rng)
-        rng.skipsInitializers = false
+        // Every loaded tensor is overwritten below; networks not asked for are never run, and
+        // resuming restores the RNG state afterwards.
+        let architecture = try type.uninitialised(hyperparameters: hyperparameters, rng: rng)
+        let known = architecture.networks.map(\.name)
+        let optimizerNetworks = Set(architecture.optimizers.map { Self.optimizerNetwork($0.name) })
+        let live = architecture.namedTensors
 
-        var destination: (@Sendable (String, String, [Int]) -> Registry.TensorDestination?)? = nil
-        if weightsOnly && !withOptimizer {
-            // Only a stored tensor whose path and shape match a live one goes in place; anything
-            // else is decoded as usual and validate() below names it.
-            let live = Dictionary(architecture.namedTensors.map { ("\($0.network)/\($0.path)", (shape: $0.tensor.shape, target: Registry.TensorDestination($0.tensor.data))) },
-                                  uniquingKeysWith: { a, _ in a })
-            destination = { network, path, shape in
-                guard let entry = live["\(network)/\(path)"], entry.shape == shape else { return nil }
-                return entry.target
+        var position = TrainingPosition(stepsPerEpoch: 1, datasetSize: 0)
+        let record = try registry.loadCheckpoint(model: name, checkpoint: selector) { header in
+            position = try TrainingPosition.decode(header.trainingPosition, model: name)
+            let averageOnly = position.generatorIsAverage == true
+            if averageOnly && !average && (wanted?.contains("generator") ?? true) {
+                throw ZooError.averageOnly(model: name)
             }
-        }
-        let record = try registry.loadCheckpoint(model: name, checkpoint: selector, networks: wanted, destination: destination)
-
-        let position = try TrainingPosition.decode(record.optimizerState, model: name)
-        let averageOnly = position.generatorIsAverage == true
-        if averageOnly && !average && (wanted?.contains("generator") ?? true) {
-            throw ZooError.averageOnly(model: name)
-        }
-        let weights = record.tensors.filter { !Self.isOptimizerState($0.network) }
-        if let published = position.publishedNetworks {
-            let known = architecture.networks.map(\.name)
-            guard !published.isEmpty, published.allSatisfy(known.contains) else {
-                throw ZooError.corruptModel(name, "its checkpoint says it holds networks \(published), but \(info.architecture) has \(known)")
+            if let published = position.publishedNetworks {
+                guard !published.isEmpty, published.allSatisfy(known.contains) else {
+                    throw ZooError.corruptModel(name, "its checkpoint says it holds networks \(published), but \(info.architecture) has \(known)")
+                }
+                // A generator-only publication holds its generator; its other networks stay unloaded
+                // (they are never run: it cannot be resumed, having no optimizer state).
+                if let missing = wanted?.first(where: { !published.contains($0) && $0 != GeneratorEMA.network }), known.contains(missing) {
+                    throw ZooError.corruptModel(name, "it was published with its \(published.joined(separator: ", ")) only, without its \(missing)")
+                }
             }
+            let planned = live
+                .filter { (wanted?.contains($0.network) ?? true) && !(averageOnly && $0.network == GeneratorEMA.network) }
+                .filter { entry in position.publishedNetworks.map { $0.contains(entry.network) } ?? true }
+            let plannedNetworks = Set(planned.map(\.network))
+            let everyNetwork = Set(live.map(\.network)).union(optimizerNetworks)
+            return LoadPlan(tensors: planned.map { ExpectedTensor(network: $0.network, path: $0.path, shape: $0.tensor.shape,
+                                                                  destination: Registry.TensorDestination($0.tensor.data)) },
+                            recordNetworks: withOptimizer ? optimizerNetworks : [],
+                            skippedNetworks: everyNetwork.subtracting(plannedNetworks).subtracting(withOptimizer ? optimizerNetworks : []))
         }
-        // A generator-only publication holds its generator; its other networks stay unloaded
-        // (they are never run: it cannot be resumed, having no optimizer state).
-        if let published = position.publishedNetworks, let missing = wanted?.first(where: { !published.contains($0) && $0 != GeneratorEMA.network }),
-           architecture.networks.contains(where: { $0.name == missing }) {
-            throw ZooError.corruptModel(name, "it was published with its \(published.joined(separator: ", ")) only, without its \(missing)")
-        }
-        let expected = architecture.namedTensors
-            .filter { (wanted?.contains($0.network) ?? true) && !(averageOnly && $0.network == GeneratorEMA.network) }
-            .filter { entry in position.publishedNetworks.map { $0.contains(entry.network) } ?? true }
-            .map { (network: $0.network, path: $0.path, shape: $0.tensor.shape) }
-        try registry.validate(tensors: weights, expected: expected, model: name)
-        let byKey = Dictionary(weights.map { ("\($0.network)/\($0.path)", $0) }, uniquingKeysWith: { a, _ in a })
-        for entry in architecture.namedTensors {
-            // validate() already threw for a missing one; an empty record was decoded in place.
-            guard let stored = byKey["\(entry.network)/\(entry.path)"], stored.values.count == entry.tensor.count,
-                  entry.tensor.count > 0 else { continue }
-            stored.values.withUnsafeBufferPointer { entry.tensor.data.update(from: $0.baseAddress!, count: entry.tensor.count) }
+        var checkpoint = record
+        if !weightsOnly {
+            // Records with values, for publishing and fingerprints: copied out of the live tensors.
+            let byKey = Dictionary(live.map { ("\($0.network)/\($0.path)", $0.tensor) }, uniquingKeysWith: { a, _ in a })
+            checkpoint.tensors = record.tensors.map { stored in
+                guard stored.values.isEmpty, let tensor = byKey["\(stored.network)/\(stored.path)"] else { return stored }
+                var filled = stored
+                filled.values = tensor.array
+                return filled
+            }
         }
 
         if withOptimizer {
@@ -125,11 +129,12 @@ public struct ModelStore {
             }
             rng.state = try decodeRNG(record.rngState, model: name)
         }
-        if useAverage, !averageOnly, wanted?.contains("generator") ?? true, let generator = architecture as? any ImageGenerating {
+        if useAverage, position.generatorIsAverage != true, wanted?.contains("generator") ?? true,
+           let generator = architecture as? any ImageGenerating {
             generator.installGeneratorAverage()
         }
         return Loaded(info: info, architecture: architecture, hyperparameters: hyperparameters,
-                      checkpoint: record, rng: rng, position: position)
+                      checkpoint: checkpoint, rng: rng, position: position)
     }
 
     /// Everything needed to continue training exactly: weights, optimizer moments, RNG.
@@ -220,7 +225,7 @@ public extension ModelStore {
         let info = try registry.createModel(name: name, architecture: architecture.descriptor.name, dataset: dataset,
                                             hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
         let position = TrainingPosition(stepsPerEpoch: 1, datasetSize: 0)
-        try registry.saveCheckpoint(model: name, checkpointRecord(of: architecture, position: position, rng: rng, isFinal: true, log: []))
+        try registry.saveCheckpoint(model: name, checkpointRecord(of: architecture, position: position, rng: rng, isFinal: true, log: []), float16: false)
         try registry.setStatus(name, status: .ready, error: nil)
         return info
     }
@@ -233,11 +238,12 @@ public extension ModelStore {
     /// `float16` halves the stored size.
     /// `generatorOnly`: ship a GAN's generator alone (what drawing and scoring use); its
     /// discriminator stays behind.
-    func publish(_ name: String, to target: Registry, float16: Bool, generatorOnly: Bool = false) throws {
+    func publish(_ name: String, to targetStore: ModelStore, float16: Bool, generatorOnly: Bool = false) throws {
+        let target = targetStore.backend
         let loaded = try load(name)
         let info = loaded.info
         let type = try catalog.lookup(info.architecture)
-        try ModelStore(registry: target, catalog: catalog).register(type)
+        try targetStore.register(type)
         var weights = loaded.checkpoint.tensors.filter { !Self.isOptimizerState($0.network) }
         let history = try registry.trainingLog(of: name)
         var position = loaded.position
@@ -271,7 +277,7 @@ public extension ModelStore {
                                         sampleCount: metric.sampleCount, evaluator: metric.evaluator,
                                         details: Self.details(metric.details, epoch: epoch))
             }
-            for frame in try registry.progressFrames(of: name) { try target.saveProgressFrame(model: name, frame) }
+            for frame in try registry.progressFrames(of: name, epoch: nil, byteLimit: Registry.maximumFramesBytes) { try target.saveProgressFrame(model: name, frame) }
             try target.setStatus(name, status: .ready, error: nil)
         }
     }

@@ -36,8 +36,8 @@ public enum ProgressFrames {
 public extension ModelStore {
     /// A model's stored progress frames (PNG), in epoch order; `epoch` picks one.
     func progressFrames(of name: String, epoch: Int? = nil) throws -> [ProgressFrame] {
-        try registry.progressFrames(of: name, epoch: epoch)
+        try backend.progressFrames(of: name, epoch: epoch, byteLimit: Registry.maximumFramesBytes)
     }
 
-    func progressFrameCount(of name: String) throws -> Int { try registry.progressFrameCount(of: name) }
+    func progressFrameCount(of name: String) throws -> Int { try backend.progressFrameCount(of: name) }
 }

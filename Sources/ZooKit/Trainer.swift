@@ -112,7 +112,7 @@ public final class Trainer {
     public func train(_ request: TrainingRequest) throws -> TrainingOutcome {
         let type = try store.catalog.lookup(request.architecture)
         try ModelName.validate(request.name)
-        if (try? store.registry.model(named: request.name)) != nil {
+        if try store.contains(model: request.name) {
             throw RegistryError.modelExists(request.name)
         }
         var h = try request.recipe.map { try type.descriptor.recipe(named: $0).hyperparameters } ?? type.descriptor.defaults
@@ -143,10 +143,8 @@ public final class Trainer {
 
         let rng = RandomSource(seed: request.seed)
         let architecture = try type.init(hyperparameters: h, rng: rng)
-        try store.register(type)
-        _ = try store.registry.createModel(name: request.name, architecture: type.descriptor.name,
-                                           dataset: request.dataset.rawValue, hyperparameters: h.json(),
-                                           seed: request.seed, description: request.description, parent: nil)
+        try store.beginRun(name: request.name, architecture: type, dataset: request.dataset.rawValue, hyperparameters: h,
+                           seed: request.seed, description: request.description)
         let position = TrainingPosition(stepsPerEpoch: Self.stepsPerEpoch(data.count, h.batchSize), datasetSize: data.count)
         return try run(model: request.name, architecture: architecture, hyperparameters: h, seed: request.seed,
                        data: data, rng: rng, position: position, checkpointEvery: request.checkpointEvery)
@@ -170,8 +168,7 @@ public final class Trainer {
             throw ZooError.corruptModel(name, "it was trained on \(loaded.position.datasetSize) images but the data directory has \(data.count)")
         }
         // The plan is part of the model: `zoo show` reads its epochs from here.
-        if h.epochs != loaded.hyperparameters.epochs { try store.registry.updateHyperparameters(name, json: h.json()) }
-        try store.registry.setStatus(name, status: .training, error: nil)
+        try store.reopenRun(name, plan: h.epochs != loaded.hyperparameters.epochs ? h : nil)
         return try run(model: name, architecture: loaded.architecture, hyperparameters: h, seed: loaded.info.seed,
                        data: data, rng: loaded.rng, position: loaded.position, checkpointEvery: checkpointEvery)
     }
@@ -203,7 +200,7 @@ public final class Trainer {
             var record = store.checkpointRecord(of: architecture, position: position, rng: rng, isFinal: final, log: pendingLog)
             // The epoch's frame goes in with its checkpoint: both or neither.
             if frame { record.progressFrame = try ProgressFrames.render(architecture) }
-            _ = try store.registry.saveCheckpoint(model: model, record)
+            try store.checkpoint(model: model, record)
             pendingLog.removeAll()
         }
 
@@ -264,7 +261,7 @@ public final class Trainer {
                         if let evaluator, let k = evaluateEvery, position.epoch % k == 0 || position.epoch == h.epochs {
                             let epoch = position.epoch
                             evaluated(epoch, Result {
-                                let info = try store.registry.model(named: model)
+                                let info = try store.model(named: model)
                                 return try evaluator.evaluateTraining(model: model, architecture: architecture, dataset: info.dataset,
                                                                       samples: Self.evaluationSamples, epoch: epoch, checkpoint: .latest)
                             })
@@ -284,9 +281,9 @@ public final class Trainer {
                     if epochDone { break }
                 }
             }
-            try store.registry.setStatus(model, status: .ready, error: nil)
+            try store.finishRun(model)
         } catch {
-            try? store.registry.setStatus(model, status: .failed, error: "\(error)")
+            try? store.failRun(model, error: error)
             throw error
         }
         return TrainingOutcome(model: model, epochsCompleted: position.epoch, steps: position.globalStep,

@@ -161,3 +161,39 @@ public struct VerifyReport: Sendable, Equatable {
     public var problems: [String]
     public var ok: Bool { problems.isEmpty }
 }
+
+/// A checkpoint's row before its tensors: what a load plan is decided from.
+public struct CheckpointHeader: Sendable {
+    public let epoch: Int
+    public let step: Int
+    public let isFinal: Bool
+    /// The trainer's training position (JSON), stored unchanged.
+    public let trainingPosition: Data
+    public let rngState: Data
+}
+
+/// One tensor a load expects, and the live memory its values go to (room for exactly
+/// `shape`'s element count).
+public struct ExpectedTensor: Sendable {
+    public let network: String
+    public let path: String
+    public let shape: [Int]
+    public let destination: Registry.TensorDestination
+    public init(network: String, path: String, shape: [Int], destination: Registry.TensorDestination) {
+        self.network = network; self.path = path; self.shape = shape; self.destination = destination
+    }
+    var key: String { "\(network)/\(path)" }
+}
+
+/// What `Registry.loadCheckpoint(plan:)` must find. The stored tensors of the networks in
+/// `tensors` must be exactly those (path and shape), no more, no fewer; `recordNetworks` are
+/// decoded as records (optimizer moments, checked by their optimizer); `skippedNetworks` may be
+/// stored and are not read. Any other stored network is unexpected.
+public struct LoadPlan: Sendable {
+    public var tensors: [ExpectedTensor]
+    public var recordNetworks: Set<String>
+    public var skippedNetworks: Set<String>
+    public init(tensors: [ExpectedTensor], recordNetworks: Set<String> = [], skippedNetworks: Set<String> = []) {
+        self.tensors = tensors; self.recordNetworks = recordNetworks; self.skippedNetworks = skippedNetworks
+    }
+}

@@ -106,81 +106,142 @@ extension Registry {
         return (row.0, row.1, row.2)
     }
 
-    /// Loads and verifies a checkpoint: every tensor's size and checksum is
+    /// Loads and verifies a checkpoint as records: every tensor's size and checksum is
     /// checked, so a returned record is exactly what was saved. `networks` limits the
-    /// tensors read (generation needs only the generator: half the bytes to inflate and hash).
-    ///
-    /// `destination`, when given, may return where a tensor's values go (for its network,
-    /// path and stored shape), e.g. a live parameter of exactly that shape: it is decoded
-    /// straight there and its record comes back with the shape but no values. It is called
-    /// from decode workers, so it must only read shared state.
+    /// tensors read. For copying and checking checkpoints; a model being rebuilt loads
+    /// with a plan (below), which validates before it decodes.
     public func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector = .latest,
-                               networks: Set<String>? = nil,
-                               destination: (@Sendable (String, String, [Int]) -> TensorDestination?)? = nil) throws -> CheckpointRecord {
+                               networks: Set<String>? = nil) throws -> CheckpointRecord {
         try db.read {
-            let modelID = try modelID(named: name)
-            let target = try resolve(selector, modelID: modelID, model: name)
-            guard let header = try db.first("SELECT is_final, optimizer_state, rng_state FROM checkpoints WHERE id = ?",
-                                            [.int(target.id)], { ($0.bool(0), $0.blob(1), $0.blob(2)) }) else {
-                throw RegistryError.checkpointNotFound(model: name, selector: selector.description)
+            let (modelID, target, header) = try checkpointHeader(model: name, selector)
+            let stored = try storedTensors(checkpoint: target.id).filter { networks?.contains($0.network) ?? true }
+            let tensors = try decode(stored, into: [:], model: name, at: target)
+            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.isFinal, optimizerState: header.trainingPosition,
+                                    rngState: header.rngState, tensors: tensors, log: try log(modelID: modelID, through: target.step))
+        }
+    }
+
+    /// Loads a checkpoint into live tensors. `plan` sees the checkpoint's header first and
+    /// says what must be stored; every stored row's network, path and shape are then checked
+    /// against it, and only when all match is any tensor decoded, each straight into its
+    /// destination (inflated, hashed and converted there). A mismatch or a bad row leaves
+    /// every destination as it was.
+    ///
+    /// The returned record holds the planned tensors without values (they are in place), and
+    /// the plan's `recordNetworks` (optimizer moments) with their values.
+    public func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector = .latest,
+                               plan makePlan: (CheckpointHeader) throws -> LoadPlan) throws -> CheckpointRecord {
+        try db.read {
+            let (modelID, target, header) = try checkpointHeader(model: name, selector)
+            let plan = try makePlan(header)
+            let stored = try storedTensors(checkpoint: target.id)
+            var expected: [String: ExpectedTensor] = [:]
+            for tensor in plan.tensors { expected[tensor.key] = tensor }
+            let plannedNetworks = Set(plan.tensors.map(\.network))
+            var found = Set<String>(), destinations: [Int64: TensorDestination] = [:], wanted: [StoredTensor] = []
+            var extra: [String] = [], misShaped: [String] = []
+            for row in stored {
+                let key = "\(row.network)/\(row.path)"
+                if plannedNetworks.contains(row.network) {
+                    guard let slot = expected[key], !found.contains(key) else { extra.append(key); continue }
+                    let shape: [Int]
+                    do { shape = try Shape.parse(row.shape) } catch let failure as WeightCodec.Failure {
+                        throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
+                                                          network: row.network, path: row.path, reason: failure.reason)
+                    }
+                    found.insert(key)
+                    guard shape == slot.shape else { misShaped.append("\(key) (stored \(shape), expected \(slot.shape))"); continue }
+                    destinations[row.id] = slot.destination
+                    wanted.append(row)
+                } else if plan.recordNetworks.contains(row.network) {
+                    wanted.append(row)
+                } else if !plan.skippedNetworks.contains(row.network) {
+                    extra.append(key)
+                }
             }
-            // Metadata first, in id order: sorting rows that carry their blobs made SQLite copy
-            // every blob of the checkpoint into a temporary b-tree (most of a cold `zoo generate`).
-            let stored = try db.query("""
-                SELECT id, network, path, shape, dtype, codec, raw_bytes, sha256 FROM tensors WHERE checkpoint_id = ? ORDER BY id
-                """, [.int(target.id)]) { s -> StoredTensor? in
-                let network = s.text(1)
-                if let networks, !networks.contains(network) { return nil }
-                return StoredTensor(id: s.int64(0), network: network, path: s.text(2), shape: s.text(3), dtype: s.text(4),
-                                    codec: s.text(5), rawBytes: s.int(6), sha256: s.text(7))
+            let missing = plan.tensors.map(\.key).filter { !found.contains($0) }
+            if !missing.isEmpty || !extra.isEmpty || !misShaped.isEmpty {
+                throw RegistryError.tensorMismatch(model: name, missing: missing, extra: extra, misShaped: misShaped)
             }
-            .compactMap { $0 }
-            // Then each wanted blob by primary key, inflated, hashed and converted on the engine's
-            // threads (CThreadPool), the largest first: inflate dominates a cold load and tensors
-            // are independent. Each part pulls its blob in chunks; the connection is not
-            // thread-safe (NOMUTEX), so every SQLite call takes `connection`. The first failure
-            // in row order is reported.
-            var decoded = [Result<TensorRecord, Error>?](repeating: nil, count: stored.count)
-            let order = stored.indices.sorted { stored[$0].rawBytes > stored[$1].rawBytes }
-            let connection = NSLock()
-            decoded.withUnsafeMutableBufferPointer { results in
-                let slots = ResultSlots(base: results)   // each part writes only its own index
-                WorkerPool.run(order.count) { part in
-                    let i = order[part]
-                    let t = stored[i]
-                    slots.base[i] = Result {
-                        do {
-                            let blob = try connection.withLock { try db.openBlob(table: "tensors", column: "blob", rowid: t.id) }
-                            defer { connection.withLock { blob.close() } }
-                            let read: WeightCodec.BlobReader = { buffer, offset in
-                                try connection.withLock { try blob.read(into: buffer, at: offset) }
-                            }
-                            let shape = try Shape.parse(t.shape)
-                            let count = try Shape.elementCount(shape)
-                            if let target = destination?(t.network, t.path, shape) {
-                                // Mapping the pages in one call is cheaper than faulting them one by one.
-                                target.prefault(count: count)
-                                try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
-                                                       rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: target.pointer)
-                                return TensorRecord(network: t.network, path: t.path, shape: shape, values: [])
-                            }
-                            let values: [Float] = try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
-                                                                         rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count)
-                            return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
-                        } catch let failure as WeightCodec.Failure {
-                            throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
-                                                              network: t.network, path: t.path, reason: failure.reason)
+            let tensors = try decode(wanted, into: destinations, model: name, at: target)
+            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.isFinal, optimizerState: header.trainingPosition,
+                                    rngState: header.rngState, tensors: tensors, log: try log(modelID: modelID, through: target.step))
+        }
+    }
+
+    private func checkpointHeader(model name: String, _ selector: CheckpointSelector) throws
+        -> (modelID: Int64, target: (id: Int64, epoch: Int, step: Int), header: CheckpointHeader) {
+        let modelID = try modelID(named: name)
+        let target = try resolve(selector, modelID: modelID, model: name)
+        guard let header = try db.first("SELECT is_final, optimizer_state, rng_state FROM checkpoints WHERE id = ?", [.int(target.id)], {
+            CheckpointHeader(epoch: target.epoch, step: target.step, isFinal: $0.bool(0), trainingPosition: $0.blob(1), rngState: $0.blob(2))
+        }) else {
+            throw RegistryError.checkpointNotFound(model: name, selector: selector.description)
+        }
+        return (modelID, target, header)
+    }
+
+    /// The checkpoint's tensor rows without their blobs, in id order: sorting rows that carry
+    /// their blobs made SQLite copy every blob of the checkpoint into a temporary b-tree (most
+    /// of a cold `zoo generate`).
+    private func storedTensors(checkpoint id: Int64) throws -> [StoredTensor] {
+        try db.query("""
+            SELECT id, network, path, shape, dtype, codec, raw_bytes, sha256 FROM tensors WHERE checkpoint_id = ? ORDER BY id
+            """, [.int(id)]) { s in
+            StoredTensor(id: s.int64(0), network: s.text(1), path: s.text(2), shape: s.text(3), dtype: s.text(4),
+                         codec: s.text(5), rawBytes: s.int(6), sha256: s.text(7))
+        }
+    }
+
+    private func log(modelID: Int64, through step: Int) throws -> [TrainingLogRow] {
+        try db.query("""
+            SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id
+            """, [.int(modelID), .int(step)], Registry.logRow)
+    }
+
+    /// Each row's blob by primary key, inflated, hashed and converted on the engine's threads
+    /// (CThreadPool), the largest first: inflate dominates a cold load and tensors are
+    /// independent. Rows with a destination are decoded there (their records come back without
+    /// values). Each part pulls its blob in chunks; the connection is not thread-safe
+    /// (NOMUTEX), so every SQLite call takes `connection`. The first failure in row order is
+    /// reported.
+    private func decode(_ stored: [StoredTensor], into destinations: [Int64: TensorDestination], model name: String,
+                        at target: (id: Int64, epoch: Int, step: Int)) throws -> [TensorRecord] {
+        var decoded = [Result<TensorRecord, Error>?](repeating: nil, count: stored.count)
+        let order = stored.indices.sorted { stored[$0].rawBytes > stored[$1].rawBytes }
+        let connection = NSLock()
+        decoded.withUnsafeMutableBufferPointer { results in
+            let slots = ResultSlots(base: results)   // each part writes only its own index
+            WorkerPool.run(order.count) { part in
+                let i = order[part]
+                let t = stored[i]
+                slots.base[i] = Result {
+                    do {
+                        let shape = try Shape.parse(t.shape)
+                        let count = try Shape.elementCount(shape)
+                        let blob = try connection.withLock { try db.openBlob(table: "tensors", column: "blob", rowid: t.id) }
+                        defer { connection.withLock { blob.close() } }
+                        let read: WeightCodec.BlobReader = { buffer, offset in
+                            try connection.withLock { try blob.read(into: buffer, at: offset) }
                         }
+                        if let destination = destinations[t.id] {
+                            // Mapping the pages in one call is cheaper than faulting them one by one.
+                            destination.prefault(count: count)
+                            try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
+                                                   rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: destination.pointer)
+                            return TensorRecord(network: t.network, path: t.path, shape: shape, values: [])
+                        }
+                        let values: [Float] = try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
+                                                                     rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count)
+                        return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
+                    } catch let failure as WeightCodec.Failure {
+                        throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
+                                                          network: t.network, path: t.path, reason: failure.reason)
                     }
                 }
             }
-            let tensors = try decoded.map { try ($0 ?? .failure(RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step, network: "?", path: "?", reason: "not decoded"))).get() }
-            let log = try db.query("""
-                SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id
-                """, [.int(modelID), .int(target.step)], Registry.logRow)
-            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.0, optimizerState: header.1,
-                                    rngState: header.2, tensors: tensors, log: log)
         }
+        return try decoded.map { try ($0 ?? .failure(RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step, network: "?", path: "?", reason: "not decoded"))).get() }
     }
 
     /// Where loadCheckpoint may decode one tensor: room for exactly its stored shape's
@@ -225,26 +286,6 @@ extension Registry {
             let modelID = try modelID(named: name)
             return try db.query("SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? ORDER BY step, id",
                                 [.int(modelID)], Registry.logRow)
-        }
-    }
-
-    /// Strict loading: the stored tensors must be exactly the parameters the
-    /// architecture expects, no more, no fewer, each with the expected shape.
-    public func validate(tensors: [TensorRecord], expected: [(network: String, path: String, shape: [Int])], model: String) throws {
-        func key(_ network: String, _ path: String) -> String { "\(network)/\(path)" }
-        var stored: [String: [Int]] = [:]
-        for tensor in tensors { stored[key(tensor.network, tensor.path)] = tensor.shape }
-        var missing: [String] = [], misShaped: [String] = []
-        var expectedKeys = Set<String>()
-        for item in expected {
-            let k = key(item.network, item.path)
-            expectedKeys.insert(k)
-            guard let shape = stored[k] else { missing.append(k); continue }
-            if shape != item.shape { misShaped.append("\(k) (stored \(shape), expected \(item.shape))") }
-        }
-        let extra = tensors.map { key($0.network, $0.path) }.filter { !expectedKeys.contains($0) }
-        if !missing.isEmpty || !extra.isEmpty || !misShaped.isEmpty {
-            throw RegistryError.tensorMismatch(model: model, missing: missing, extra: extra, misShaped: misShaped)
         }
     }
 }

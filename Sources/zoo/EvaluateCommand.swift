@@ -34,10 +34,10 @@ struct Evaluate: ParsableCommand {
         let store = try Locations.store(registry.path)
         // A model is judged on its own dataset: by its own test split (a classifier) or by
         // that dataset's classifier (a generator); Fashion-MNIST's files default to Debian's.
-        let info = try store.registry.model(named: name)
+        let info = try store.model(named: name)
         let isClassifier = (try? store.catalog.lookup(info.architecture).descriptor.kind) == .classifier
         let judge = isClassifier ? name : (classifier ?? Evaluator.defaultClassifier(for: info.dataset))
-        let judgeDataset = isClassifier ? info.dataset : ((try? store.registry.model(named: judge).dataset) ?? info.dataset)
+        let judgeDataset = isClassifier ? info.dataset : ((try? store.model(named: judge).dataset) ?? info.dataset)
         let directory = data ?? (judgeDataset == DatasetChoice.fashion.rawValue ? nil : Locations.dataDirectory(nil))
         let evaluator = try Evaluator(store: store, classifier: judge, dataDirectory: directory)
         var reports = [try evaluator.evaluate(model: name, samples: samples, seed: seed,

@@ -59,8 +59,8 @@ struct List: ParsableCommand {
             guard let s = ModelStatus(rawValue: status) else { throw UsageError("--status must be training, ready or failed") }
             statusFilter = s
         }
-        let models = try Locations.openRegistry(registry.path)
-            .listModels(architecture: architecture, dataset: dataset, status: statusFilter, sort: .name)
+        let models = try Locations.store(registry.path)
+            .models(architecture: architecture, dataset: dataset, status: statusFilter, sort: .name)
         if json {
             print(Format.json(models.map(ModelJSON.summary)))
             return

@@ -35,9 +35,9 @@ enum Locations {
         return nil
     }
 
-    /// Opens (creating if needed) the registry. A registry created here starts with the
-    /// shipped models, so `zoo generate cdcgan-mnist` works right after setup.
-    static func openRegistry(_ option: String?) throws -> Registry {
+    /// Opens (creating if needed) the registry, behind its one door. A registry created here
+    /// starts with the shipped models, so `zoo generate cdcgan-mnist` works right after setup.
+    static func store(_ option: String?) throws -> ModelStore {
         let path = registryPath(option)
         let isNew = !FileManager.default.fileExists(atPath: path)
         if isNew {
@@ -48,21 +48,10 @@ enum Locations {
                 }
             }
         }
-        let registry = try Registry(path: path)
+        let store = ModelStore(registry: try Registry(path: path), catalog: builtinCatalog)
         if isNew, let shipped = pretrainedRegistry() {
-            try seed(registry, from: shipped)
+            try store.importAll(from: shipped)
         }
-        return registry
-    }
-
-    static func seed(_ registry: Registry, from shipped: String) throws {
-        let source = try Registry(path: shipped, readOnly: true)
-        for model in try source.listModels() {
-            try registry.import(from: shipped, model: model.name)
-        }
-    }
-
-    static func store(_ option: String?) throws -> ModelStore {
-        ModelStore(registry: try openRegistry(option), catalog: builtinCatalog)
+        return store
     }
 }

@@ -14,9 +14,8 @@ struct Alias: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
-        let reg = try Locations.openRegistry(registry.path)
         let selector: CheckpointSelector = checkpoint.map { .epoch($0) } ?? .latest
-        try reg.setAlias(model: name, alias: alias, checkpoint: selector)
+        try Locations.store(registry.path).setAlias(model: name, alias: alias, checkpoint: selector)
         print("\(name)@\(alias) → \(checkpoint.map { "epoch \($0)" } ?? "latest checkpoint")")
     }
 }
@@ -28,7 +27,7 @@ struct Rename: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
-        try Locations.openRegistry(registry.path).renameModel(old, to: new)
+        try Locations.store(registry.path).rename(old, to: new)
         print("Renamed \(old) → \(new)")
     }
 }
@@ -42,7 +41,7 @@ struct Delete: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
-        try Locations.openRegistry(registry.path).deleteModel(name)
+        try Locations.store(registry.path).delete(name)
         print("Deleted \(name)")
     }
 }
@@ -59,7 +58,7 @@ struct Export: ParsableCommand {
     func run() throws {
         if FileManager.default.fileExists(atPath: file) { throw UsageError("\(file) already exists; choose another file name") }
         try OutputFile.checkWritable(file)
-        try Locations.openRegistry(registry.path).export(model: name, to: file)
+        try Locations.store(registry.path).export(name, to: file)
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         print("Exported \(name) to \(file) (\(Format.bytes(size)))")
     }
@@ -76,7 +75,7 @@ struct Import: ParsableCommand {
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: file) else { throw UsageError("\(file) does not exist") }
-        let info = try Locations.openRegistry(registry.path).import(from: file, as: newName)
+        let info = try Locations.store(registry.path).importModel(from: file, as: newName)
         print("Imported \(info.name)")
     }
 }
@@ -90,7 +89,7 @@ struct Verify: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
-        let report = try Locations.openRegistry(registry.path).verify(model: name)
+        let report = try Locations.store(registry.path).verify(model: name)
         print("checked \(report.tensorsChecked) tensors in \(report.modelsChecked) models")
         if report.problems.isEmpty {
             print("ok: integrity check passed, every checksum matches")

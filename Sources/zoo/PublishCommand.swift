@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooKit
 import ZooRegistry
 
 struct Publish: ParsableCommand {
@@ -23,7 +24,7 @@ struct Publish: ParsableCommand {
     func run() throws {
         guard !names.isEmpty else { throw UsageError("name at least one model to publish") }
         let store = try Locations.store(registry.path)
-        let target = try Registry(path: to)
+        let target = ModelStore(registry: try Registry(path: to), catalog: store.catalog)
         for name in names {
             try store.publish(name, to: target, float16: float16, generatorOnly: generatorOnly)
             print("Published \(name) to \(to)\(float16 ? " (float16)" : "")\(generatorOnly ? ", generator only" : "")")

@@ -57,23 +57,22 @@ struct ModelCard {
     var hyperparameters: Hyperparameters? { try? Hyperparameters.decode(json: info.hyperparameters, model: info.name) }
 
     static func collect(_ name: String, store: ModelStore, previewCount: Int) throws -> ModelCard {
-        let registry = store.registry
-        let info = try registry.model(named: name)
+        let info = try store.model(named: name)
         let descriptor = try? store.catalog.lookup(info.architecture).descriptor
-        let checkpoints = try registry.checkpoints(of: name)
+        let checkpoints = try store.checkpoints(of: name)
         var preview: Tensor? = nil
         var counts: [(String, Int)] = []
         if !checkpoints.isEmpty {
-            let loaded = try store.load(name)
+            let loaded = try store.load(name, weightsOnly: true)
             let stored = loaded.storedNetworks
             counts = loaded.architecture.networks.filter { stored.contains($0.name) }.map { ($0.name, $0.network.trainableCount) }
             if previewCount > 0, loaded.architecture is any ImageGenerating {
                 preview = try store.generate(with: loaded, count: previewCount, labels: nil, seed: 0).copy()
             }
         }
-        let aliases = try registry.aliases(of: name).map { (alias: $0.alias, epoch: $0.epoch) }
-        return ModelCard(info: info, descriptor: descriptor, log: try registry.trainingLog(of: name),
-                         metrics: try registry.metrics(of: name), checkpoints: checkpoints, aliases: aliases,
+        let aliases = try store.aliases(of: name).map { (alias: $0.alias, epoch: $0.epoch) }
+        return ModelCard(info: info, descriptor: descriptor, log: try store.trainingLog(of: name),
+                         metrics: try store.metrics(of: name), checkpoints: checkpoints, aliases: aliases,
                          preview: preview, parameterCounts: counts, frameCount: try store.progressFrameCount(of: name))
     }
 

@@ -84,7 +84,7 @@ struct Resume: ParsableCommand {
 
     func run() throws {
         let trainer = Trainer(store: try Locations.store(registry.path))
-        let dataset = try trainer.store.registry.model(named: name).dataset
+        let dataset = try trainer.store.model(named: name).dataset
         try TrainingSession.attachEvaluator(trainer, every: evalEvery, classifier: classifier, dataset: dataset, data: data)
         let outcome = try TrainingSession.run(trainer) {
             try $0.resume(name, epochs: epochs, dataDirectory: (DatasetChoice(rawValue: dataset) ?? .mnist).directory(given: data, mnistDefault: Locations.dataDirectory(nil)),
@@ -101,7 +101,7 @@ enum TrainingSession {
         guard let k else { return }
         guard (1...10_000).contains(k) else { throw UsageError("--eval-every must be in 1...10000") }
         let judge = classifier ?? Evaluator.defaultClassifier(for: dataset)
-        let judgeDataset = (try? trainer.store.registry.model(named: judge).dataset) ?? dataset
+        let judgeDataset = (try? trainer.store.model(named: judge).dataset) ?? dataset
         let directory = judgeDataset == DatasetChoice.fashion.rawValue ? data : Locations.dataDirectory(data)
         trainer.evaluator = try Evaluator(store: trainer.store, classifier: judge, dataDirectory: directory)
         trainer.evaluateEvery = k

@@ -26,7 +26,7 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertTrue(report.score >= 1 && report.score <= 10, "\(report.score)")
         XCTAssertTrue(report.frechetDistance >= 0)
 
-        let rows = try store.registry.metrics(of: "tiny-cgan")
+        let rows = try store.sqlite.metrics(of: "tiny-cgan")
         XCTAssertEqual(Set(rows.map(\.name)), ["score", "fd", "classes_covered", "kl_uniform", "requested_accuracy"])
         for row in rows {
             XCTAssertEqual(row.sampleCount, 100)
@@ -38,9 +38,9 @@ final class EvaluatorTests: XCTestCase {
         let again = try evaluator.evaluate(model: "tiny-cgan", samples: 100, seed: 3)
         XCTAssertEqual(again.frechetDistance, report.frechetDistance)
         // An earlier checkpoint's figures are returned, not stored: the model's figures stay its latest.
-        let metricCount = try store.registry.metrics(of: "tiny-cgan").count
+        let metricCount = try store.sqlite.metrics(of: "tiny-cgan").count
         _ = try evaluator.evaluate(model: "tiny-cgan", samples: 100, seed: 4, checkpoint: .epoch(1))
-        XCTAssertEqual(try store.registry.metrics(of: "tiny-cgan").count, metricCount)
+        XCTAssertEqual(try store.sqlite.metrics(of: "tiny-cgan").count, metricCount)
 
         XCTAssertThrowsError(try Evaluator(store: store, classifier: "tiny-cgan", dataDirectory: dir.path)) { error in
             XCTAssertEqual(error as? ZooError, .notAClassifier(model: "tiny-cgan", architecture: "cgan"))
@@ -49,7 +49,7 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertNotNil(accuracy.testAccuracy)
         // A classifier's accuracy names the split it was measured on (its own dataset's test set).
         XCTAssertEqual(accuracy.referenceSplit, "mnist-test-200")
-        let stored = try store.registry.metrics(of: "tiny-classifier").filter { $0.name == "accuracy" }
+        let stored = try store.sqlite.metrics(of: "tiny-classifier").filter { $0.name == "accuracy" }
         XCTAssertEqual(stored.count, 1)
         XCTAssertEqual(stored.first?.evaluator, "self@\(accuracy.classifierSHA256.prefix(12)) on mnist-test-200")
         XCTAssertEqual(stored.first?.value ?? -1, accuracy.testAccuracy ?? -2, accuracy: 1e-12)
@@ -74,7 +74,7 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(evaluator.referenceSplit, "fashion-test-200")
         let report = try evaluator.evaluate(model: "fashion-cgan", samples: 100, seed: 1)
         XCTAssertEqual(report.referenceSplit, "fashion-test-200")
-        for row in try store.registry.metrics(of: "fashion-cgan") {
+        for row in try store.sqlite.metrics(of: "fashion-cgan") {
             XCTAssertTrue(row.evaluator?.hasSuffix("vs fashion-test-200") == true, "\(row.evaluator ?? "nil")")
         }
         XCTAssertThrowsError(try evaluator.evaluate(model: "mnist-cgan", samples: 100, seed: 1)) { error in
@@ -84,7 +84,7 @@ final class EvaluatorTests: XCTestCase {
             }
             XCTAssertTrue("\(error)".contains("--classifier mnist-classifier"))
         }
-        XCTAssertTrue(try store.registry.metrics(of: "mnist-cgan").isEmpty, "a refused evaluation stores nothing")
+        XCTAssertTrue(try store.sqlite.metrics(of: "mnist-cgan").isEmpty, "a refused evaluation stores nothing")
         XCTAssertEqual(Evaluator.defaultClassifier(for: "fashion"), "fashion-classifier")
         XCTAssertEqual(Evaluator.defaultClassifier(for: "mnist"), "mnist-classifier")
     }

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import ZooCatalog
 import ZooEngine
-import ZooKit
+@testable import ZooKit
 import ZooRegistry
 
 /// Small synthetic MNIST-format data written to a temp folder, so trainer tests need no
@@ -68,4 +68,12 @@ func directionalDerivatives(_ parameters: [Parameter], rng: RandomSource, eps: F
     shift(-2 * eps); let minus = loss()
     shift(eps)
     return ((plus - minus) / Double(2 * eps), analytic)
+}
+
+extension ModelStore {
+    /// The SQLite registry behind a test's store, for checks on raw records.
+    var sqlite: Registry {
+        guard let registry = backend as? Registry else { preconditionFailure("the tests' stores are SQLite registries") }
+        return registry
+    }
 }

@@ -23,7 +23,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func weights(_ store: ModelStore, _ name: String) throws -> [String: [Float]] {
-        let record = try store.registry.loadCheckpoint(model: name, checkpoint: .latest)
+        let record = try store.sqlite.loadCheckpoint(model: name, checkpoint: .latest)
         return Dictionary(record.tensors.map { ("\($0.network)/\($0.path)", $0.values) }, uniquingKeysWith: { a, _ in a })
     }
 
@@ -52,12 +52,12 @@ final class TrainerTests: XCTestCase {
             XCTAssertGreaterThan(reference.count, 4)
             XCTAssertEqual(try weights(store, "resumed"), reference, "\(architecture): resumed weights differ")
             XCTAssertEqual(try weights(store, "interrupted"), reference, "\(architecture): weights after an interruption differ")
-            XCTAssertEqual(try store.registry.model(named: "resumed").status, .ready)
+            XCTAssertEqual(try store.sqlite.model(named: "resumed").status, .ready)
             // Extending the plan on resume is recorded with the model, the other settings kept.
-            let plan = try Hyperparameters.decode(json: try store.registry.model(named: "resumed").hyperparameters, model: "resumed")
+            let plan = try Hyperparameters.decode(json: try store.sqlite.model(named: "resumed").hyperparameters, model: "resumed")
             XCTAssertEqual(plan.epochs, 2)
             XCTAssertEqual(plan.batchSize, request(architecture, "resumed", epochs: 1).batchSize)
-            XCTAssertEqual(try store.registry.trainingLog(of: "straight").map(\.dLoss), try store.registry.trainingLog(of: "interrupted").map(\.dLoss))
+            XCTAssertEqual(try store.sqlite.trainingLog(of: "straight").map(\.dLoss), try store.sqlite.trainingLog(of: "interrupted").map(\.dLoss))
         }
     }
 
@@ -70,10 +70,10 @@ final class TrainerTests: XCTestCase {
         r.checkpointEvery = 2
         _ = try trainer.train(r)
         XCTAssertEqual(events.filter { $0 == .epochEnd }.count, 2)
-        let checkpoints = try store.registry.checkpoints(of: "every")
+        let checkpoints = try store.sqlite.checkpoints(of: "every")
         XCTAssertEqual(checkpoints.map(\.step), [2, 3, 4, 6])
         XCTAssertEqual(checkpoints.last?.isFinal, true)
-        XCTAssertEqual(try store.registry.trainingLog(of: "every").map(\.epoch), [1, 2])
+        XCTAssertEqual(try store.sqlite.trainingLog(of: "every").map(\.epoch), [1, 2])
     }
 
     /// A stop asked for on a step that --checkpoint-every just saved checkpoints once and
@@ -87,12 +87,12 @@ final class TrainerTests: XCTestCase {
         trainer.shouldStop = { steps += 1; return steps == 2 }
         let outcome = try trainer.train(r)
         XCTAssertTrue(outcome.interrupted)
-        XCTAssertEqual(try store.registry.checkpoints(of: "stop-on-checkpoint").map(\.step), [2])
-        XCTAssertNotEqual(try store.registry.model(named: "stop-on-checkpoint").status, .failed)
+        XCTAssertEqual(try store.sqlite.checkpoints(of: "stop-on-checkpoint").map(\.step), [2])
+        XCTAssertNotEqual(try store.sqlite.model(named: "stop-on-checkpoint").status, .failed)
         trainer.shouldStop = { false }
         let resumed = try trainer.resume("stop-on-checkpoint", epochs: nil, dataDirectory: directory.path, checkpointEvery: 2)
         XCTAssertEqual(resumed.steps, 6)
-        XCTAssertEqual(try store.registry.model(named: "stop-on-checkpoint").status, .ready)
+        XCTAssertEqual(try store.sqlite.model(named: "stop-on-checkpoint").status, .ready)
     }
 
     func testFailuresLeaveNoModel() throws {
@@ -108,7 +108,7 @@ final class TrainerTests: XCTestCase {
         var huge = request("cgan", "huge-batch", epochs: 1)
         huge.batchSize = 1000
         XCTAssertThrowsError(try trainer.train(huge))
-        XCTAssertEqual(try store.registry.listModels().count, 0)
+        XCTAssertEqual(try store.sqlite.listModels().count, 0)
     }
 
     func testGenerateValidatesRequests() throws {

@@ -86,11 +86,11 @@ final class TrainingAidsTests: XCTestCase {
         var request = TrainingRequest(architecture: "cgan", name: "averaged", dataDirectory: directory.path)
         request.epochs = 2; request.batchSize = 32; request.emaDecay = 0.9
         _ = try Trainer(store: store).train(request)
-        for checkpoint in try store.registry.checkpoints(of: "averaged") {
-            let record = try store.registry.loadCheckpoint(model: "averaged", checkpoint: .id(checkpoint.id))
+        for checkpoint in try store.sqlite.checkpoints(of: "averaged") {
+            let record = try store.sqlite.loadCheckpoint(model: "averaged", checkpoint: .id(checkpoint.id))
             XCTAssertTrue(record.tensors.contains { $0.network == GeneratorEMA.network }, "checkpoint \(checkpoint.step) lacks the EMA")
         }
-        let record = try store.registry.loadCheckpoint(model: "averaged", checkpoint: .latest)
+        let record = try store.sqlite.loadCheckpoint(model: "averaged", checkpoint: .latest)
         let emaKernel = try XCTUnwrap(record.tensors.first { $0.network == GeneratorEMA.network && $0.path == "dense1.kernel" })
         let trainedKernel = try XCTUnwrap(record.tensors.first { $0.network == "generator" && $0.path == "dense1.kernel" })
         XCTAssertNotEqual(emaKernel.values, trainedKernel.values)
@@ -114,12 +114,12 @@ final class TrainingAidsTests: XCTestCase {
         var request = TrainingRequest(architecture: "dense-gan", name: "averaged", dataDirectory: directory.path)
         request.epochs = 2; request.batchSize = 32; request.emaDecay = 0.9
         _ = try Trainer(store: store).train(request)
-        let source = try store.registry.loadCheckpoint(model: "averaged", checkpoint: .latest)
+        let source = try store.sqlite.loadCheckpoint(model: "averaged", checkpoint: .latest)
         let sourceAverage = source.tensors.filter { $0.network == GeneratorEMA.network }
 
         let shipped = ModelStore(registry: try Registry.inMemory(), catalog: builtinCatalog)
-        try store.publish("averaged", to: shipped.registry, float16: false)
-        let record = try shipped.registry.loadCheckpoint(model: "averaged", checkpoint: .latest)
+        try store.publish("averaged", to: shipped, float16: false)
+        let record = try shipped.sqlite.loadCheckpoint(model: "averaged", checkpoint: .latest)
         XCTAssertFalse(record.tensors.contains { $0.network == GeneratorEMA.network })
         XCTAssertEqual(record.tensors.filter { $0.network == "generator" }.map(\.values), sourceAverage.map(\.values))
         XCTAssertEqual(record.tensors.filter { $0.network == "generator" }.map(\.path), sourceAverage.map(\.path))
@@ -129,15 +129,15 @@ final class TrainingAidsTests: XCTestCase {
             XCTAssertEqual(error as? ZooError, .averageOnly(model: "averaged"))
         }
         XCTAssertEqual(try shipped.load("averaged").position.generatorIsAverage, true)
-        let again = try Registry.inMemory()
+        let again = ModelStore(registry: try Registry.inMemory(), catalog: builtinCatalog)
         try shipped.publish("averaged", to: again, float16: false)
-        XCTAssertEqual(try again.loadCheckpoint(model: "averaged", checkpoint: .latest).tensors, record.tensors)
+        XCTAssertEqual(try again.sqlite.loadCheckpoint(model: "averaged", checkpoint: .latest).tensors, record.tensors)
         XCTAssertFalse(try store.load("averaged").position.generatorIsAverage ?? false, "the trained model keeps both")
 
         // Generator only: the same drawings from the generator's tensors alone.
         let alone = ModelStore(registry: try Registry.inMemory(), catalog: builtinCatalog)
-        try store.publish("averaged", to: alone.registry, float16: false, generatorOnly: true)
-        let aloneRecord = try alone.registry.loadCheckpoint(model: "averaged", checkpoint: .latest)
+        try store.publish("averaged", to: alone, float16: false, generatorOnly: true)
+        let aloneRecord = try alone.sqlite.loadCheckpoint(model: "averaged", checkpoint: .latest)
         XCTAssertEqual(Set(aloneRecord.tensors.map(\.network)), ["generator"])
         XCTAssertEqual(aloneRecord.tensors, record.tensors.filter { $0.network == "generator" })
         XCTAssertEqual(try alone.generate(model: "averaged", count: 8, seed: 5).array, try store.generate(model: "averaged", count: 8, seed: 5).array)
@@ -155,7 +155,7 @@ final class TrainingAidsTests: XCTestCase {
             position.publishedNetworks = claim
             let name = "forged\(claim.count)"
             try forged.createModel(name: name, architecture: "dense-gan", dataset: "mnist",
-                                   hyperparameters: try alone.registry.model(named: "averaged").hyperparameters, seed: 1)
+                                   hyperparameters: try alone.sqlite.model(named: "averaged").hyperparameters, seed: 1)
             try forged.saveCheckpoint(model: name, CheckpointRecord(epoch: 2, step: 6, isFinal: true, optimizerState: position.encoded(),
                                                                      rngState: Data(count: 48), tensors: aloneRecord.tensors))
             XCTAssertThrowsError(try ModelStore(registry: forged, catalog: builtinCatalog).generate(model: name, count: 2, seed: 0)) { error in
@@ -275,7 +275,7 @@ final class TrainingAidsTests: XCTestCase {
             XCTAssertThrowsError(try Trainer(store: store).train(request)) { error in
                 guard case ZooError.invalidHyperparameter = error else { return XCTFail("\(index): \(error)") }
             }
-            XCTAssertThrowsError(try store.registry.model(named: "bad\(index)"), "nothing is written for a refused request")
+            XCTAssertThrowsError(try store.sqlite.model(named: "bad\(index)"), "nothing is written for a refused request")
         }
         var classifier = TrainingRequest(architecture: "classifier", name: "c", dataDirectory: directory.path)
         classifier.emaDecay = 0.9
@@ -288,9 +288,9 @@ final class TrainingAidsTests: XCTestCase {
         var request = TrainingRequest(architecture: "cgan", name: "tampered", dataDirectory: directory.path)
         request.epochs = 1; request.batchSize = 32
         _ = try Trainer(store: store).train(request)
-        var h = try Hyperparameters.decode(json: try store.registry.model(named: "tampered").hyperparameters, model: "tampered")
+        var h = try Hyperparameters.decode(json: try store.sqlite.model(named: "tampered").hyperparameters, model: "tampered")
         h.aids.labelSmoothing = 0.9
-        try store.registry.updateHyperparameters("tampered", json: h.json())
+        try store.sqlite.updateHyperparameters("tampered", json: h.json())
         XCTAssertThrowsError(try Trainer(store: store).resume("tampered", epochs: 2, dataDirectory: directory.path, checkpointEvery: nil)) { error in
             guard case ZooError.corruptModel = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains("--label-smoothing"), "\(error)")
@@ -316,7 +316,7 @@ final class TrainingAidsTests: XCTestCase {
             var request = TrainingRequest(architecture: architecture, name: "\(architecture)-seed", dataDirectory: directory.path)
             request.recipe = "seed"; request.epochs = 1; request.batchSize = 32; request.limit = 32
             _ = try Trainer(store: store).train(request)
-            var stored = try Hyperparameters.decode(json: try store.registry.model(named: "\(architecture)-seed").hyperparameters, model: "x")
+            var stored = try Hyperparameters.decode(json: try store.sqlite.model(named: "\(architecture)-seed").hyperparameters, model: "x")
             XCTAssertEqual(stored.recipe, "seed")
             stored.epochs = h.epochs; stored.batchSize = h.batchSize
             XCTAssertEqual(stored, h, "\(architecture): stored values are the recipe's but for the flags given")
@@ -387,9 +387,9 @@ final class TrainingAidsTests: XCTestCase {
         _ = try trainer.train(request)
         XCTAssertEqual(seen, [2, 3])
 
-        let scores = try store.registry.metrics(of: "curved").filter { $0.name == "score" }
+        let scores = try store.sqlite.metrics(of: "curved").filter { $0.name == "score" }
         XCTAssertEqual(scores.count, 2)
-        let epochOf = Dictionary(try store.registry.checkpoints(of: "curved").map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
+        let epochOf = Dictionary(try store.sqlite.checkpoints(of: "curved").map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
         for (score, epoch) in zip(scores, [2, 3]) {
             XCTAssertEqual(score.sampleCount, 2_000)
             XCTAssertEqual(score.checkpointID.flatMap { epochOf[$0] }, epoch)
@@ -397,7 +397,7 @@ final class TrainingAidsTests: XCTestCase {
             XCTAssertEqual(details["epoch"] as? Int, epoch)
         }
 
-        let shipped = try Registry.inMemory()
+        let shipped = ModelStore(registry: try Registry.inMemory(), catalog: builtinCatalog)
         try store.publish("curved", to: shipped, float16: true)
         XCTAssertEqual(try shipped.progressFrames(of: "curved"), try store.progressFrames(of: "curved"))
         XCTAssertEqual(try shipped.metrics(of: "curved").filter { $0.name == "score" }.map(\.details), scores.map(\.details))
@@ -409,7 +409,7 @@ final class TrainingAidsTests: XCTestCase {
         XCTAssertFalse(try trainer.train(fashion).interrupted)
         XCTAssertEqual(failures.count, 1)
         XCTAssertTrue(failures.first?.contains("fashion-classifier") == true, "\(failures)")
-        XCTAssertEqual(try store.registry.model(named: "fashion-curve").status, .ready)
+        XCTAssertEqual(try store.sqlite.model(named: "fashion-curve").status, .ready)
 
         // Figures stored by an older zoo, without the epoch, get their checkpoint's on the way.
         XCTAssertEqual(ModelStore.details(#"{"seed":0}"#, epoch: 7), #"{"epoch":7,"seed":0}"#)
@@ -443,10 +443,10 @@ final class TrainingAidsTests: XCTestCase {
 
         let store = try Fixtures.store(at: directory)
         try store.register(try builtinCatalog.lookup("cgan"))
-        try store.registry.createModel(name: "m", architecture: "cgan", dataset: "mnist", seed: 1)
-        XCTAssertThrowsError(try store.registry.saveProgressFrame(model: "m", ProgressFrame(epoch: 0, step: 0, png: good)))
-        XCTAssertThrowsError(try store.registry.saveProgressFrame(model: "m", ProgressFrame(epoch: 1, step: 0, png: Data())))
-        XCTAssertThrowsError(try store.registry.saveProgressFrame(
+        try store.sqlite.createModel(name: "m", architecture: "cgan", dataset: "mnist", seed: 1)
+        XCTAssertThrowsError(try store.sqlite.saveProgressFrame(model: "m", ProgressFrame(epoch: 0, step: 0, png: good)))
+        XCTAssertThrowsError(try store.sqlite.saveProgressFrame(model: "m", ProgressFrame(epoch: 1, step: 0, png: Data())))
+        XCTAssertThrowsError(try store.sqlite.saveProgressFrame(
             model: "m", ProgressFrame(epoch: 1, step: 0, png: Data(count: Registry.maximumFrameBytes + 1))))
         XCTAssertEqual(try store.progressFrameCount(of: "m"), 0)
     }

@@ -131,24 +131,52 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(try target.import(from: files.path("a.sqlite"), model: "other").name, "other")
     }
 
-    func testStrictValidationNamesPaths() throws {
+    /// A planned load checks every stored name and shape before it decodes anything: a
+    /// mismatch names each path and leaves every destination as it was.
+    func testPlannedLoadValidatesBeforeWritingAnything() throws {
         let registry = try Registry.inMemory()
-        let tensors = Fixture.checkpoint(epoch: 0, step: 0).tensors
-        let expected: [(network: String, path: String, shape: [Int])] = [
-            ("generator", "dense.weight", [64, 16]), ("generator", "dense.bias", [64]), ("discriminator", "out.weight", [1, 64]),
-        ]
-        XCTAssertNoThrow(try registry.validate(tensors: tensors, expected: expected, model: "m"))
-        XCTAssertThrowsRegistryError(try registry.validate(tensors: Array(tensors.dropLast()), expected: expected, model: "m")) {
-            $0 == .tensorMismatch(model: "m", missing: ["discriminator/out.weight"], extra: [], misShaped: [])
-                && $0.description.contains("missing discriminator/out.weight")
+        try Fixture.registry(registry, model: "m")
+        let record = Fixture.checkpoint(epoch: 0, step: 0)
+        try registry.saveCheckpoint(model: "m", record)
+        let buffers = record.tensors.map { tensor -> UnsafeMutablePointer<Float> in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: tensor.values.count)
+            p.initialize(repeating: -7, count: tensor.values.count)
+            return p
         }
-        let extra = tensors + [TensorRecord(network: "generator", path: "bn.mean", shape: [1], values: [0])]
-        XCTAssertThrowsRegistryError(try registry.validate(tensors: extra, expected: expected, model: "m")) {
-            $0.description.contains("unexpected generator/bn.mean")
+        defer { buffers.forEach { $0.deallocate() } }
+        func plan(_ tensors: [TensorRecord], skipping: Set<String> = []) -> (CheckpointHeader) throws -> LoadPlan {
+            { _ in
+                LoadPlan(tensors: zip(tensors, buffers).map {
+                    ExpectedTensor(network: $0.network, path: $0.path, shape: $0.shape, destination: Registry.TensorDestination($1))
+                }, skippedNetworks: skipping)
+            }
         }
-        var wrong = expected; wrong[1].shape = [32]
-        XCTAssertThrowsRegistryError(try registry.validate(tensors: tensors, expected: wrong, model: "m")) {
+        func untouched() -> Bool {
+            zip(record.tensors, buffers).allSatisfy { tensor, p in (0..<tensor.values.count).allSatisfy { p[$0] == -7 } }
+        }
+
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "m", plan: plan(Array(record.tensors.prefix(2))))) {
+            $0 == .tensorMismatch(model: "m", missing: [], extra: ["discriminator/out.weight"], misShaped: [])
+                && $0.description.contains("unexpected discriminator/out.weight")
+        }
+        var wrong = record.tensors; wrong[1].shape = [32]
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "m", plan: plan(wrong))) {
             $0.description.contains("wrong shape generator/dense.bias (stored [64], expected [32])")
         }
+        var renamed = record.tensors; renamed[0].path = "dense.kernel"
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "m", plan: plan(renamed))) {
+            $0 == .tensorMismatch(model: "m", missing: ["generator/dense.kernel"], extra: ["generator/dense.weight"], misShaped: [])
+        }
+        XCTAssertTrue(untouched(), "a failed load wrote into a live tensor")
+
+        // The generator alone, the discriminator skipped: only the generator's buffers change.
+        let generator = try registry.loadCheckpoint(model: "m", plan: plan(Array(record.tensors.prefix(2)), skipping: ["discriminator"]))
+        XCTAssertEqual(generator.tensors.map(\.path), ["dense.weight", "dense.bias"])
+        XCTAssertTrue(generator.tensors.allSatisfy { $0.values.isEmpty }, "decoded in place, not into records")
+        for (tensor, p) in zip(record.tensors.prefix(2), buffers) {
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: p, count: tensor.values.count)), tensor.values)
+        }
+        XCTAssertTrue(buffers[2][0] == -7, "a skipped network is not read")
+        XCTAssertEqual(generator.optimizerState, record.optimizerState)
     }
 }

@@ -1,0 +1,106 @@
+import Foundation
+import ZooRegistry
+
+/// Everything the trainer, the evaluator and the CLI ask of the registry, by intent.
+public extension ModelStore {
+    /// Where the registry lives (for messages).
+    var location: String { backend.location }
+
+    // MARK: Reading
+
+    func model(named name: String) throws -> ModelInfo { try backend.model(named: name) }
+
+    /// Whether a model of that name exists.
+    func contains(model name: String) throws -> Bool {
+        do { _ = try backend.model(named: name); return true } catch RegistryError.modelNotFound { return false }
+    }
+
+    func models(architecture: String? = nil, dataset: String? = nil, status: ModelStatus? = nil,
+                sort: ModelSort = .name) throws -> [ModelSummary] {
+        try backend.listModels(architecture: architecture, dataset: dataset, status: status, sort: sort)
+    }
+
+    func checkpoints(of name: String) throws -> [CheckpointInfo] { try backend.checkpoints(of: name) }
+    func aliases(of name: String) throws -> [AliasInfo] { try backend.aliases(of: name) }
+    func trainingLog(of name: String) throws -> [TrainingLogRow] { try backend.trainingLog(of: name) }
+    func metrics(of name: String) throws -> [MetricRow] { try backend.metrics(of: name) }
+
+    // MARK: Training runs
+
+    /// Creates the model of a new run (status training), its architecture registered first.
+    @discardableResult
+    func beginRun(name: String, architecture type: any Architecture.Type, dataset: String, hyperparameters: Hyperparameters,
+                  seed: UInt64, description: String?) throws -> ModelInfo {
+        try register(type)
+        return try backend.createModel(name: name, architecture: type.descriptor.name, dataset: dataset,
+                                       hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
+    }
+
+    /// Marks a stopped or finished model as training again; `plan`, when given, replaces its
+    /// stored hyperparameters (a resume that extends the planned epochs).
+    func reopenRun(_ name: String, plan: Hyperparameters?) throws {
+        try backend.batch {
+            if let plan { try backend.updateHyperparameters(name, json: plan.json()) }
+            try backend.setStatus(name, status: .training, error: nil)
+        }
+    }
+
+    /// Stores one checkpoint (with its log rows and progress frame) in one transaction.
+    @discardableResult
+    func checkpoint(model name: String, _ record: CheckpointRecord) throws -> Int64 {
+        try backend.saveCheckpoint(model: name, record, float16: false)
+    }
+
+    func finishRun(_ name: String) throws { try backend.setStatus(name, status: .ready, error: nil) }
+
+    func failRun(_ name: String, error: Error) throws { try backend.setStatus(name, status: .failed, error: "\(error)") }
+
+    // MARK: Metrics
+
+    /// Stores a figure of a checkpoint (nil: of the model as a whole) with its provenance.
+    @discardableResult
+    func recordMetric(model name: String, checkpoint: CheckpointSelector? = .latest, name metric: String, value: Double,
+                      sampleCount: Int? = nil, evaluator: String? = nil, details: String? = nil) throws -> Int64 {
+        try backend.recordMetric(model: name, checkpoint: checkpoint, name: metric, value: value,
+                                 sampleCount: sampleCount, evaluator: evaluator, details: details)
+    }
+
+    /// Several figures of one evaluation, stored together or not at all.
+    func recordMetrics(model name: String, checkpoint: CheckpointSelector?, _ values: [(name: String, value: Double)],
+                       sampleCount: Int?, evaluator: String?, details: String?) throws {
+        try backend.batch {
+            for (metric, value) in values {
+                try backend.recordMetric(model: name, checkpoint: checkpoint, name: metric, value: value,
+                                         sampleCount: sampleCount, evaluator: evaluator, details: details)
+            }
+        }
+    }
+
+    // MARK: Managing models
+
+    func setAlias(model name: String, alias: String, checkpoint: CheckpointSelector) throws {
+        try backend.setAlias(model: name, alias: alias, checkpoint: checkpoint)
+    }
+
+    func rename(_ name: String, to newName: String) throws { try backend.renameModel(name, to: newName) }
+    func delete(_ name: String) throws { try backend.deleteModel(name) }
+    func updateDescription(_ name: String, to description: String?) throws { try backend.updateDescription(name, description: description) }
+
+    /// Writes one model, every checkpoint, to a standalone registry file.
+    func export(_ name: String, to path: String) throws { try backend.export(model: name, to: path) }
+
+    /// Adds a model from an exported or shipped registry file; every checksum is checked first.
+    @discardableResult
+    func importModel(from path: String, model: String? = nil, as newName: String? = nil) throws -> ModelInfo {
+        try backend.import(from: path, model: model, as: newName)
+    }
+
+    /// Adds every model of a shipped registry file (a new registry starts with the zoo).
+    func importAll(from path: String) throws {
+        let source = try Registry(path: path, readOnly: true)
+        for model in try source.listModels() { try importModel(from: path, model: model.name) }
+    }
+
+    /// Integrity check and every tensor's checksum; nil checks every model.
+    func verify(model name: String? = nil) throws -> VerifyReport { try backend.verify(model: name) }
+}
