@@ -44,7 +44,9 @@ let package = Package(
                 swiftSettings: release, linkerSettings: linkOpenBLAS),
         .target(name: "CSHA256", path: "Sources/CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CByteShuffle", path: "Sources/CByteShuffle", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "ZooThreadPool"], swiftSettings: release),
+        // registry.sql (the repository root's, through a link) is compiled into the binary.
+        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "ZooThreadPool"],
+                resources: [.embedInCode("registry.sql")], swiftSettings: release),
         .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooRegistry", "CPNG", "CGIF", "CBLAS"], swiftSettings: release),
     ] + plugins.map { name in
         .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)", swiftSettings: release)

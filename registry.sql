@@ -108,3 +108,21 @@ CREATE TABLE progress_frames (
     UNIQUE (model_id, epoch)
 );
 PRAGMA user_version = 2;
+
+-- Version 3: names that say what is stored. A checkpoint's JSON is where the training run
+-- stands (epoch, step, Adam's step counts, the epoch's running sums), not optimizer state
+-- (the moments are tensors of network "<name>#adam"); a log row's figures are named, as a
+-- classifier logs its loss and accuracy where a GAN logs D's and G's loss.
+ALTER TABLE checkpoints RENAME COLUMN optimizer_state TO training_position;
+ALTER TABLE training_log ADD COLUMN metrics TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metrics));
+-- 17 significant digits: every double reads back exactly (json_object would keep 15).
+UPDATE training_log SET metrics = (
+    SELECT printf('{"%s":%s,"%s":%s}',
+                  CASE a.kind WHEN 'classifier' THEN 'loss' ELSE 'd_loss' END,
+                  CASE WHEN abs(training_log.d_loss) <= 1.7976931348623157e308 THEN printf('%!.17g', training_log.d_loss) ELSE 'null' END,
+                  CASE a.kind WHEN 'classifier' THEN 'accuracy' ELSE 'g_loss' END,
+                  CASE WHEN abs(training_log.g_loss) <= 1.7976931348623157e308 THEN printf('%!.17g', training_log.g_loss) ELSE 'null' END)
+    FROM models m JOIN architectures a ON a.name = m.architecture WHERE m.id = training_log.model_id);
+ALTER TABLE training_log DROP COLUMN d_loss;
+ALTER TABLE training_log DROP COLUMN g_loss;
+PRAGMA user_version = 3;

@@ -38,6 +38,16 @@ public extension AdversarialArchitecture {
     var networks: [(name: String, network: Sequential)] {
         [("generator", gan.generator.body), ("discriminator", gan.discriminator.body)]
     }
+    /// G's body takes the noise (⊕ one-hot label), D's the image (conditional: flattened ⊕ one-hot).
+    func inputShape(of network: String) -> [Int]? {
+        let d = Self.descriptor
+        let classes = d.conditional ? d.classes : 0
+        switch network {
+        case "generator": return [d.latentSize + classes]
+        case "discriminator": return d.conditional ? [d.imageShape.reduce(1, *) + classes] : d.imageShape
+        default: return nil
+        }
+    }
     var optimizers: [(name: String, optimizer: Adam)] {
         [("generator", gan.generatorOptimizer), ("discriminator", gan.discriminatorOptimizer)]
     }

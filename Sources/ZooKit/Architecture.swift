@@ -1,4 +1,5 @@
 import ZooEngine
+import ZooRegistry
 
 /// What a plugin is, declared once, statically: the catalog, `zoo architectures` and the
 /// registry's architectures table are all filled from this.
@@ -22,14 +23,15 @@ public struct ArchitectureDescriptor: Sendable {
     public var defaults: Hyperparameters { recipes[0].hyperparameters }
     /// Hyperparameter name → what it means, for `zoo architectures` and model cards.
     public let hyperparameterHelp: [(name: String, meaning: String)]
-    /// Names of the two numbers a training step reports, e.g. ("d_loss", "g_loss").
-    public let stepMetricNames: (String, String)
+    /// Names of the figures a training step reports, in the order the CLI shows them
+    /// (`StepResult.adversarialNames` for GANs; the classifier's "loss", "accuracy").
+    public let stepMetricNames: [String]
 
     public init(name: String, title: String, summary: String, reference: String, kind: Kind,
                 conditional: Bool, version: Int = 1, latentSize: Int, imageShape: [Int] = [1, 28, 28],
                 classes: Int = 10, recipes: [Recipe],
                 hyperparameterHelp: [(name: String, meaning: String)] = Hyperparameters.standardHelp,
-                stepMetricNames: (String, String) = ("d_loss", "g_loss")) {
+                stepMetricNames: [String] = StepResult.adversarialNames) {
         precondition(!recipes.isEmpty, "\(name): a descriptor needs at least one recipe")
         self.name = name; self.title = title; self.summary = summary; self.reference = reference
         self.kind = kind; self.conditional = conditional; self.version = version
@@ -71,11 +73,24 @@ public extension ArchitectureDescriptor {
     }
 }
 
-/// The two numbers one training step reports (GANs: D and G loss; classifier: loss and accuracy).
-public struct StepResult: Sendable {
-    public var first: Double
-    public var second: Double
-    public init(_ first: Double, _ second: Double) { self.first = first; self.second = second }
+public typealias StepMetric = ZooRegistry.StepMetric
+
+/// What one training step reports, by name, in the architecture's order (its descriptor's
+/// `stepMetricNames`): a GAN's D and G loss, the classifier's loss and accuracy.
+public struct StepResult: Sendable, Equatable {
+    public let metrics: [StepMetric]
+    public init(_ metrics: [StepMetric]) { self.metrics = metrics }
+
+    public static let adversarialNames = ["d_loss", "g_loss"]
+
+    /// A GAN step's: D's loss and G's loss, each a mean over the batch.
+    public static func adversarial(discriminatorLoss: Double, generatorLoss: Double) -> StepResult {
+        StepResult([StepMetric("d_loss", discriminatorLoss), StepMetric("g_loss", generatorLoss)])
+    }
+
+    public subscript(_ name: String) -> Double? { metrics.first { $0.name == name }?.value }
+    public var discriminatorLoss: Double { self["d_loss"] ?? .nan }
+    public var generatorLoss: Double { self["g_loss"] ?? .nan }
 }
 
 /// A batch handed to a train step: images [N, C, H, W] in [-1, 1] and their labels.
@@ -93,6 +108,9 @@ public protocol Architecture: AnyObject {
     init(hyperparameters: Hyperparameters, rng: RandomSource) throws
     /// Networks by name ("generator", "discriminator", "classifier").
     var networks: [(name: String, network: Sequential)] { get }
+    /// The shape of one input of each network's body (without the batch dimension), by
+    /// network name: what the generic tests feed it.
+    func inputShape(of network: String) -> [Int]?
     /// One optimizer per trained network, same names as `networks`.
     var optimizers: [(name: String, optimizer: Adam)] { get }
     /// One optimisation step; noise and dropout come from `rng`.

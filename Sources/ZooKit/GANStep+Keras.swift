@@ -53,6 +53,6 @@ extension GANStep {
             generatorOptimizer.step()
             ema?.update(updates: generatorOptimizer.stepCount)
         }
-        return StepResult(dLoss / Double(n), gLoss / Double(n))
+        return .adversarial(discriminatorLoss: dLoss / Double(n), generatorLoss: gLoss / Double(n))
     }
 }

@@ -136,7 +136,7 @@ public final class GANStep {
             if needsGenerator { generator.backward(dFake, needs: .parameters) }
         }
         sharedFakeBackwards += total.sharedBackwards
-        return StepResult(total.d / Double(n), total.g / Double(n))
+        return .adversarial(discriminatorLoss: total.d / Double(n), generatorLoss: total.g / Double(n))
     }
 
     func generatorForward(_ g: LabelledNetwork, noise: Tensor, labels: Tensor?, real: Tensor) -> Tensor {

@@ -151,7 +151,7 @@ public struct ModelStore {
             }
         }
         return CheckpointRecord(epoch: position.epoch, step: position.globalStep, isFinal: isFinal,
-                                optimizerState: position.encoded(), rngState: encodeRNG(rng.state),
+                                trainingPosition: position.encoded(), rngState: encodeRNG(rng.state),
                                 tensors: tensors, log: log)
     }
 
@@ -176,7 +176,48 @@ public struct ModelStore {
     }
 }
 
-/// Where a training run stands; stored as JSON in the checkpoint's optimizer_state.
+/// The current epoch's running sums: of each step metric (in the descriptor's order), of the
+/// steps and of their seconds.
+public struct EpochSums: Codable, Equatable {
+    public var metrics: [Double] = []
+    public var steps = 0
+    public var seconds = 0.0
+
+    public init() {}
+
+    mutating func add(_ result: StepResult, names: [String], seconds elapsed: Double) {
+        if metrics.count != names.count { metrics = [Double](repeating: 0, count: names.count) }
+        for (i, name) in names.enumerated() { metrics[i] += result[name] ?? .nan }
+        steps += 1
+        seconds += elapsed
+    }
+
+    /// The epoch's means so far, by name.
+    func means(names: [String]) -> [StepMetric] {
+        zip(names, metrics).map { StepMetric($0, steps > 0 ? $1 / Double(steps) : .nan) }
+    }
+
+    private enum CodingKeys: String, CodingKey { case metrics, steps, seconds }
+
+    public init(from decoder: Decoder) throws {
+        // Before registry version 3 the sums were an array: [first metric, second, steps, seconds].
+        if var legacy = try? decoder.unkeyedContainer() {
+            var values: [Double] = []
+            while !legacy.isAtEnd { values.append(try legacy.decode(Double.self)) }
+            guard values.count == 4, values[2] >= 0, values[2] <= Double(Int32.max) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "epoch sums \(values)"))
+            }
+            metrics = Array(values[0..<2]); steps = Int(values[2]); seconds = values[3]
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        metrics = try container.decode([Double].self, forKey: .metrics)
+        steps = try container.decode(Int.self, forKey: .steps)
+        seconds = try container.decode(Double.self, forKey: .seconds)
+    }
+}
+
+/// Where a training run stands; stored as JSON in the checkpoint's training_position.
 public struct TrainingPosition: Codable, Equatable {
     /// Completed epochs, counting a partly done epoch as not completed.
     public var epoch: Int
@@ -186,9 +227,9 @@ public struct TrainingPosition: Codable, Equatable {
     public var datasetSize: Int
     /// Adam's step counter per network.
     public var optimizerSteps: [String: Int]
-    /// Running sums of the current epoch (first, second metric, steps, seconds), so a
-    /// resumed epoch logs the same means as an uninterrupted one.
-    public var epochSums: [Double]
+    /// Running sums of the current epoch, so a resumed epoch logs the same means as an
+    /// uninterrupted one.
+    public var epochSums: EpochSums
     /// Set by `publish` on a model with a generator EMA: the checkpoint's "generator" holds the
     /// average itself and the trained weights are not shipped (half the size). nil elsewhere.
     public var generatorIsAverage: Bool?
@@ -198,7 +239,7 @@ public struct TrainingPosition: Codable, Equatable {
     public init(stepsPerEpoch: Int, datasetSize: Int) {
         epoch = 0; stepInEpoch = 0; globalStep = 0
         self.stepsPerEpoch = stepsPerEpoch; self.datasetSize = datasetSize
-        optimizerSteps = [:]; epochSums = [0, 0, 0, 0]
+        optimizerSteps = [:]; epochSums = EpochSums()
     }
 
     func encoded() -> Data {
@@ -266,7 +307,7 @@ public extension ModelStore {
                                        description: info.description, parent: nil)
             try target.saveCheckpoint(model: name, CheckpointRecord(
                 epoch: loaded.checkpoint.epoch, step: loaded.checkpoint.step, isFinal: true,
-                optimizerState: position.encoded(), rngState: loaded.checkpoint.rngState,
+                trainingPosition: position.encoded(), rngState: loaded.checkpoint.rngState,
                 tensors: weights, log: history), float16: float16)
             // Only the latest checkpoint goes along: each figure keeps the epoch it was measured
             // at in its details (the --eval-every curve), added here where an older zoo left it out.

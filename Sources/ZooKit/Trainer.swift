@@ -13,10 +13,8 @@ public struct TrainingProgress {
     public let stepsPerEpoch: Int
     public let globalStep: Int
     public let totalSteps: Int
-    /// Epoch means so far of the two step metrics (names in the descriptor).
-    public let first: Double
-    public let second: Double
-    public let metricNames: (String, String)
+    /// Epoch means so far of the step metrics, in the descriptor's order.
+    public let metrics: [StepMetric]
     public let imagesPerSecond: Double
     public let elapsed: Double
     public let eta: Double
@@ -73,7 +71,8 @@ public struct TrainingOutcome {
     public let steps: Int
     public let interrupted: Bool
     public let seconds: Double
-    public let lastMetrics: (Double, Double)
+    /// The last epoch's means of the step metrics.
+    public let lastMetrics: [StepMetric]
     /// A classifier (evaluated, not drawn from).
     public var isClassifier = false
 }
@@ -190,7 +189,7 @@ public final class Trainer {
         let started = Date()
         let startStep = position.globalStep
         var pendingLog: [TrainingLogRow] = []
-        var last = (0.0, 0.0)
+        var last: [StepMetric] = []
         let perImage = data.images.perSample
         let sampleShape = Array(data.images.shape.dropFirst())
         let batchImages = Tensor(shape: [h.batchSize] + sampleShape)
@@ -221,16 +220,13 @@ public final class Trainer {
                     architecture.prepareStep(TrainingClock(globalStep: position.globalStep, stepsPerEpoch: position.stepsPerEpoch,
                                                            epochs: h.epochs, aids: h.aids))
                     let result = architecture.trainStep(Batch(images: batchImages, labels: batchLabels), rng: rng)
-                    guard result.first.isFinite, result.second.isFinite else {
-                        throw TrainingError.diverged(step: position.globalStep, first: result.first, second: result.second)
+                    guard names.allSatisfy({ result[$0]?.isFinite == true }) else {
+                        throw TrainingError.diverged(step: position.globalStep, metrics: result.metrics)
                     }
                     position.stepInEpoch += 1
                     position.globalStep += 1
-                    position.epochSums[0] += result.first
-                    position.epochSums[1] += result.second
-                    position.epochSums[2] += 1
-                    position.epochSums[3] += Date().timeIntervalSince(stepStart)
-                    last = (position.epochSums[0] / position.epochSums[2], position.epochSums[1] / position.epochSums[2])
+                    position.epochSums.add(result, names: names, seconds: Date().timeIntervalSince(stepStart))
+                    last = position.epochSums.means(names: names)
 
                     let elapsed = Date().timeIntervalSince(started)
                     let done = position.globalStep - startStep
@@ -242,7 +238,7 @@ public final class Trainer {
                             event: event, epoch: ended ? position.epoch : position.epoch + 1, epochs: h.epochs,
                             stepInEpoch: ended ? position.stepsPerEpoch : position.stepInEpoch,
                             stepsPerEpoch: position.stepsPerEpoch, globalStep: position.globalStep, totalSteps: totalSteps,
-                            first: last.0, second: last.1, metricNames: names,
+                            metrics: last,
                             imagesPerSecond: rate * Double(h.batchSize), elapsed: elapsed,
                             eta: Double(totalSteps - position.globalStep) / max(rate, 1e-9)))
                     }
@@ -252,10 +248,10 @@ public final class Trainer {
                     var saved = epochDone
                     if epochDone {
                         pendingLog.append(TrainingLogRow(epoch: position.epoch + 1, step: position.globalStep,
-                                                         dLoss: last.0, gLoss: last.1, seconds: position.epochSums[3]))
+                                                         metrics: last, seconds: position.epochSums.seconds))
                         position.epoch += 1
                         position.stepInEpoch = 0
-                        position.epochSums = [0, 0, 0, 0]
+                        position.epochSums = EpochSums()
                         try save(final: position.epoch == h.epochs, frame: true)
                         report(.epochEnd)
                         if let evaluator, let k = evaluateEvery, position.epoch % k == 0 || position.epoch == h.epochs {
@@ -293,12 +289,13 @@ public final class Trainer {
 }
 
 public enum TrainingError: Error, CustomStringConvertible {
-    case diverged(step: Int, first: Double, second: Double)
+    case diverged(step: Int, metrics: [StepMetric])
 
     public var description: String {
         switch self {
-        case let .diverged(step, first, second):
-            return "training diverged at step \(step) (losses \(first), \(second)); try a lower learning rate or another --seed."
+        case let .diverged(step, metrics):
+            let figures = metrics.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+            return "training diverged at step \(step) (\(figures)); try a lower learning rate or another --seed."
         }
     }
 }

@@ -3,10 +3,7 @@ import Foundation
 /// Forward-only, numbered schema migrations. Migration N moves a database
 /// from user_version N-1 to N; shipped migrations are never edited.
 enum Migrations {
-    static let all: [(version: Int, sql: String)] = [
-        (1, Schema.version1),
-        (2, Schema.version2),
-    ]
+    static var all: [(version: Int, sql: String)] { Schema.migrations }
 
     static var latest: Int { all.last?.version ?? 0 }
 

@@ -60,15 +60,48 @@ public struct TensorRecord: Sendable, Equatable {
     }
 }
 
+/// One named figure a training step reports ("d_loss", "g_loss"; a classifier's "loss",
+/// "accuracy").
+public struct StepMetric: Sendable, Equatable, Codable {
+    public var name: String
+    public var value: Double
+    public init(_ name: String, _ value: Double) { self.name = name; self.value = value }
+}
+
+/// One epoch's line of a model's training history: the means of its step metrics.
 public struct TrainingLogRow: Sendable, Equatable {
     public var epoch: Int
     public var step: Int
-    public var dLoss: Double
-    public var gLoss: Double
+    /// Sorted by name as stored (a JSON object in `training_log.metrics`).
+    public var metrics: [StepMetric]
     public var seconds: Double
 
-    public init(epoch: Int, step: Int, dLoss: Double, gLoss: Double, seconds: Double) {
-        self.epoch = epoch; self.step = step; self.dLoss = dLoss; self.gLoss = gLoss; self.seconds = seconds
+    public init(epoch: Int, step: Int, metrics: [StepMetric], seconds: Double) {
+        self.epoch = epoch; self.step = step; self.seconds = seconds
+        self.metrics = metrics.sorted { $0.name < $1.name }
+    }
+
+    public func value(_ name: String) -> Double? { metrics.first { $0.name == name }?.value }
+}
+
+/// `training_log.metrics`: a JSON object of finite numbers by name.
+enum StepMetricsJSON {
+    static func encode(_ metrics: [StepMetric]) throws -> String {
+        var object: [String: Double] = [:]
+        for metric in metrics {
+            guard metric.value.isFinite else {
+                throw RegistryError.invalidArgument("step metric \(metric.name) is \(metric.value); only finite values are logged")
+            }
+            object[metric.name] = metric.value
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(object), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [StepMetric] {
+        guard let object = try? JSONDecoder().decode([String: Double].self, from: Data(text.utf8)) else { return [] }
+        return object.map { StepMetric($0.key, $0.value) }.sorted { $0.name < $1.name }
     }
 }
 
@@ -77,7 +110,7 @@ public struct CheckpointRecord: Sendable, Equatable {
     public var step: Int
     public var isFinal: Bool
     /// Opaque bytes owned by the trainer; stored and returned unchanged.
-    public var optimizerState: Data
+    public var trainingPosition: Data
     public var rngState: Data
     public var tensors: [TensorRecord]
     /// On save: the log rows since the previous checkpoint. On load: the
@@ -87,10 +120,10 @@ public struct CheckpointRecord: Sendable, Equatable {
     /// under `epoch` in the same transaction. Not filled on load (see `progressFrames`).
     public var progressFrame: Data?
 
-    public init(epoch: Int, step: Int, isFinal: Bool = false, optimizerState: Data = Data(), rngState: Data = Data(),
+    public init(epoch: Int, step: Int, isFinal: Bool = false, trainingPosition: Data = Data(), rngState: Data = Data(),
                 tensors: [TensorRecord], log: [TrainingLogRow] = [], progressFrame: Data? = nil) {
         self.epoch = epoch; self.step = step; self.isFinal = isFinal
-        self.optimizerState = optimizerState; self.rngState = rngState; self.tensors = tensors; self.log = log
+        self.trainingPosition = trainingPosition; self.rngState = rngState; self.tensors = tensors; self.log = log
         self.progressFrame = progressFrame
     }
 }

@@ -22,6 +22,7 @@ extension Registry {
             guard count == tensor.values.count else { throw invalid("shape \(tensor.shape) needs \(count) values, got \(tensor.values.count)") }
             return try WeightCodec.encode(tensor.values, dtype: dtype)
         }
+        let logMetrics = try record.log.map { try StepMetricsJSON.encode($0.metrics) }
         guard record.epoch >= 0, record.step >= 0 else {
             throw RegistryError.invalidArgument("checkpoint epoch and step must be non-negative (got \(record.epoch), \(record.step))")
         }
@@ -32,10 +33,10 @@ extension Registry {
             }
             let now = Registry.now
             try db.run("""
-                INSERT INTO checkpoints (model_id, epoch, step, created_at, is_final, optimizer_state, rng_state)
+                INSERT INTO checkpoints (model_id, epoch, step, created_at, is_final, training_position, rng_state)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, [.int(modelID), .int(record.epoch), .int(record.step), .double(now), .int(record.isFinal ? 1 : 0),
-                      .blob(record.optimizerState), .blob(record.rngState)])
+                      .blob(record.trainingPosition), .blob(record.rngState)])
             let checkpointID = db.lastInsertRowID
             let insertTensor = try db.prepare("""
                 INSERT INTO tensors (checkpoint_id, network, path, shape, elements, dtype, codec, raw_bytes, sha256, blob)
@@ -47,9 +48,9 @@ extension Registry {
                                        .int(coded.rawBytes), .text(coded.sha256), .blob(coded.blob)])
                 while try insertTensor.step() {}
             }
-            let insertLog = try db.prepare("INSERT INTO training_log (model_id, epoch, step, d_loss, g_loss, seconds) VALUES (?, ?, ?, ?, ?, ?)")
-            for row in record.log {
-                try insertLog.bind([.int(modelID), .int(row.epoch), .int(row.step), .double(row.dLoss), .double(row.gLoss), .double(row.seconds)])
+            let insertLog = try db.prepare("INSERT INTO training_log (model_id, epoch, step, metrics, seconds) VALUES (?, ?, ?, ?, ?)")
+            for (row, metrics) in zip(record.log, logMetrics) {
+                try insertLog.bind([.int(modelID), .int(row.epoch), .int(row.step), .text(metrics), .double(row.seconds)])
                 while try insertLog.step() {}
             }
             if let frame = record.progressFrame {
@@ -116,7 +117,7 @@ extension Registry {
             let (modelID, target, header) = try checkpointHeader(model: name, selector)
             let stored = try storedTensors(checkpoint: target.id).filter { networks?.contains($0.network) ?? true }
             let tensors = try decode(stored, into: [:], model: name, at: target)
-            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.isFinal, optimizerState: header.trainingPosition,
+            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.isFinal, trainingPosition: header.trainingPosition,
                                     rngState: header.rngState, tensors: tensors, log: try log(modelID: modelID, through: target.step))
         }
     }
@@ -164,7 +165,7 @@ extension Registry {
                 throw RegistryError.tensorMismatch(model: name, missing: missing, extra: extra, misShaped: misShaped)
             }
             let tensors = try decode(wanted, into: destinations, model: name, at: target)
-            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.isFinal, optimizerState: header.trainingPosition,
+            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.isFinal, trainingPosition: header.trainingPosition,
                                     rngState: header.rngState, tensors: tensors, log: try log(modelID: modelID, through: target.step))
         }
     }
@@ -173,7 +174,7 @@ extension Registry {
         -> (modelID: Int64, target: (id: Int64, epoch: Int, step: Int), header: CheckpointHeader) {
         let modelID = try modelID(named: name)
         let target = try resolve(selector, modelID: modelID, model: name)
-        guard let header = try db.first("SELECT is_final, optimizer_state, rng_state FROM checkpoints WHERE id = ?", [.int(target.id)], {
+        guard let header = try db.first("SELECT is_final, \(trainingPositionColumn), rng_state FROM checkpoints WHERE id = ?", [.int(target.id)], {
             CheckpointHeader(epoch: target.epoch, step: target.step, isFinal: $0.bool(0), trainingPosition: $0.blob(1), rngState: $0.blob(2))
         }) else {
             throw RegistryError.checkpointNotFound(model: name, selector: selector.description)
@@ -194,9 +195,8 @@ extension Registry {
     }
 
     private func log(modelID: Int64, through step: Int) throws -> [TrainingLogRow] {
-        try db.query("""
-            SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id
-            """, [.int(modelID), .int(step)], Registry.logRow)
+        try db.query("SELECT epoch, step, \(logMetricsColumn), seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id",
+                     [.int(modelID), .int(step)], Registry.logRow)
     }
 
     /// Each row's blob by primary key, inflated, hashed and converted on the engine's threads
@@ -278,13 +278,34 @@ extension Registry {
     }
 
     static func logRow(_ s: Statement) -> TrainingLogRow {
-        TrainingLogRow(epoch: s.int(0), step: s.int(1), dLoss: s.double(2), gLoss: s.double(3), seconds: s.double(4))
+        TrainingLogRow(epoch: s.int(0), step: s.int(1), metrics: StepMetricsJSON.decode(s.text(2)), seconds: s.double(3))
+    }
+
+    /// Column names by schema version, for files opened read-only as they are (an import's
+    /// source, the shipped zoo): version 3 renamed them.
+    var trainingPositionColumn: String { schemaVersion >= 3 ? "training_position" : "optimizer_state" }
+    /// The log's figures as a JSON object; before version 3, D's and G's loss columns (a
+    /// classifier's loss and accuracy), named by the model's architecture kind.
+    var logMetricsColumn: String {
+        schemaVersion >= 3 ? "metrics" : Registry.legacyLogMetrics(table: "training_log", schema: "main")
+    }
+
+    /// Migration 3's expression (registry.sql), for reading older files as they are.
+    static func legacyLogMetrics(table: String, schema: String) -> String {
+        func number(_ column: String) -> String {
+            "CASE WHEN abs(\(table).\(column)) <= 1.7976931348623157e308 THEN printf('%!.17g', \(table).\(column)) ELSE 'null' END"
+        }
+        return """
+            (SELECT printf('{"%s":%s,"%s":%s}', CASE a.kind WHEN 'classifier' THEN 'loss' ELSE 'd_loss' END, \(number("d_loss")),
+                           CASE a.kind WHEN 'classifier' THEN 'accuracy' ELSE 'g_loss' END, \(number("g_loss")))
+             FROM \(schema).models m JOIN \(schema).architectures a ON a.name = m.architecture WHERE m.id = \(table).model_id)
+            """
     }
 
     public func trainingLog(of name: String) throws -> [TrainingLogRow] {
         try db.read {
             let modelID = try modelID(named: name)
-            return try db.query("SELECT epoch, step, d_loss, g_loss, seconds FROM training_log WHERE model_id = ? ORDER BY step, id",
+            return try db.query("SELECT epoch, step, \(logMetricsColumn), seconds FROM training_log WHERE model_id = ? ORDER BY step, id",
                                 [.int(modelID)], Registry.logRow)
         }
     }

@@ -64,6 +64,9 @@ extension Registry {
             }
         }
         let targetName = newName ?? sourceName
+        // A file of an older schema is read as it is (version 3 renamed two columns).
+        let positionColumn = sourceVersion >= 3 ? "training_position" : "optimizer_state"
+        let logMetrics = sourceVersion >= 3 ? "metrics" : Registry.legacyLogMetrics(table: "zoo_import.training_log", schema: "zoo_import")
         try ModelName.validate(targetName)
         try attached(path, as: "zoo_import") {
             try db.transaction {
@@ -90,8 +93,8 @@ extension Registry {
                 let oldCheckpoints = try db.query("SELECT id FROM zoo_import.checkpoints WHERE model_id = ? ORDER BY id", [.int(sourceID)]) { $0.int64(0) }
                 for old in oldCheckpoints {
                     try db.run("""
-                        INSERT INTO main.checkpoints (model_id, epoch, step, created_at, is_final, optimizer_state, rng_state)
-                        SELECT ?, epoch, step, created_at, is_final, optimizer_state, rng_state FROM zoo_import.checkpoints WHERE id = ?
+                        INSERT INTO main.checkpoints (model_id, epoch, step, created_at, is_final, training_position, rng_state)
+                        SELECT ?, epoch, step, created_at, is_final, \(positionColumn), rng_state FROM zoo_import.checkpoints WHERE id = ?
                         """, [.int(modelID), .int(old)])
                     let new = db.lastInsertRowID
                     checkpointMap[old] = new
@@ -111,8 +114,8 @@ extension Registry {
                         """, [.int(modelID), mapped(checkpoint), .int(metricID)])
                 }
                 try db.run("""
-                    INSERT INTO main.training_log (model_id, epoch, step, d_loss, g_loss, seconds)
-                    SELECT ?, epoch, step, d_loss, g_loss, seconds FROM zoo_import.training_log WHERE model_id = ? ORDER BY id
+                    INSERT INTO main.training_log (model_id, epoch, step, metrics, seconds)
+                    SELECT ?, epoch, step, \(logMetrics), seconds FROM zoo_import.training_log WHERE model_id = ? ORDER BY id
                     """, [.int(modelID), .int(sourceID)])
                 if sourceVersion >= 2 {
                     // A version-1 file has no frames to bring.

@@ -12,7 +12,6 @@ enum HTMLCard {
 
     static func render(_ card: ModelCard, samplePNG: Data?) -> String {
         let info = card.info
-        let (nameA, nameB) = card.metricNames
         let hyper = card.hyperparameters.map { h in
             hyperparameterRows(h, gan: card.descriptor?.kind != .classifier).map { "<tr><th>\(escape($0))</th><td>\(escape($1))</td></tr>" }.joined()
         } ?? "<tr><td>\(escape(info.hyperparameters))</td></tr>"
@@ -26,7 +25,10 @@ enum HTMLCard {
         let metrics = card.latestMetrics.map {
             "<tr><td>\(escape($0.name))</td><td>\(String(format: "%.4f", $0.value))</td><td>\($0.sampleCount.map(String.init) ?? "")</td><td>\(escape($0.evaluator ?? ""))</td></tr>"
         }.joined()
-        let curves = svgChart([(nameA, card.log.map(\.dLoss), "#d9480f"), (nameB, card.log.map(\.gLoss), "#1c7ed6")])
+        let colours = ["#d9480f", "#1c7ed6", "#2b8a3e", "#862e9c"]
+        let curves = svgChart(card.metricNames.enumerated().map { i, name in
+            (name, card.log.map { $0.value(name) ?? .nan }, colours[i % colours.count])
+        })
         let image = samplePNG.map { "<img alt=\"samples\" src=\"data:image/png;base64,\($0.base64EncodedString())\">" } ?? "<p>No samples (not a generator).</p>"
         let params = card.parameterCounts.map { "\($0.network) \(Format.count($0.trainable)) parameters" }.joined(separator: ", ")
         return """

@@ -13,7 +13,7 @@ final class ProgressPrinter {
 
     func report(_ p: TrainingProgress) {
         let now = Date()
-        let metrics = "\(p.metricNames.0) \(Format.number(p.first)) \(p.metricNames.1) \(Format.number(p.second))"
+        let metrics = p.metrics.map { "\($0.name) \(Format.number($0.value))" }.joined(separator: " ")
         let speed = String(format: "%.0f img/s", p.imagesPerSecond)
         if isTerminal {
             guard p.event != .step || now.timeIntervalSince(lastDraw) > 0.1 || p.globalStep == p.totalSteps else { return }

@@ -76,7 +76,12 @@ struct ModelCard {
                          preview: preview, parameterCounts: counts, frameCount: try store.progressFrameCount(of: name))
     }
 
-    var metricNames: (String, String) { descriptor?.stepMetricNames ?? ("d_loss", "g_loss") }
+    /// The step metrics the history holds, in the architecture's order (then any others).
+    var metricNames: [String] {
+        let declared = descriptor?.stepMetricNames ?? StepResult.adversarialNames
+        let stored = Set(log.flatMap { $0.metrics.map(\.name) })
+        return declared.filter(stored.contains) + stored.subtracting(declared).sorted()
+    }
 
     var latestMetrics: [MetricRow] {
         var seen = Set<String>()
@@ -103,9 +108,10 @@ struct ModelCard {
         if log.isEmpty {
             out.append("  none yet")
         } else {
-            let (a, b) = metricNames
-            out.append("  \(a.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Sparkline.render(log.map(\.dLoss), width: 40))  last \(Format.number(log.last?.dLoss ?? .nan))")
-            out.append("  \(b.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Sparkline.render(log.map(\.gLoss), width: 40))  last \(Format.number(log.last?.gLoss ?? .nan))")
+            for name in metricNames {
+                let values = log.map { $0.value(name) ?? .nan }
+                out.append("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Sparkline.render(values, width: 40))  last \(Format.number(values.last ?? .nan))")
+            }
             let seconds = log.map(\.seconds).reduce(0, +)
             out.append("  \(Format.duration(seconds)) of training, \(Format.number(seconds / Double(log.count), digits: 1)) s/epoch")
         }
@@ -148,7 +154,11 @@ struct ModelCard {
             "seed": info.seed, "hyperparameters": (try? JSONSerialization.jsonObject(with: Data(info.hyperparameters.utf8))) ?? [:],
             "created": ISO8601DateFormatter().string(from: info.createdAt), "updated": ISO8601DateFormatter().string(from: info.updatedAt),
             "parameters": Dictionary(parameterCounts.map { ($0.network, $0.trainable) }, uniquingKeysWith: { a, _ in a }),
-            "history": log.map { ["epoch": $0.epoch, "step": $0.step, metricNames.0: $0.dLoss, metricNames.1: $0.gLoss, "seconds": $0.seconds] },
+            "history": log.map { row -> [String: Any] in
+                var entry: [String: Any] = ["epoch": row.epoch, "step": row.step, "seconds": row.seconds]
+                for metric in row.metrics { entry[metric.name] = metric.value }
+                return entry
+            },
             "metrics": latestMetrics.map { ["name": $0.name, "value": $0.value, "samples": $0.sampleCount ?? NSNull(), "evaluator": $0.evaluator ?? NSNull()] as [String: Any] },
             "checkpoints": checkpoints.map { ["epoch": $0.epoch, "step": $0.step, "final": $0.isFinal] as [String: Any] },
             "aliases": Dictionary(aliases.map { ($0.alias, $0.epoch) }, uniquingKeysWith: { a, _ in a }),

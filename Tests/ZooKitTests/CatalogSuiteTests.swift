@@ -23,6 +23,16 @@ final class CatalogSuiteTests: XCTestCase {
         return (try type.init(hyperparameters: h, rng: rng), rng)
     }
 
+    /// Every generic suite reaches a plugin listed only in a catalog (the test-only one).
+    func testTheTestOnlyPluginIsCheckedByEveryGenericSuite() throws {
+        XCTAssertTrue(testCatalog.names.contains("test-gan"))
+        XCTAssertFalse(builtinCatalog.names.contains("test-gan"))
+        XCTAssertTrue(GANStepTests.adversarial.contains("test-gan"), "\(GANStepTests.adversarial)")
+        let (model, _) = try make(TinyTestGAN.self)
+        XCTAssertEqual(model.inputShape(of: "generator"), [18])
+        XCTAssertEqual(model.inputShape(of: "discriminator"), [794])
+    }
+
     func testCatalogNamesAreUniqueAndLookupSuggests() throws {
         XCTAssertEqual(Set(builtinCatalog.names).count, builtinCatalog.names.count)
         XCTAssertThrowsError(try builtinCatalog.lookup("dcgna")) { error in
@@ -32,7 +42,7 @@ final class CatalogSuiteTests: XCTestCase {
     }
 
     func testParameterCountsMatchKeras() throws {
-        for type in builtinCatalog.entries {
+        for type in testCatalog.entries {
             let (model, _) = try make(type)
             for (network, expected) in kerasCounts[type.descriptor.name] ?? [:] {
                 XCTAssertEqual(model.trainableCount(of: network), expected, "\(type.descriptor.name) \(network)")
@@ -43,7 +53,7 @@ final class CatalogSuiteTests: XCTestCase {
     }
 
     func testOutputShapes() throws {
-        for type in builtinCatalog.entries {
+        for type in testCatalog.entries {
             let d = type.descriptor
             let (model, rng) = try make(type)
             if let generator = model as? any ImageGenerating {
@@ -67,21 +77,11 @@ final class CatalogSuiteTests: XCTestCase {
     /// Directional finite difference over every parameter of every network at once:
     /// catches a wrong gradient anywhere in the composed network, not just per layer.
     func testWholeNetworkGradientsAgreeWithFiniteDifferences() throws {
-        for type in builtinCatalog.entries {
+        for type in testCatalog.entries {
             let (model, rng) = try make(type)
             for (name, network) in model.networks {
-                let first = network.layers.first?.layer
-                // Dense first layers take [N, kernel rows] (conditional inputs include the one-hot).
-                let inputShape: [Int]
-                if let dense = first as? Dense, let kernel = dense.parameters.first {
-                    inputShape = [4, kernel.value.shape[0]]
-                } else if let planes = first as? LabelPlanes {
-                    // Conditional conv discriminators take rows "flattened image ⊕ one-hot".
-                    inputShape = [4, planes.imageShape.reduce(1, *) + planes.classes]
-                } else {
-                    inputShape = [4] + type.descriptor.imageShape
-                }
-                let x = Tensor(shape: inputShape)
+                let shape = try XCTUnwrap(model.inputShape(of: name), "\(type.descriptor.name) declares no input shape for \(name)")
+                let x = Tensor(shape: [4] + shape)
                 rng.fillNormal(x, std: 0.5)
                 let saved = rng.state
                 func loss() -> Double {
@@ -107,8 +107,8 @@ final class CatalogSuiteTests: XCTestCase {
     func testSaveLoadRoundTripReproducesImages() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try Fixtures.store(at: dir)
-        for type in builtinCatalog.entries {
+        let store = try Fixtures.store(at: dir, catalog: testCatalog)
+        for type in testCatalog.entries {
             let d = type.descriptor
             let (model, rng) = try make(type)
             // A few steps so BatchNorm statistics and weights are not at their initial values.

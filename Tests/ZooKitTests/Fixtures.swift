@@ -43,8 +43,8 @@ enum Fixtures {
         return [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
     }
 
-    static func store(at directory: URL) throws -> ModelStore {
-        ModelStore(registry: try Registry(path: directory.appendingPathComponent("registry.sqlite").path), catalog: builtinCatalog)
+    static func store(at directory: URL, catalog: Catalog = builtinCatalog) throws -> ModelStore {
+        ModelStore(registry: try Registry(path: directory.appendingPathComponent("registry.sqlite").path), catalog: catalog)
     }
 }
 

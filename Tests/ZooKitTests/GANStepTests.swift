@@ -7,19 +7,20 @@ import ZooEngine
 /// G's gradient of the G loss and D's gradient of the D loss, through both networks.
 final class GANStepTests: XCTestCase {
     /// Every GAN of the catalog: a new plugin gets these checks by its catalog line alone.
-    static let adversarial: [String] = builtinCatalog.entries.compactMap { type in
+    static let adversarial: [String] = testCatalog.entries.compactMap { type in
         guard let model = try? type.init(hyperparameters: type.descriptor.defaults, rng: RandomSource(seed: 1)),
               model is any AdversarialArchitecture else { return nil }
         return type.descriptor.name
     }
 
     func testTheCatalogsGANsAreAllChecked() {
-        XCTAssertTrue(Set(Self.adversarial).isSuperset(of: ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant"]), "\(Self.adversarial)")
+        XCTAssertTrue(Set(Self.adversarial).isSuperset(of: ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant", "test-gan"]),
+                      "\(Self.adversarial)")
         XCTAssertFalse(Self.adversarial.contains("classifier"))
     }
 
     func check(_ architecture: String, network: String, configure: (GANStep) -> Void = { _ in }) throws {
-        let type = try builtinCatalog.lookup(architecture)
+        let type = try testCatalog.lookup(architecture)
         let rng = RandomSource(seed: 5)
         var h = type.descriptor.defaults
         h.batchSize = 6
@@ -35,7 +36,7 @@ final class GANStepTests: XCTestCase {
         func loss() -> Double {
             rng.state = saved
             let r = model.gan.computeGradients(batch, rng: rng)
-            return network == "generator" ? r.second : r.first
+            return network == "generator" ? r.generatorLoss : r.discriminatorLoss
         }
         model.gan.generator.body.zeroGradients()
         model.gan.discriminator.body.zeroGradients()
@@ -132,8 +133,8 @@ final class GANStepTests: XCTestCase {
             let plain = try oneStep(architecture, seed: 3) { $0.parallelDiscriminator = false }
             let penalised = try oneStep(architecture, seed: 3) { $0.loss = PenalisedBCE(penalty: penalty) }
             XCTAssertEqual(penalised.parallelSteps, 0, "\(architecture): a penalty runs on D itself")
-            XCTAssertEqual(penalised.losses.second, plain.losses.second, accuracy: 1e-9, "G's loss has no penalty")
-            XCTAssertGreaterThan(penalised.losses.first, plain.losses.first, "\(architecture): the penalty joins D's loss")
+            XCTAssertEqual(penalised.losses.generatorLoss, plain.losses.generatorLoss, accuracy: 1e-9, "G's loss has no penalty")
+            XCTAssertGreaterThan(penalised.losses.discriminatorLoss, plain.losses.discriminatorLoss, "\(architecture): the penalty joins D's loss")
         }
     }
 
@@ -148,7 +149,7 @@ final class GANStepTests: XCTestCase {
     /// computeGradients once, on a batch of 6 uniform images, after `configure` sets up the step.
     func oneStep(_ architecture: String, seed: UInt64, dropout: Float? = nil,
                  configure: (GANStep) -> Void) throws -> OneStep {
-        let type = try builtinCatalog.lookup(architecture)
+        let type = try testCatalog.lookup(architecture)
         var h = type.descriptor.defaults
         h.batchSize = 6
         if let dropout { h.extras["dropout"] = Double(dropout) }
@@ -168,8 +169,8 @@ final class GANStepTests: XCTestCase {
     }
 
     func assertSame(_ a: OneStep, _ b: OneStep, lossAccuracy: Double, _ architecture: String) {
-        XCTAssertEqual(a.losses.first, b.losses.first, accuracy: lossAccuracy, "\(architecture) D loss")
-        XCTAssertEqual(a.losses.second, b.losses.second, accuracy: lossAccuracy, "\(architecture) G loss")
+        XCTAssertEqual(a.losses.discriminatorLoss, b.losses.discriminatorLoss, accuracy: lossAccuracy, "\(architecture) D loss")
+        XCTAssertEqual(a.losses.generatorLoss, b.losses.generatorLoss, accuracy: lossAccuracy, "\(architecture) G loss")
         XCTAssertEqual(a.gradients.count, b.gradients.count, architecture)
         for (x, y) in zip(a.gradients, b.gradients) {
             let scale = x.map(abs).max() ?? 0

@@ -74,8 +74,8 @@ final class SeedArticleTests: XCTestCase {
         manual.generator.backward(dImages.reshaped(g.shape), needs: .parameters)
         manual.generatorOptimizer.step()
 
-        XCTAssertEqual(result.first, real.loss + fake.loss, accuracy: 1e-5)
-        XCTAssertEqual(result.second, gLoss.loss, accuracy: 1e-5)
+        XCTAssertEqual(result.discriminatorLoss, real.loss + fake.loss, accuracy: 1e-5)
+        XCTAssertEqual(result.generatorLoss, gLoss.loss, accuracy: 1e-5)
         XCTAssertEqual(gan.discriminatorOptimizer.stepCount, 2, "two D updates a step")
         XCTAssertEqual(gan.generatorOptimizer.stepCount, 1)
         XCTAssertEqual(rng.state, rngManual.state, "two noise draws a step")

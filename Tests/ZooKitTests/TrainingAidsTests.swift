@@ -156,7 +156,7 @@ final class TrainingAidsTests: XCTestCase {
             let name = "forged\(claim.count)"
             try forged.createModel(name: name, architecture: "dense-gan", dataset: "mnist",
                                    hyperparameters: try alone.sqlite.model(named: "averaged").hyperparameters, seed: 1)
-            try forged.saveCheckpoint(model: name, CheckpointRecord(epoch: 2, step: 6, isFinal: true, optimizerState: position.encoded(),
+            try forged.saveCheckpoint(model: name, CheckpointRecord(epoch: 2, step: 6, isFinal: true, trainingPosition: position.encoded(),
                                                                      rngState: Data(count: 48), tensors: aloneRecord.tensors))
             XCTAssertThrowsError(try ModelStore(registry: forged, catalog: builtinCatalog).generate(model: name, count: 2, seed: 0)) { error in
                 guard case ZooError.corruptModel = error else { return XCTFail("\(claim): \(error)") }
@@ -179,12 +179,12 @@ final class TrainingAidsTests: XCTestCase {
 
         let a = plain.computeGradients(images, rng: rngA)
         let b = smoothed.computeGradients(images, rng: rngB)
-        XCTAssertEqual(b.first - a.first, Double(smoothing) * meanLogit, accuracy: 1e-6)
-        XCTAssertEqual(b.second, a.second, "G's loss does not see the smoothing")
+        XCTAssertEqual(b.discriminatorLoss - a.discriminatorLoss, Double(smoothing) * meanLogit, accuracy: 1e-6)
+        XCTAssertEqual(b.generatorLoss, a.generatorLoss, "G's loss does not see the smoothing")
 
         // And its gradient is the loss's: finite differences over D's weights.
         let saved = rngB.state
-        func loss() -> Double { rngB.state = saved; return smoothed.computeGradients(images, rng: rngB).first }
+        func loss() -> Double { rngB.state = saved; return smoothed.computeGradients(images, rng: rngB).discriminatorLoss }
         smoothed.discriminator.body.zeroGradients()
         smoothed.generator.body.zeroGradients()
         _ = loss()
@@ -218,13 +218,13 @@ final class TrainingAidsTests: XCTestCase {
         let (noisy, rngN) = tinyGAN(TrainingAids(instanceNoise: 0.8, instanceNoiseEpochs: 1))
         noisy.instanceNoise = 0.8
         let withNoise = noisy.computeGradients(images, rng: rngN)
-        XCTAssertNotEqual(withNoise.first, clean.first)
+        XCTAssertNotEqual(withNoise.discriminatorLoss, clean.discriminatorLoss)
 
         let (annealed, rngA) = tinyGAN(TrainingAids(instanceNoise: 0.8, instanceNoiseEpochs: 1))
         annealed.instanceNoise = 0
         let end = annealed.computeGradients(images, rng: rngA)
-        XCTAssertEqual(end.first, clean.first)
-        XCTAssertEqual(end.second, clean.second)
+        XCTAssertEqual(end.discriminatorLoss, clean.discriminatorLoss)
+        XCTAssertEqual(end.generatorLoss, clean.generatorLoss)
         XCTAssertEqual(rngA.state, rngR.state, "σ = 0 draws nothing")
     }
 
@@ -234,7 +234,7 @@ final class TrainingAidsTests: XCTestCase {
         gan.instanceNoise = 0.3
         let images = batch(RandomSource(seed: 4))
         let saved = rng.state
-        func loss() -> Double { rng.state = saved; return gan.computeGradients(images, rng: rng).second }
+        func loss() -> Double { rng.state = saved; return gan.computeGradients(images, rng: rng).generatorLoss }
         gan.generator.body.zeroGradients(); gan.discriminator.body.zeroGradients()
         _ = loss()
         let (numeric, analytic) = directionalDerivatives(gan.generator.body.trainableParameters, rng: RandomSource(seed: 6), eps: 1e-3, loss: loss)

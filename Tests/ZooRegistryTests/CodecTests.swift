@@ -65,12 +65,12 @@ final class CodecTests: XCTestCase {
         var random = TestRandom(state: 7)
         var values = random.normals(10_000, scale: 0.02)
         values += [0, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
-        let record = CheckpointRecord(epoch: 1, step: 100, isFinal: true, optimizerState: Data((0..<300).map { UInt8($0 & 0xff) }),
+        let record = CheckpointRecord(epoch: 1, step: 100, isFinal: true, trainingPosition: Data((0..<300).map { UInt8($0 & 0xff) }),
                                       rngState: Data([1, 2]), tensors: [
                                           TensorRecord(network: "generator", path: "w", shape: [values.count], values: values),
                                           TensorRecord(network: "generator", path: "scalar", shape: [], values: [3.5]),
                                           TensorRecord(network: "generator", path: "empty", shape: [0, 4], values: []),
-                                      ], log: [TrainingLogRow(epoch: 1, step: 100, dLoss: 1, gLoss: 2, seconds: 3)])
+                                      ], log: [TrainingLogRow(epoch: 1, step: 100, metrics: [StepMetric("d_loss", 1), StepMetric("g_loss", 2)], seconds: 3)])
         try registry.saveCheckpoint(model: "dcgan-mnist", record)
         let loaded = try registry.loadCheckpoint(model: "dcgan-mnist", checkpoint: .latest)
         XCTAssertEqual(loaded.tensors.map(\.path), ["w", "scalar", "empty"])

@@ -42,8 +42,8 @@ final class FileTests: XCTestCase {
             try raw.exec("PRAGMA user_version = 99")
         }
         XCTAssertThrowsRegistryError(try Registry(path: path)) {
-            $0 == .newerSchema(found: 99, supported: 2)
-                && $0.description == "this registry was written by a newer zoo (schema 99 > 2); upgrade zoo"
+            $0 == .newerSchema(found: 99, supported: Migrations.latest)
+                && $0.description == "this registry was written by a newer zoo (schema 99 > \(Migrations.latest)); upgrade zoo"
         }
     }
 

@@ -177,6 +177,6 @@ final class ModelTests: XCTestCase {
             XCTAssertEqual(Array(UnsafeBufferPointer(start: p, count: tensor.values.count)), tensor.values)
         }
         XCTAssertTrue(buffers[2][0] == -7, "a skipped network is not read")
-        XCTAssertEqual(generator.optimizerState, record.optimizerState)
+        XCTAssertEqual(generator.trainingPosition, record.trainingPosition)
     }
 }

@@ -44,13 +44,13 @@ enum Fixture {
     static func checkpoint(epoch: Int, step: Int, seed: UInt64 = 1, size: Int = 64) -> CheckpointRecord {
         var random = TestRandom(state: seed)
         return CheckpointRecord(
-            epoch: epoch, step: step, isFinal: false, optimizerState: Data([1, 2, 3, UInt8(epoch & 0xff)]), rngState: Data([9, 8, 7]),
+            epoch: epoch, step: step, isFinal: false, trainingPosition: Data([1, 2, 3, UInt8(epoch & 0xff)]), rngState: Data([9, 8, 7]),
             tensors: [
                 TensorRecord(network: "generator", path: "dense.weight", shape: [size, 16], values: random.normals(size * 16, scale: 0.05)),
                 TensorRecord(network: "generator", path: "dense.bias", shape: [size], values: random.normals(size, scale: 0.01)),
                 TensorRecord(network: "discriminator", path: "out.weight", shape: [1, size], values: random.normals(size, scale: 0.1)),
             ],
-            log: [TrainingLogRow(epoch: epoch, step: step, dLoss: 1.3, gLoss: 0.7, seconds: 0.5)])
+            log: [TrainingLogRow(epoch: epoch, step: step, metrics: [StepMetric("d_loss", 1.3), StepMetric("g_loss", 0.7)], seconds: 0.5)])
     }
 
     static func count(_ registry: Registry, _ table: String) throws -> Int {

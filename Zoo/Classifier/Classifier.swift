@@ -17,7 +17,7 @@ public final class Classifier: ImageClassifying {
         ],
         hyperparameterHelp: [("batchSize", "images per step"), ("epochs", "passes over the training set"),
                              ("generatorLearningRate", "Adam learning rate"), ("dropout", "dropout rate before each dense layer")],
-        stepMetricNames: ("loss", "accuracy"))
+        stepMetricNames: ["loss", "accuracy"])
 
     public static let featureCount = 128
 
@@ -50,6 +50,7 @@ public final class Classifier: ImageClassifying {
     }
 
     public var networks: [(name: String, network: Sequential)] { [("classifier", network)] }
+    public func inputShape(of network: String) -> [Int]? { network == "classifier" ? Self.descriptor.imageShape : nil }
     public var optimizers: [(name: String, optimizer: Adam)] { [("classifier", optimizer)] }
 
     /// Returns (cross-entropy loss, batch accuracy).
@@ -65,7 +66,7 @@ public final class Classifier: ImageClassifying {
         }
         network.backward(dLogits, needs: .parameters)
         optimizer.step()
-        return StepResult(Double(loss), Double(correct) / Double(logits.batch))
+        return StepResult([StepMetric("loss", Double(loss)), StepMetric("accuracy", Double(correct) / Double(logits.batch))])
     }
 
     public func classify(_ images: Tensor) -> (probabilities: Tensor, features: Tensor) {
