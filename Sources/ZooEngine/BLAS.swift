@@ -7,7 +7,7 @@ import CBLAS
 /// OpenBLAS's own workers spin while they wait, and on a machine busier than its cores
 /// (two trainings at once) that made a conditional-GAN step 30–40× slower.
 @inline(__always)
-func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
           _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
           beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
     let parts = Threads.count

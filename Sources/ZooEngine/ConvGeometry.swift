@@ -39,7 +39,7 @@ public struct ConvGeometry: Equatable {
     /// Samples per chunk for a batch of n, so that the column matrix and a channel-major
     /// matrix of `channels` rows both stay within `budget` floats.
     /// Chunks are balanced (256 at most 53 → 5 × 52, not 4 × 53 + 44) so no GEMM is a sliver.
-    func samplesPerChunk(batch n: Int, channels other: Int, budget: Int) -> Int {
+    public func samplesPerChunk(batch n: Int, channels other: Int, budget: Int) -> Int {
         let most = max(1, min(n, budget / max(1, max(patch, other) * positions)))
         let chunks = (n + most - 1) / most
         return (n + chunks - 1) / chunks

@@ -1,4 +1,5 @@
 import Foundation
+import ZooData
 import ZooEngine
 import ZooRegistry
 

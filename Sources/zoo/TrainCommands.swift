@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooData
 import ZooKit
 
 struct Train: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import ZooEngine
+@testable import ZooData
+import ZooEngine
 
 final class IDXTests: XCTestCase {
     private var dir: URL!

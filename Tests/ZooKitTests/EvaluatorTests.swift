@@ -1,5 +1,6 @@
 import XCTest
 import ZooCatalog
+import ZooData
 import ZooEngine
 @testable import ZooKit
 import ZooRegistry

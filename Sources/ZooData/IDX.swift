@@ -1,4 +1,5 @@
 import Foundation
+import ZooEngine
 
 public enum Split: String, CaseIterable, Sendable {
     case train, test

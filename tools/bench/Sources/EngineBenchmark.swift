@@ -1,8 +1,10 @@
 import Foundation
+import ZooEngine
+import CBLAS
 
 /// GEMM throughput on the DCGAN shapes and forward+backward time per DCGAN layer at
 /// batch 256: the numbers `zoo-bench engine` prints. A benchmark, not a test.
-public enum EngineBenchmark {
+enum EngineBenchmark {
     static func time(_ repeats: Int, _ body: () -> Void) -> Double {
         body()   // warm-up: buffers sized, pages touched
         var samples: [Double] = []
