@@ -1,6 +1,6 @@
+import Foundation
 // swift-tools-version:6.0
 import PackageDescription
-import Foundation
 
 // OpenBLAS comes from its static archive where the system has one (Debian's libopenblas-dev
 // installs it in the linker's default path): the shared library costs every process ~3 ms
@@ -9,7 +9,8 @@ import Foundation
 // ZOO_SHARED_OPENBLAS=1, or no archive, links the shared library.
 let openBLASArchive = ["/usr/lib/x86_64-linux-gnu/libopenblas.a", "/usr/lib/aarch64-linux-gnu/libopenblas.a"]
     .contains { FileManager.default.fileExists(atPath: $0) }
-let linkOpenBLAS: [LinkerSetting] = Context.environment["ZOO_SHARED_OPENBLAS"] == nil && openBLASArchive
+let linkOpenBLAS: [LinkerSetting] =
+    Context.environment["ZOO_SHARED_OPENBLAS"] == nil && openBLASArchive
     ? [.linkedLibrary(":libopenblas.a"), .linkedLibrary("pthread"), .linkedLibrary("m")]
     : [.linkedLibrary("openblas")]
 
@@ -20,7 +21,9 @@ let linkOpenBLAS: [LinkerSetting] = Context.environment["ZOO_SHARED_OPENBLAS"] =
 // dense GAN 72.6 vs 82.3 ms, DCGAN within noise. Everything that reads files or user input
 // (ZooData, ZooRegistry, ZooKit, the CLI) keeps Swift's bounds and overflow checks, and a
 // package that depends on this one (ZooKit as a library) sees no unsafe flag at all.
-let fastEngine: [SwiftSetting] = Context.environment["ZOO_FAST_ENGINE"] == nil ? []
+let fastEngine: [SwiftSetting] =
+    Context.environment["ZOO_FAST_ENGINE"] == nil
+    ? []
     : [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 // The built-in architecture plugins: one folder under Zoo/ each. Adding an
@@ -38,7 +41,7 @@ let package = Package(
         .library(name: "ZooCatalog", targets: ["ZooCatalog"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -51,30 +54,39 @@ let package = Package(
         .target(name: "CConvKernels", path: "Sources/CConvKernels"),
         .target(name: "CThreadPool", path: "Sources/CThreadPool"),
         .target(name: "ZooThreadPool", dependencies: ["CThreadPool"], swiftSettings: fastEngine),
-        .target(name: "ZooEngine", dependencies: ["CBLAS", "CBLASCore", "CConvKernels", "ZooThreadPool"],
-                swiftSettings: fastEngine, linkerSettings: linkOpenBLAS),
+        .target(
+            name: "ZooEngine", dependencies: ["CBLAS", "CBLASCore", "CConvKernels", "ZooThreadPool"],
+            swiftSettings: fastEngine, linkerSettings: linkOpenBLAS),
         // Reads dataset files (IDX, gzip): untrusted input, so always built with Swift's checks.
         .target(name: "ZooData", dependencies: ["ZooEngine", "CZlib"]),
         .target(name: "CSHA256", path: "Sources/CSHA256"),
         .target(name: "CByteShuffle", path: "Sources/CByteShuffle"),
         // registry.sql (the repository root's, through a link) is compiled into the binary.
-        .target(name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "ZooThreadPool"],
-                resources: [.embedInCode("registry.sql")]),
+        .target(
+            name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "ZooThreadPool"],
+            resources: [.embedInCode("registry.sql")]),
         .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooData", "ZooRegistry", "CPNG", "CGIF", "CBLAS"]),
-    ] + plugins.map { name in
-        .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)")
-    } + [
-        .target(name: "ZooCatalog", dependencies: ["ZooKit"] + plugins.map { .target(name: $0) }),
-        .executableTarget(name: "zoo", dependencies: [
-            "ZooCatalog", "ZooKit", "ZooData", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "CBLAS"],
-                          path: "tools/bench/Sources"),
+    ]
+        + plugins.map { name in
+            .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)")
+        } + [
+            .target(name: "ZooCatalog", dependencies: ["ZooKit"] + plugins.map { .target(name: $0) }),
+            .executableTarget(
+                name: "zoo",
+                dependencies: [
+                    "ZooCatalog", "ZooKit", "ZooData",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                ]),
+            .executableTarget(
+                name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "CBLAS"],
+                path: "tools/bench/Sources"),
 
-        .testTarget(name: "ZooEngineTests", dependencies: ["ZooEngine", "ZooData"]),
-        .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
-        .testTarget(name: "ZooKitTests", dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooData", "ZooRegistry", "CGIF"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["zoo"]),
-    ],
+            .testTarget(name: "ZooEngineTests", dependencies: ["ZooEngine", "ZooData"]),
+            .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
+            .testTarget(
+                name: "ZooKitTests",
+                dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooData", "ZooRegistry", "CGIF"]),
+            .testTarget(name: "ZooCLITests", dependencies: ["zoo"]),
+        ],
     swiftLanguageModes: [.v5]
 )

@@ -6,10 +6,12 @@ let package = Package(
     name: "DrawDigit",
     dependencies: [.package(name: "Zoo", path: "../..")],
     targets: [
-        .executableTarget(name: "draw-digit", dependencies: [
-            .product(name: "ZooKit", package: "Zoo"),
-            .product(name: "ZooCatalog", package: "Zoo"),
-        ]),
+        .executableTarget(
+            name: "draw-digit",
+            dependencies: [
+                .product(name: "ZooKit", package: "Zoo"),
+                .product(name: "ZooCatalog", package: "Zoo"),
+            ])
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,10 +1,10 @@
+import Classifier
 import ConditionalDCGAN
 import ConditionalGAN
 import DCGAN
 import DCGANVariant
 import DenseGAN
 import SimpleGAN
-import Classifier
 import ZooKit
 
 /// Every built-in architecture plugin. A new plugin is one line here (plus its import).

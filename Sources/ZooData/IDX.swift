@@ -26,17 +26,21 @@ public enum IDX {
     static let maxSide = 1024
 
     public static func load(directory: String, split: Split, limit: Int? = nil) throws -> Dataset {
-        try load(directory: directory, split: split, limit: limit, name: "mnist",
-                 hint: "Run tools/fetch-mnist to download MNIST, or pass --data DIR pointing at the IDX files.")
+        try load(
+            directory: directory, split: split, limit: limit, name: "mnist",
+            hint: "Run tools/fetch-mnist to download MNIST, or pass --data DIR pointing at the IDX files.")
     }
 
     /// Fashion-MNIST as Debian's dataset-fashion-mnist package installs it (same IDX format and names).
     public static let fashionDirectory = "/usr/share/datasets/fashion-mnist"
 
-    public static func loadFashion(directory: String = fashionDirectory, split: Split,
-                                   limit: Int? = nil) throws -> Dataset {
-        try load(directory: directory, split: split, limit: limit, name: "fashion-mnist",
-                 hint: "Install it with `apt-get install dataset-fashion-mnist`, or pass --data DIR.")
+    public static func loadFashion(
+        directory: String = fashionDirectory, split: Split,
+        limit: Int? = nil
+    ) throws -> Dataset {
+        try load(
+            directory: directory, split: split, limit: limit, name: "fashion-mnist",
+            hint: "Install it with `apt-get install dataset-fashion-mnist`, or pass --data DIR.")
     }
 
     public static func readImages(path: String) throws -> (count: Int, rows: Int, cols: Int, bytes: [UInt8]) {
@@ -70,16 +74,19 @@ public enum IDX {
 
     // MARK: - Files
 
-    private static func load(directory: String, split: Split, limit: Int?, name: String,
-                             hint: String) throws -> Dataset {
+    private static func load(
+        directory: String, split: Split, limit: Int?, name: String,
+        hint: String
+    ) throws -> Dataset {
         if let limit, limit < 1 { throw IDXError.invalidLimit(limit) }
         let imagesPath = try locate(directory, split, "images", "idx3", hint: hint)
         let labelsPath = try locate(directory, split, "labels", "idx1", hint: hint)
         let images = try readImages(path: imagesPath)
         let labels = try readLabels(path: labelsPath)
         guard images.count == labels.count else {
-            throw IDXError.countMismatch(images: images.count, labels: labels.count,
-                                         imagesPath: imagesPath, labelsPath: labelsPath)
+            throw IDXError.countMismatch(
+                images: images.count, labels: labels.count,
+                imagesPath: imagesPath, labelsPath: labelsPath)
         }
         let n = min(images.count, limit ?? images.count)
         let tensor = Tensor(shape: [n, 1, images.rows, images.cols])
@@ -98,8 +105,10 @@ public enum IDX {
         return ["\(p)-\(kind)-\(idx)-ubyte", "\(p)-\(kind).\(idx)-ubyte"].flatMap { [$0 + ".gz", $0] }
     }
 
-    private static func locate(_ directory: String, _ split: Split, _ kind: String, _ idx: String,
-                               hint: String) throws -> String {
+    private static func locate(
+        _ directory: String, _ split: Split, _ kind: String, _ idx: String,
+        hint: String
+    ) throws -> String {
         let names = candidates(split, kind, idx)
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
@@ -112,9 +121,10 @@ public enum IDX {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             let url = URL(fileURLWithPath: path)
-            throw IDXError.fileMissing(what: "IDX", directory: url.deletingLastPathComponent().path,
-                                       tried: [url.lastPathComponent],
-                                       hint: "Run tools/fetch-mnist, or pass --data DIR pointing at the IDX files.")
+            throw IDXError.fileMissing(
+                what: "IDX", directory: url.deletingLastPathComponent().path,
+                tried: [url.lastPathComponent],
+                hint: "Run tools/fetch-mnist, or pass --data DIR pointing at the IDX files.")
         }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {

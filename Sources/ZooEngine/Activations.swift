@@ -15,7 +15,9 @@ public final class LeakyReLU: Layer {
         input = x
         output.resize(x.shape)
         let xs = x.data, ys = output.data, a = alpha
-        Threads.parallelFor(x.count) { r in zoo_leaky(xs + r.lowerBound, xs + r.lowerBound, ys + r.lowerBound, a, r.count) }
+        Threads.parallelFor(x.count) { r in
+            zoo_leaky(xs + r.lowerBound, xs + r.lowerBound, ys + r.lowerBound, a, r.count)
+        }
         return output
     }
 
@@ -23,7 +25,9 @@ public final class LeakyReLU: Layer {
         guard needs.contains(.input), let x = input else { return gradInput }
         gradInput.resize(x.shape)
         let xs = x.data, ds = dy.data, gs = gradInput.data, a = alpha
-        Threads.parallelFor(x.count) { r in zoo_leaky(xs + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, a, r.count) }
+        Threads.parallelFor(x.count) { r in
+            zoo_leaky(xs + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, a, r.count)
+        }
         return gradInput
     }
 }
@@ -36,7 +40,9 @@ public final class ReLU: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         output.resize(x.shape)
         let xs = x.data, ys = output.data
-        Threads.parallelFor(x.count) { r in zoo_leaky(xs + r.lowerBound, xs + r.lowerBound, ys + r.lowerBound, 0, r.count) }
+        Threads.parallelFor(x.count) { r in
+            zoo_leaky(xs + r.lowerBound, xs + r.lowerBound, ys + r.lowerBound, 0, r.count)
+        }
         return output
     }
 
@@ -44,7 +50,9 @@ public final class ReLU: Layer {
         guard needs.contains(.input) else { return gradInput }
         gradInput.resize(output.shape)
         let ys = output.data, ds = dy.data, gs = gradInput.data
-        Threads.parallelFor(output.count) { r in zoo_leaky(ys + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, 0, r.count) }
+        Threads.parallelFor(output.count) { r in
+            zoo_leaky(ys + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, 0, r.count)
+        }
         return gradInput
     }
 }
@@ -87,7 +95,9 @@ public final class Tanh: Layer {
         guard needs.contains(.input) else { return gradInput }
         gradInput.resize(output.shape)
         let ys = output.data, ds = dy.data, gs = gradInput.data
-        Threads.parallelFor(output.count) { r in zoo_tanh_backward(ys + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, r.count) }
+        Threads.parallelFor(output.count) { r in
+            zoo_tanh_backward(ys + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, r.count)
+        }
         return gradInput
     }
 }
@@ -120,7 +130,7 @@ public final class Dropout: Layer {
     public let rate: Float
     let rng: RandomSource
     private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0]), mask = Tensor(shape: [0])
-    private let words = Tensor(shape: [0])   // the draws, as raw 64-bit words
+    private let words = Tensor(shape: [0])  // the draws, as raw 64-bit words
     private var active = false
 
     public init(rate: Float, rng: RandomSource) {
@@ -136,15 +146,16 @@ public final class Dropout: Layer {
         // The draws come first, one thread (they are the stream's next words); turning them
         // into the mask and the output is split over the threads.
         let wordCount = (x.count + 3) / 4
-        words.resize([2 * wordCount])   // a word is two floats' bytes
+        words.resize([2 * wordCount])  // a word is two floats' bytes
         let bits = UnsafeMutableRawPointer(words.data).bindMemory(to: UInt64.self, capacity: wordCount)
         rng.fill(words: bits, count: wordCount)
         let threshold = Self.threshold(rate), keep = 1 / (1 - rate)
         let values = UnsafeRawPointer(bits).assumingMemoryBound(to: UInt16.self)
         let xs = x.data, ys = output.data, ms = mask.data
         Threads.parallelFor(x.count) { r in
-            zoo_dropout_mask(values + r.lowerBound, Int32(threshold), keep, xs + r.lowerBound, ms + r.lowerBound,
-                             ys + r.lowerBound, r.count)
+            zoo_dropout_mask(
+                values + r.lowerBound, Int32(threshold), keep, xs + r.lowerBound, ms + r.lowerBound,
+                ys + r.lowerBound, r.count)
         }
         return output
     }
@@ -175,7 +186,9 @@ public final class Dropout: Layer {
         guard needs.contains(.input) else { return gradInput }
         gradInput.resize(dy.shape)
         let ds = dy.data, gs = gradInput.data, ms = mask.data
-        Threads.parallelFor(dy.count) { r in zoo_multiply(ds + r.lowerBound, ms + r.lowerBound, gs + r.lowerBound, r.count) }
+        Threads.parallelFor(dy.count) { r in
+            zoo_multiply(ds + r.lowerBound, ms + r.lowerBound, gs + r.lowerBound, r.count)
+        }
         return gradInput
     }
 }

@@ -10,7 +10,9 @@ public final class Adam {
     public private(set) var stepCount = 0
     private let m: [Tensor], v: [Tensor]
 
-    public init(parameters: [Parameter], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
+    public init(
+        parameters: [Parameter], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7
+    ) {
         self.parameters = parameters.filter(\.trainable)
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         m = self.parameters.map { Tensor(shape: $0.value.shape) }

@@ -7,13 +7,19 @@ import CBLAS
 /// OpenBLAS's own workers spin while they wait, and on a machine busier than its cores
 /// (two trainings at once) that made a conditional-GAN step 30–40× slower.
 @inline(__always)
-public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-          _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-          beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+public func gemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     let parts = Threads.count
     // Inside a part of a parallel run the blocks would run one after another: one call instead.
-    guard Threads.ownGEMMThreads, parts > 1, !Threads.insidePart, m * n * k >= Threads.gemmSplitThreshold, max(m, n) >= 2 * parts else {
-        gemmBlock(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+    guard Threads.ownGEMMThreads, parts > 1, !Threads.insidePart, m * n * k >= Threads.gemmSplitThreshold,
+        max(m, n) >= 2 * parts
+    else {
+        gemmBlock(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c,
+            ldc: ldc)
         return
     }
     // Split the longer side of C; blocks are multiples of 16 so kernels see whole panels.
@@ -25,22 +31,27 @@ public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: 
         let lo = i * block, count = min(block, side - lo)
         if splitRows {
             // Rows lo..<lo+count of op(A) and C. op(A) row r is A's row r, or A's column r when transposed.
-            gemmBlock(transA: transA, transB: transB, m: count, n: n, k: k, alpha: alpha,
-                      a + (transA ? lo : lo * lda), lda: lda, b, ldb: ldb, beta: beta, c + lo * ldc, ldc: ldc)
+            gemmBlock(
+                transA: transA, transB: transB, m: count, n: n, k: k, alpha: alpha,
+                a + (transA ? lo : lo * lda), lda: lda, b, ldb: ldb, beta: beta, c + lo * ldc, ldc: ldc)
         } else {
             // Columns lo..<lo+count of op(B) and C.
-            gemmBlock(transA: transA, transB: transB, m: m, n: count, k: k, alpha: alpha,
-                      a, lda: lda, b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta, c + lo, ldc: ldc)
+            gemmBlock(
+                transA: transA, transB: transB, m: m, n: count, k: k, alpha: alpha,
+                a, lda: lda, b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta, c + lo, ldc: ldc)
         }
     }
 }
 
 @inline(__always)
-func gemmBlock(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-               _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-               beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+func gemmBlock(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// Glorot (Xavier) uniform, Keras's default kernel initializer: U(±sqrt(6 / (fanIn + fanOut))).
@@ -60,7 +71,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .missingState(name): return "optimizer state '\(name)' is missing"
-        case let .stateShape(name, expected, found): return "optimizer state '\(name)' has shape \(found), expected \(expected)"
+        case let .stateShape(name, expected, found):
+            return "optimizer state '\(name)' has shape \(found), expected \(expected)"
         }
     }
 }

@@ -35,8 +35,11 @@ public enum BLASKernels {
     public static func selectFastest(environment: [String: String]) {
         guard environment["ZOO_KEEP_BLAS_CORE"] == nil else { return }
         let chosen = current
-        guard let target = better(than: chosen, avx512: zoo_cpu_has_avx512() != 0,
-                                  avx2FMA: zoo_cpu_has_avx2_fma() != 0) else { return }
+        guard
+            let target = better(
+                than: chosen, avx512: zoo_cpu_has_avx512() != 0,
+                avx2FMA: zoo_cpu_has_avx2_fma() != 0)
+        else { return }
         // -1: an OpenBLAS without run-time kernel selection; it keeps what it has.
         if zoo_openblas_select_core(target) == 0, current.lowercased() == target.lowercased() {
             replacedCore = chosen

@@ -38,7 +38,7 @@ public final class BatchNorm: Layer {
     }
 
     public var parameters: [Parameter] { [gamma, beta, movingMean, movingVariance] }
-    public var mixesImages: Bool { true }   // training normalises with the batch's statistics
+    public var mixesImages: Bool { true }  // training normalises with the batch's statistics
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.count >= 2 && x.shape[1] == features, "BatchNorm(\(features)) got \(x.shape)")
@@ -65,7 +65,10 @@ public final class BatchNorm: Layer {
                         for s in 0..<n { let p = xs + (s * c + ch) * plane; for i in 0..<plane { sum += Double(p[i]) } }
                         let m = sum / count
                         var sq = 0.0
-                        for s in 0..<n { let p = xs + (s * c + ch) * plane; for i in 0..<plane { let d = Double(p[i]) - m; sq += d * d } }
+                        for s in 0..<n {
+                            let p = xs + (s * c + ch) * plane;
+                            for i in 0..<plane { let d = Double(p[i]) - m; sq += d * d }
+                        }
                         mean = Float(m); variance = Float(sq / count)
                         mm[ch] = momentum * mm[ch] + (1 - momentum) * mean
                         mv[ch] = momentum * mv[ch] + (1 - momentum) * variance
@@ -135,7 +138,9 @@ public final class BatchNorm: Layer {
                     } else {
                         for s in 0..<n {
                             let offset = (s * c + ch) * plane
-                            for i in 0..<plane { dxs[offset + i] = k * (ys[offset + i] > 0 ? dys[offset + i] : slope * dys[offset + i]) }
+                            for i in 0..<plane {
+                                dxs[offset + i] = k * (ys[offset + i] > 0 ? dys[offset + i] : slope * dys[offset + i])
+                            }
                         }
                     }
                 }
@@ -147,8 +152,10 @@ public final class BatchNorm: Layer {
     /// [N, F] inputs: features are contiguous within a row, so statistics are gathered
     /// row by row over a range of features per thread (a per-feature loop would stride
     /// through memory F floats at a time).
-    private func forwardDense(_ xs: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
-                              _ hs: UnsafeMutablePointer<Float>?, n: Int, training: Bool) {
+    private func forwardDense(
+        _ xs: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
+        _ hs: UnsafeMutablePointer<Float>?, n: Int, training: Bool
+    ) {
         let c = features
         let g = gamma.value.data, b = beta.value.data
         let mm = movingMean.value.data, mv = movingVariance.value.data
@@ -164,7 +171,9 @@ public final class BatchNorm: Layer {
                 var mean = [Float](repeating: 0, count: width), variance = [Float](repeating: 0, count: width)
                 if training {
                     var sum = [Double](repeating: 0, count: width)
-                    for s in 0..<n { let row = xs + s * c + r.lowerBound; for j in 0..<width { sum[j] += Double(row[j]) } }
+                    for s in 0..<n {
+                        let row = xs + s * c + r.lowerBound; for j in 0..<width { sum[j] += Double(row[j]) }
+                    }
                     for j in 0..<width { mean[j] = Float(sum[j] / Double(n)) }
                     var sq = [Double](repeating: 0, count: width)
                     for s in 0..<n {
@@ -209,8 +218,10 @@ public final class BatchNorm: Layer {
         inferenceInput = nil
     }
 
-    private func backwardDense(_ dys: UnsafeMutablePointer<Float>, _ hs: UnsafeMutablePointer<Float>,
-                               _ dxs: UnsafeMutablePointer<Float>, n: Int, needs: GradientNeeds) {
+    private func backwardDense(
+        _ dys: UnsafeMutablePointer<Float>, _ hs: UnsafeMutablePointer<Float>,
+        _ dxs: UnsafeMutablePointer<Float>, n: Int, needs: GradientNeeds
+    ) {
         let c = features
         let g = gamma.value.data, dg = gamma.grad.data, db = beta.grad.data
         let training = trainingForward, slope = negativeSlope, ys = output.data
@@ -232,7 +243,9 @@ public final class BatchNorm: Layer {
                     }
                 }
                 if needs.contains(.parameters) {
-                    for j in 0..<width { dg[r.lowerBound + j] += Float(sumDyH[j]); db[r.lowerBound + j] += Float(sumDy[j]) }
+                    for j in 0..<width {
+                        dg[r.lowerBound + j] += Float(sumDyH[j]); db[r.lowerBound + j] += Float(sumDy[j])
+                    }
                 }
                 guard needs.contains(.input) else { return }
                 let m = Float(n)
@@ -242,7 +255,8 @@ public final class BatchNorm: Layer {
                         let ch = r.lowerBound + j
                         let k = g[ch] * invs[ch]
                         let d = ys[offset + j] > 0 ? dys[offset + j] : slope * dys[offset + j]
-                        dxs[offset + j] = training
+                        dxs[offset + j] =
+                            training
                             ? k * (d - Float(sumDy[j]) / m - hs[offset + j] * Float(sumDyH[j]) / m)
                             : k * d
                     }
@@ -256,9 +270,11 @@ public final class BatchNorm: Layer {
     var usesVectorKernels = true
 
     /// forwardDense for the features `r`: the same sums in the same order as its Swift loops.
-    private func forwardDenseBlock(_ xs: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
-                                   _ hs: UnsafeMutablePointer<Float>?, n: Int, features r: Range<Int>, training: Bool,
-                                   invs: UnsafeMutablePointer<Float>) {
+    private func forwardDenseBlock(
+        _ xs: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
+        _ hs: UnsafeMutablePointer<Float>?, n: Int, features r: Range<Int>, training: Bool,
+        invs: UnsafeMutablePointer<Float>
+    ) {
         let c = features, width = r.count, j0 = r.lowerBound
         let mm = movingMean.value.data + j0, mv = movingVariance.value.data + j0
         var mean = [Float](repeating: 0, count: width), variance = [Float](repeating: 0, count: width)
@@ -276,14 +292,17 @@ public final class BatchNorm: Layer {
             for j in 0..<width { mean[j] = mm[j]; variance[j] = mv[j] }
         }
         for j in 0..<width { invs[j0 + j] = 1 / (variance[j] + epsilon).squareRoot() }
-        zoo_bn_normalize(xs + j0, c, Int32(n), Int32(width), mean, invs + j0, gamma.value.data + j0, beta.value.data + j0,
-                         negativeSlope, hs.map { $0 + j0 }, ys + j0)
+        zoo_bn_normalize(
+            xs + j0, c, Int32(n), Int32(width), mean, invs + j0, gamma.value.data + j0, beta.value.data + j0,
+            negativeSlope, hs.map { $0 + j0 }, ys + j0)
     }
 
     /// backwardDense for the features `r`, through the C kernels.
-    private func backwardDenseBlock(_ dys: UnsafeMutablePointer<Float>, _ hs: UnsafeMutablePointer<Float>,
-                                    _ dxs: UnsafeMutablePointer<Float>, n: Int, features r: Range<Int>, needs: GradientNeeds,
-                                    invs: UnsafePointer<Float>) {
+    private func backwardDenseBlock(
+        _ dys: UnsafeMutablePointer<Float>, _ hs: UnsafeMutablePointer<Float>,
+        _ dxs: UnsafeMutablePointer<Float>, n: Int, features r: Range<Int>, needs: GradientNeeds,
+        invs: UnsafePointer<Float>
+    ) {
         let c = features, width = r.count, j0 = r.lowerBound, ys = output.data + j0
         var sumDy = [Double](repeating: 0, count: width), sumDyH = [Double](repeating: 0, count: width)
         zoo_bn_backward_sums(ys, dys + j0, hs + j0, c, Int32(n), Int32(width), negativeSlope, &sumDy, &sumDyH)
@@ -295,7 +314,8 @@ public final class BatchNorm: Layer {
         let m = Float(n), g = gamma.value.data + j0
         let k = (0..<width).map { g[$0] * invs[j0 + $0] }
         let meanDy = sumDy.map { Float($0) / m }, sums = sumDyH.map { Float($0) }
-        zoo_bn_backward_input(ys, dys + j0, hs + j0, c, Int32(n), Int32(width), negativeSlope, k, meanDy, sums, m,
-                              trainingForward ? 1 : 0, dxs + j0)
+        zoo_bn_backward_input(
+            ys, dys + j0, hs + j0, c, Int32(n), Int32(width), negativeSlope, k, meanDy, sums, m,
+            trainingForward ? 1 : 0, dxs + j0)
     }
 }

@@ -9,7 +9,7 @@ public final class Conv2D: Layer {
     let inChannels: Int, outChannels: Int, size: Int, stride: Int
     private var geometry: ConvGeometry?
     private let cols = Tensor(shape: [0])
-    private let outChunk = Tensor(shape: [0])    // [O, chunk·P]: GEMM output, then dY, channel-major
+    private let outChunk = Tensor(shape: [0])  // [O, chunk·P]: GEMM output, then dY, channel-major
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
@@ -19,16 +19,19 @@ public final class Conv2D: Layer {
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, bias: Bool = true, rng: RandomSource) {
         self.inChannels = inChannels; self.outChannels = outChannels; self.size = kernel; self.stride = stride
         self.kernel = Parameter("kernel", shape: [outChannels, inChannels, kernel, kernel])
-        glorotUniform(self.kernel.value, fanIn: inChannels * kernel * kernel, fanOut: outChannels * kernel * kernel, rng: rng)
+        glorotUniform(
+            self.kernel.value, fanIn: inChannels * kernel * kernel, fanOut: outChannels * kernel * kernel, rng: rng)
         self.bias = bias ? Parameter("bias", shape: [outChannels]) : nil
     }
 
     public var parameters: [Parameter] { [kernel] + (bias.map { [$0] } ?? []) }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.shape.count == 4 && x.shape[1] == inChannels, "Conv2D expects [N, \(inChannels), H, W], got \(x.shape)")
+        precondition(
+            x.shape.count == 4 && x.shape[1] == inChannels, "Conv2D expects [N, \(inChannels), H, W], got \(x.shape)")
         let n = x.shape[0]
-        let g = ConvGeometry.same(channels: inChannels, height: x.shape[2], width: x.shape[3], kernel: size, stride: stride)
+        let g = ConvGeometry.same(
+            channels: inChannels, height: x.shape[2], width: x.shape[3], kernel: size, stride: stride)
         geometry = g
         inputShape = x.shape
         input = x
@@ -36,9 +39,12 @@ public final class Conv2D: Layer {
         output.resize([n, outChannels, g.outHeight, g.outWidth])
         if usesWinograd(batch: n) {
             // Writes every output value; no columns.
-            winograd.convolve(x.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: outChannels),
-                              kernel: kernel.value.data, adjoint: false, into: output.data)
-            for s in 0..<n { addBias(bias, to: output.data + s * outChannels * p, channels: 0..<outChannels, planeSize: p) }
+            winograd.convolve(
+                x.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: outChannels),
+                kernel: kernel.value.data, adjoint: false, into: output.data)
+            for s in 0..<n {
+                addBias(bias, to: output.data + s * outChannels * p, channels: 0..<outChannels, planeSize: p)
+            }
             colsHoldWholeBatch = false
             return output
         }
@@ -51,8 +57,9 @@ public final class Conv2D: Layer {
             if let bias {
                 for o in 0..<outChannels { (outChunk.data + o * width).update(repeating: bias.value[o], count: width) }
             }
-            gemm(m: outChannels, n: width, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: width,
-                 beta: bias == nil ? 0 : 1, outChunk.data, ldc: width)
+            gemm(
+                m: outChannels, n: width, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: width,
+                beta: bias == nil ? 0 : 1, outChunk.data, ldc: width)
             channelMajorToBatch(outChunk.data, output.data + first * outChannels * p, n: count, c: outChannels, p: p)
         }
         colsHoldWholeBatch = chunk == n
@@ -70,8 +77,9 @@ public final class Conv2D: Layer {
             }
             if needs.contains(.input) {
                 gradInput.resize(inputShape)
-                winograd.convolve(dy.data, n: n, geometry: geometry, kernel: kernel.value.data, adjoint: true,
-                                  into: gradInput.data)
+                winograd.convolve(
+                    dy.data, n: n, geometry: geometry, kernel: kernel.value.data, adjoint: true,
+                    into: gradInput.data)
             }
             return gradInput
         }
@@ -92,8 +100,9 @@ public final class Conv2D: Layer {
                 // dW += dY·colsᵀ ; db += Σ dY. Chunked columns are rebuilt from x (the forward
                 // kept only the last chunk); a single chunk is still the forward's.
                 if !colsHoldWholeBatch { fillColumns(x, first: first, count: count, g) }
-                gemm(transB: true, m: outChannels, n: g.patch, k: width, outChunk.data, lda: width,
-                     cols.data, ldb: width, beta: 1, kernel.grad.data, ldc: g.patch)
+                gemm(
+                    transB: true, m: outChannels, n: g.patch, k: width, outChunk.data, lda: width,
+                    cols.data, ldb: width, beta: 1, kernel.grad.data, ldc: g.patch)
                 if let bias {
                     for o in 0..<outChannels {
                         let row = outChunk.data + o * width
@@ -105,8 +114,9 @@ public final class Conv2D: Layer {
             }
             if needs.contains(.input) {
                 // dcols = Wᵀ·dY, then col2im.
-                gemm(transA: true, m: g.patch, n: width, k: outChannels, kernel.value.data, lda: g.patch,
-                     outChunk.data, ldb: width, dcols.data, ldc: width)
+                gemm(
+                    transA: true, m: g.patch, n: width, k: outChannels, kernel.value.data, lda: g.patch,
+                    outChunk.data, ldb: width, dcols.data, ldc: width)
                 let dc = dcols.data, gi = gradInput.data
                 Threads.parallelFor(count, minimum: 2) { range in
                     for s in range { g.col2im(dc, ld: width, offset: s * p, gi + (first + s) * perImage) }
@@ -139,7 +149,8 @@ public final class Conv2D: Layer {
     let winograd = WinogradStride2()
 
     func usesWinograd(batch n: Int) -> Bool {
-        allowsWinograd && stride == 2 && size == 5 && n >= winogradMinimumBatch && min(inChannels, outChannels) >= winogradMinimumChannels
+        allowsWinograd && stride == 2 && size == 5 && n >= winogradMinimumBatch
+            && min(inChannels, outChannels) >= winogradMinimumChannels
     }
 
     private let dcols = Tensor(shape: [0])
@@ -170,7 +181,9 @@ func addBias(_ bias: Parameter?, to image: UnsafeMutablePointer<Float>, channels
 }
 
 /// grad[o] += Σ over images and plane o of dy: [N, channels, planeSize] (a bias's gradient).
-func addPlaneSums(_ dy: UnsafePointer<Float>, n: Int, channels: Int, planeSize: Int, into grad: UnsafeMutablePointer<Float>) {
+func addPlaneSums(
+    _ dy: UnsafePointer<Float>, n: Int, channels: Int, planeSize: Int, into grad: UnsafeMutablePointer<Float>
+) {
     for s in 0..<n {
         for o in 0..<channels {
             let plane = dy + (s * channels + o) * planeSize

@@ -10,11 +10,11 @@ public final class Conv2DTranspose: Layer {
     public let bias: Parameter?
     let inChannels: Int, outChannels: Int, size: Int, stride: Int
     private var geometry: ConvGeometry?
-    private let xChunk = Tensor(shape: [0])    // [C, chunk·H·W]: the input, channel-major
-    private let cols = Tensor(shape: [0])      // [O·k·k, chunk·H·W], one chunk of samples at a time (backward)
-    private let blockCols = Tensor(shape: [0]) // [workers, block·k·k, chunk·H·W]: forward columns, per worker
+    private let xChunk = Tensor(shape: [0])  // [C, chunk·H·W]: the input, channel-major
+    private let cols = Tensor(shape: [0])  // [O·k·k, chunk·H·W], one chunk of samples at a time (backward)
+    private let blockCols = Tensor(shape: [0])  // [workers, block·k·k, chunk·H·W]: forward columns, per worker
     private let output = Tensor(shape: [0])
-    private let gradChunk = Tensor(shape: [0]) // [C, chunk·H·W]: dX, channel-major
+    private let gradChunk = Tensor(shape: [0])  // [C, chunk·H·W]: dX, channel-major
     private let gradInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
     /// Floats per column chunk (tests lower it to exercise chunking on small inputs).
@@ -29,7 +29,8 @@ public final class Conv2DTranspose: Layer {
         self.inChannels = inChannels; self.outChannels = outChannels; self.size = kernel; self.stride = stride
         self.kernel = Parameter("kernel", shape: [inChannels, outChannels, kernel, kernel])
         // Keras computes fans from its [k, k, out, in] kernel: fanIn = out·k·k, fanOut = in·k·k.
-        glorotUniform(self.kernel.value, fanIn: outChannels * kernel * kernel, fanOut: inChannels * kernel * kernel, rng: rng)
+        glorotUniform(
+            self.kernel.value, fanIn: outChannels * kernel * kernel, fanOut: inChannels * kernel * kernel, rng: rng)
         self.bias = bias ? Parameter("bias", shape: [outChannels]) : nil
     }
 
@@ -37,14 +38,18 @@ public final class Conv2DTranspose: Layer {
 
     /// The conv this layer transposes: from the output image [O, H·s, W·s] to [H, W].
     static func geometry(outChannels: Int, inHeight: Int, inWidth: Int, kernel: Int, stride: Int) -> ConvGeometry {
-        ConvGeometry(channels: outChannels, height: inHeight * stride, width: inWidth * stride, kernel: kernel,
-                     stride: stride, outHeight: inHeight, outWidth: inWidth)
+        ConvGeometry(
+            channels: outChannels, height: inHeight * stride, width: inWidth * stride, kernel: kernel,
+            stride: stride, outHeight: inHeight, outWidth: inWidth)
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.shape.count == 4 && x.shape[1] == inChannels, "Conv2DTranspose expects [N, \(inChannels), H, W], got \(x.shape)")
+        precondition(
+            x.shape.count == 4 && x.shape[1] == inChannels,
+            "Conv2DTranspose expects [N, \(inChannels), H, W], got \(x.shape)")
         let n = x.shape[0]
-        let g = Self.geometry(outChannels: outChannels, inHeight: x.shape[2], inWidth: x.shape[3], kernel: size, stride: stride)
+        let g = Self.geometry(
+            outChannels: outChannels, inHeight: x.shape[2], inWidth: x.shape[3], kernel: size, stride: stride)
         geometry = g
         inputShape = x.shape
         input = x
@@ -61,12 +66,14 @@ public final class Conv2DTranspose: Layer {
         if usesWinograd(batch: n) {
             // Writes every output value: no zeroing, no column blocks.
             if stride == 1 {
-                winograd.correlate(x.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
-                                   width: g.width, kernel: weights, forward: true, into: out)
+                winograd.correlate(
+                    x.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
+                    width: g.width, kernel: weights, forward: true, into: out)
             } else {
                 // This layer's forward is the adjoint of the stride-2 conv from its output to its input.
-                winogradStride2.convolve(x.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: inChannels),
-                                         kernel: weights, adjoint: true, into: out)
+                winogradStride2.convolve(
+                    x.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: inChannels),
+                    kernel: weights, adjoint: true, into: out)
             }
             for s in 0..<n { addBias(bias, to: out + s * perImage, channels: 0..<outChannels, planeSize: planeSize) }
             xChunkHoldsWholeBatch = false
@@ -94,10 +101,12 @@ public final class Conv2DTranspose: Layer {
                 while block < blocks {
                     let o0 = block * perBlock, channels = min(perBlock, outChannels - o0)
                     // cols = Wᵀ·X for rows (o, i, j), o in the block : [channels·k·k, C]·[C, count·P]
-                    gemmBlock(transA: true, transB: false, m: channels * taps, n: width, k: inChannels, alpha: 1,
-                              weights + o0 * taps, lda: g.patch, xs, ldb: width, beta: 0, scratch, ldc: width)
-                    let part = ConvGeometry(channels: channels, height: g.height, width: g.width, kernel: size,
-                                            stride: stride, outHeight: g.outHeight, outWidth: g.outWidth)
+                    gemmBlock(
+                        transA: true, transB: false, m: channels * taps, n: width, k: inChannels, alpha: 1,
+                        weights + o0 * taps, lda: g.patch, xs, ldb: width, beta: 0, scratch, ldc: width)
+                    let part = ConvGeometry(
+                        channels: channels, height: g.height, width: g.width, kernel: size,
+                        stride: stride, outHeight: g.outHeight, outWidth: g.outWidth)
                     for s in 0..<count {
                         let image = out + (first + s) * perImage
                         part.col2im(scratch, ld: width, offset: s * p, image + o0 * planeSize)
@@ -114,18 +123,20 @@ public final class Conv2DTranspose: Layer {
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
         guard let g = geometry, let x = input else { preconditionFailure("Conv2DTranspose.backward before forward") }
         let n = inputShape[0], p = g.positions
-        let chunk = forwardChunk   // the buffers are sized for it
+        let chunk = forwardChunk  // the buffers are sized for it
         let perImage = outChannels * g.height * g.width
         let winogradInput = needs.contains(.input) && usesWinograd(batch: n)
         if needs.contains(.input) {
             gradInput.resize(inputShape)
             if winogradInput {
                 if stride == 1 {
-                    winograd.correlate(dy.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
-                                       width: g.width, kernel: kernel.value.data, forward: false, into: gradInput.data)
+                    winograd.correlate(
+                        dy.data, n: n, channels: inChannels, outChannels: outChannels, height: g.height,
+                        width: g.width, kernel: kernel.value.data, forward: false, into: gradInput.data)
                 } else {
-                    winogradStride2.convolve(dy.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: inChannels),
-                                             kernel: kernel.value.data, adjoint: false, into: gradInput.data)
+                    winogradStride2.convolve(
+                        dy.data, n: n, geometry: WinogradStride2.geometry(g, outChannels: inChannels),
+                        kernel: kernel.value.data, adjoint: false, into: gradInput.data)
                 }
             } else {
                 gradChunk.resize([inChannels, chunk * p])
@@ -134,13 +145,15 @@ public final class Conv2DTranspose: Layer {
         let winogradWeights = needs.contains(.parameters) && usesWinograd(batch: n) && winogradWeightGradient
         if winogradWeights {
             if stride == 1 {
-                winograd.addWeightGradient(x: x.data, dy: dy.data, n: n, channels: inChannels, outChannels: outChannels,
-                                           height: g.height, width: g.width, into: kernel.grad.data)
+                winograd.addWeightGradient(
+                    x: x.data, dy: dy.data, n: n, channels: inChannels, outChannels: outChannels,
+                    height: g.height, width: g.width, into: kernel.grad.data)
             } else {
                 // The conv's kernel gradient, with this layer's upstream as the conv's input.
-                winogradStride2.addKernelGradient(x: dy.data, dy: x.data, n: n,
-                                                  geometry: WinogradStride2.geometry(g, outChannels: inChannels),
-                                                  into: kernel.grad.data)
+                winogradStride2.addKernelGradient(
+                    x: dy.data, dy: x.data, n: n,
+                    geometry: WinogradStride2.geometry(g, outChannels: inChannels),
+                    into: kernel.grad.data)
             }
         }
         let columnsWeights = needs.contains(.parameters) && !winogradWeights
@@ -160,14 +173,17 @@ public final class Conv2DTranspose: Layer {
                 if !xChunkHoldsWholeBatch {
                     batchToChannelMajor(x.data + first * inChannels * p, xChunk.data, n: count, c: inChannels, p: p)
                 }
-                gemm(transB: true, m: inChannels, n: g.patch, k: width, xChunk.data, lda: width,
-                     cols.data, ldb: width, beta: 1, kernel.grad.data, ldc: g.patch)
+                gemm(
+                    transB: true, m: inChannels, n: g.patch, k: width, xChunk.data, lda: width,
+                    cols.data, ldb: width, beta: 1, kernel.grad.data, ldc: g.patch)
             }
             if columnsInput {
                 // dX = W·dcols : [C, O·k·k]·[O·k·k, count·P]
-                gemm(m: inChannels, n: width, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: width,
-                     gradChunk.data, ldc: width)
-                channelMajorToBatch(gradChunk.data, gradInput.data + first * inChannels * p, n: count, c: inChannels, p: p)
+                gemm(
+                    m: inChannels, n: width, k: g.patch, kernel.value.data, lda: g.patch, cols.data, ldb: width,
+                    gradChunk.data, ldc: width)
+                channelMajorToBatch(
+                    gradChunk.data, gradInput.data + first * inChannels * p, n: count, c: inChannels, p: p)
             }
         }
         if needs.contains(.parameters), let bias {

@@ -20,8 +20,9 @@ public struct ConvGeometry: Equatable {
 
     /// Conv2D `same`: output ceil(in / stride).
     public static func same(channels: Int, height: Int, width: Int, kernel: Int, stride: Int) -> ConvGeometry {
-        ConvGeometry(channels: channels, height: height, width: width, kernel: kernel, stride: stride,
-                     outHeight: (height + stride - 1) / stride, outWidth: (width + stride - 1) / stride)
+        ConvGeometry(
+            channels: channels, height: height, width: width, kernel: kernel, stride: stride,
+            outHeight: (height + stride - 1) / stride, outWidth: (width + stride - 1) / stride)
     }
 
     /// Rows of the column matrix: C·k·k.
@@ -62,8 +63,9 @@ public struct ConvGeometry: Equatable {
     /// = image[c][oh·s − padTop + i][ow·s − padLeft + j] (0 outside). `ld` is the row stride of cols.
     /// Runs the C kernel (zoo_im2col: AVX-512 where the CPU has it); `im2colPortable` is its reference.
     func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int, offset: Int) {
-        zoo_im2col(image, cols, ld, offset, Int32(channels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
-                   Int32(outHeight), Int32(outWidth), Int32(padTop), Int32(padLeft))
+        zoo_im2col(
+            image, cols, ld, offset, Int32(channels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
+            Int32(outHeight), Int32(outWidth), Int32(padTop), Int32(padLeft))
     }
 
     /// im2col as plain Swift loops: the reference the C kernel is tested against.
@@ -76,9 +78,11 @@ public struct ConvGeometry: Equatable {
                     let row = cols + ((c * kernel + i) * kernel + j) * ld + offset
                     let columns = validRange(size: width, pad: padLeft, tap: j, outputs: outWidth)
                     row.update(repeating: 0, count: rows.lowerBound * outWidth)
-                    (row + rows.upperBound * outWidth).update(repeating: 0, count: (outHeight - rows.upperBound) * outWidth)
+                    (row + rows.upperBound * outWidth).update(
+                        repeating: 0, count: (outHeight - rows.upperBound) * outWidth)
                     for oh in rows {
-                        let src = plane + (oh * stride - padTop + i) * width + (columns.lowerBound * stride - padLeft + j)
+                        let src =
+                            plane + (oh * stride - padTop + i) * width + (columns.lowerBound * stride - padLeft + j)
                         let dst = row + oh * outWidth
                         dst.update(repeating: 0, count: columns.lowerBound)
                         (dst + columns.upperBound).update(repeating: 0, count: outWidth - columns.upperBound)
@@ -98,8 +102,9 @@ public struct ConvGeometry: Equatable {
     /// `image` must be zeroed by the caller. Runs the C kernel (zoo_col2im: AVX-512 where the
     /// CPU has it, the same sums in the same order); `col2imPortable` is its reference.
     func col2im(_ cols: UnsafePointer<Float>, ld: Int, offset: Int, _ image: UnsafeMutablePointer<Float>) {
-        zoo_col2im(cols, ld, offset, image, Int32(channels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
-                   Int32(outHeight), Int32(outWidth), Int32(padTop), Int32(padLeft))
+        zoo_col2im(
+            cols, ld, offset, image, Int32(channels), Int32(height), Int32(width), Int32(kernel), Int32(stride),
+            Int32(outHeight), Int32(outWidth), Int32(padTop), Int32(padLeft))
     }
 
     /// col2im as plain Swift loops: the reference the C kernel is tested against.
@@ -112,7 +117,8 @@ public struct ConvGeometry: Equatable {
                     let row = cols + ((c * kernel + i) * kernel + j) * ld + offset
                     let columns = validRange(size: width, pad: padLeft, tap: j, outputs: outWidth)
                     for oh in rows {
-                        let dst = plane + (oh * stride - padTop + i) * width + (columns.lowerBound * stride - padLeft + j)
+                        let dst =
+                            plane + (oh * stride - padTop + i) * width + (columns.lowerBound * stride - padLeft + j)
                         let src = row + oh * outWidth + columns.lowerBound
                         if stride == 1 {
                             for t in 0..<columns.count { dst[t] += src[t] }

@@ -5,7 +5,7 @@ public final class Dense: Layer {
     public let bias: Parameter?
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])
-    private var input: Tensor?   // cache: the forward input (owned by the previous layer)
+    private var input: Tensor?  // cache: the forward input (owned by the previous layer)
 
     public init(inputs: Int, outputs: Int, bias: Bool = true, rng: RandomSource) {
         kernel = Parameter("kernel", shape: [inputs, outputs])
@@ -32,8 +32,9 @@ public final class Dense: Layer {
         if let bias {
             for i in 0..<n { (output.data + i * outputs).update(from: bias.value.data, count: outputs) }
         }
-        gemm(m: n, n: outputs, k: inputs, x.data, lda: inputs, kernel.value.data, ldb: outputs,
-             beta: bias == nil ? 0 : 1, output.data, ldc: outputs)
+        gemm(
+            m: n, n: outputs, k: inputs, x.data, lda: inputs, kernel.value.data, ldb: outputs,
+            beta: bias == nil ? 0 : 1, output.data, ldc: outputs)
         return output
     }
 
@@ -42,8 +43,9 @@ public final class Dense: Layer {
         let n = x.batch
         if needs.contains(.parameters) {
             // dW += xᵀ·dy ; db += Σ_n dy
-            gemm(transA: true, m: inputs, n: outputs, k: n, x.data, lda: inputs, dy.data, ldb: outputs,
-                 beta: 1, kernel.grad.data, ldc: outputs)
+            gemm(
+                transA: true, m: inputs, n: outputs, k: n, x.data, lda: inputs, dy.data, ldb: outputs,
+                beta: 1, kernel.grad.data, ldc: outputs)
             if let bias {
                 let db = bias.grad.data
                 for i in 0..<n { let row = dy.data + i * outputs; for j in 0..<outputs { db[j] += row[j] } }
@@ -52,8 +54,9 @@ public final class Dense: Layer {
         if needs.contains(.input) {
             // dx = dy·Wᵀ
             gradInput.resize(x.shape)
-            gemm(transB: true, m: n, n: inputs, k: outputs, dy.data, lda: outputs, kernel.value.data, ldb: outputs,
-                 gradInput.data, ldc: inputs)
+            gemm(
+                transB: true, m: n, n: inputs, k: outputs, dy.data, lda: outputs, kernel.value.data, ldb: outputs,
+                gradInput.data, ldc: inputs)
         }
         return gradInput
     }

@@ -3,7 +3,7 @@
 /// pixel (the usual conditional-DCGAN input). Parameter-free.
 /// x: [N, C·H·W + K] → y: [N, C + K, H, W]
 public final class LabelPlanes: Layer {
-    public let imageShape: [Int]   // [C, H, W]
+    public let imageShape: [Int]  // [C, H, W]
     public let classes: Int
     private let output = Tensor(shape: [0])
     private let gradInput = Tensor(shape: [0])

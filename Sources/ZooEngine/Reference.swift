@@ -17,8 +17,10 @@ public enum Reference {
     // MARK: Dense
 
     /// y = x·W + b;  x: [n, inputs], W: [inputs, outputs].
-    public static func denseForward(x: [Float], n: Int, inputs: Int, outputs: Int,
-                                    kernel: [Float], bias: [Float]?) -> [Float] {
+    public static func denseForward(
+        x: [Float], n: Int, inputs: Int, outputs: Int,
+        kernel: [Float], bias: [Float]?
+    ) -> [Float] {
         var y = [Float](repeating: 0, count: n * outputs)
         for r in 0..<n {
             for o in 0..<outputs {
@@ -31,8 +33,10 @@ public enum Reference {
     }
 
     /// dx = dy·Wᵀ, dW = xᵀ·dy, db = Σ_rows dy.
-    public static func denseBackward(x: [Float], dy: [Float], n: Int, inputs: Int, outputs: Int,
-                                     kernel: [Float]) -> (dx: [Float], dW: [Float], db: [Float]) {
+    public static func denseBackward(
+        x: [Float], dy: [Float], n: Int, inputs: Int, outputs: Int,
+        kernel: [Float]
+    ) -> (dx: [Float], dW: [Float], db: [Float]) {
         var dx = [Double](repeating: 0, count: n * inputs)
         var dW = [Double](repeating: 0, count: inputs * outputs)
         var db = [Double](repeating: 0, count: outputs)
@@ -63,7 +67,8 @@ public enum Reference {
 
     /// y[n][o][oh][ow] = b[o] + Σ_{c,i,j} x[n][c][oh·s − pt + i][ow·s − pl + j] · K[o][c][i][j]
     public static func conv2dForward(x: [Float], shape s: ConvShape, kernel: [Float], bias: [Float]?)
-        -> (y: [Float], outHeight: Int, outWidth: Int) {
+        -> (y: [Float], outHeight: Int, outWidth: Int)
+    {
         let oh = conv2dOutSize(s.h, stride: s.stride), ow = conv2dOutSize(s.w, stride: s.stride)
         let pt = samePadBefore(size: s.h, outSize: oh, k: s.k, stride: s.stride)
         let pl = samePadBefore(size: s.w, outSize: ow, k: s.k, stride: s.stride)
@@ -81,7 +86,8 @@ public enum Reference {
                                 for j in 0..<s.k {
                                     let xw = yw * s.stride - pl + j
                                     guard xw >= 0 && xw < s.w else { continue }
-                                    sum += Double(x[((b * s.c + c) * s.h + xh) * s.w + xw])
+                                    sum +=
+                                        Double(x[((b * s.c + c) * s.h + xh) * s.w + xw])
                                         * Double(kernel[((f * s.c + c) * s.k + i) * s.k + j])
                                 }
                             }
@@ -95,7 +101,8 @@ public enum Reference {
     }
 
     public static func conv2dBackward(x: [Float], dy: [Float], shape s: ConvShape, kernel: [Float])
-        -> (dx: [Float], dW: [Float], db: [Float]) {
+        -> (dx: [Float], dW: [Float], db: [Float])
+    {
         let oh = conv2dOutSize(s.h, stride: s.stride), ow = conv2dOutSize(s.w, stride: s.stride)
         let pt = samePadBefore(size: s.h, outSize: oh, k: s.k, stride: s.stride)
         let pl = samePadBefore(size: s.w, outSize: ow, k: s.k, stride: s.stride)
@@ -139,7 +146,8 @@ public enum Reference {
     /// y[o][h·s − pt + i][w·s − pl + j], with the padding of the `same` conv from the output
     /// size back to the input size (the conv this layer is the data gradient of).
     public static func conv2dTransposeForward(x: [Float], shape s: ConvShape, kernel: [Float], bias: [Float]?)
-        -> (y: [Float], outHeight: Int, outWidth: Int) {
+        -> (y: [Float], outHeight: Int, outWidth: Int)
+    {
         let oh = conv2dTransposeOutSize(s.h, stride: s.stride), ow = conv2dTransposeOutSize(s.w, stride: s.stride)
         let pt = samePadBefore(size: oh, outSize: s.h, k: s.k, stride: s.stride)
         let pl = samePadBefore(size: ow, outSize: s.w, k: s.k, stride: s.stride)
@@ -161,7 +169,8 @@ public enum Reference {
                                 for j in 0..<s.k {
                                     let yw = w * s.stride - pl + j
                                     guard yw >= 0 && yw < ow else { continue }
-                                    y[((b * o + f) * oh + yh) * ow + yw] += v * Double(kernel[((c * o + f) * s.k + i) * s.k + j])
+                                    y[((b * o + f) * oh + yh) * ow + yw] +=
+                                        v * Double(kernel[((c * o + f) * s.k + i) * s.k + j])
                                 }
                             }
                         }
@@ -173,7 +182,8 @@ public enum Reference {
     }
 
     public static func conv2dTransposeBackward(x: [Float], dy: [Float], shape s: ConvShape, kernel: [Float])
-        -> (dx: [Float], dW: [Float], db: [Float]) {
+        -> (dx: [Float], dW: [Float], db: [Float])
+    {
         let oh = conv2dTransposeOutSize(s.h, stride: s.stride), ow = conv2dTransposeOutSize(s.w, stride: s.stride)
         let pt = samePadBefore(size: oh, outSize: s.h, k: s.k, stride: s.stride)
         let pl = samePadBefore(size: ow, outSize: s.w, k: s.k, stride: s.stride)

@@ -1,6 +1,6 @@
 import CBLAS
-import ZooThreadPool
 import Foundation
+import ZooThreadPool
 
 /// Threading for the engine: GEMMs cut into blocks and large elementwise loops split over
 /// the engine's worker pool (CThreadPool), single-threaded OpenBLAS inside each block.

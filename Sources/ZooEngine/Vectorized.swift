@@ -30,8 +30,10 @@ func leakyForward(_ xs: UnsafePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
 
 /// gs[i] = keys[i] > 0 ? ds[i] : slope·ds[i] over `range` (slope 0: +0).
 @inline(__always)
-func leakyBackward(_ keys: UnsafePointer<Float>, _ ds: UnsafePointer<Float>, _ gs: UnsafeMutablePointer<Float>,
-                   slope: Float, _ range: Range<Int>) {
+func leakyBackward(
+    _ keys: UnsafePointer<Float>, _ ds: UnsafePointer<Float>, _ gs: UnsafeMutablePointer<Float>,
+    slope: Float, _ range: Range<Int>
+) {
     var i = range.lowerBound
     while i + 16 <= range.upperBound {
         let d = load16(ds + i)
@@ -56,8 +58,10 @@ func addAndClear(_ to: UnsafeMutablePointer<Float>, _ from: UnsafeMutablePointer
 
 /// One Adam update over `range`: m, v, w updated in place, g zeroed (see Adam.step).
 @inline(__always)
-func adamUpdate(w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
-                v: UnsafeMutablePointer<Float>, b1: Float, b2: Float, alpha: Float, eps: Float, _ range: Range<Int>) {
+func adamUpdate(
+    w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+    v: UnsafeMutablePointer<Float>, b1: Float, b2: Float, alpha: Float, eps: Float, _ range: Range<Int>
+) {
     var i = range.lowerBound
     while i + 16 <= range.upperBound {
         let gi = load16(g + i)

@@ -9,12 +9,12 @@ import Foundation
 /// dU_t[4C, O] += V_tᵀ · W_t. Its buffers are reused from call to call.
 /// kernel: the conv's [O, C, 5, 5] (a Conv2DTranspose's [C', O', 5, 5] with C' = O, O' = C)
 final class WinogradStride2 {
-    private let forwardFilter: TransformedFilter   // U: [36, 4C, O]
-    private let adjointFilter: TransformedFilter   // U: [36, O, 4C]
+    private let forwardFilter: TransformedFilter  // U: [36, 4C, O]
+    private let adjointFilter: TransformedFilter  // U: [36, O, 4C]
     private let filterGradient: TransformedFilter  // dU: [36, 4C, O]
-    private let inputs = Tensor(shape: [0])    // V: [36, tiles, rows], one chunk of images
+    private let inputs = Tensor(shape: [0])  // V: [36, tiles, rows], one chunk of images
     private let products = Tensor(shape: [0])  // M: [36, tiles, cols]
-    private let scratch = Tensor(shape: [0])   // per part: an image's grid and a transform's rows
+    private let scratch = Tensor(shape: [0])  // per part: an image's grid and a transform's rows
     /// Most floats of V or M per chunk of images: 4 MB, so a chunk's GEMMs work in L3. 8 MB
     /// chunks ran the DCGAN step no faster (alternating, 356–385 against 360–373 ms) and
     /// raised its peak RSS by 20 MB. Tests lower it to get chunks of one image.
@@ -34,16 +34,19 @@ final class WinogradStride2 {
     /// The conv's geometry in the C kernels' terms: big image `g` (channels, height, width),
     /// small image [outChannels, g.outHeight, g.outWidth].
     static func geometry(_ g: ConvGeometry, outChannels: Int) -> zoo_s2_geometry {
-        zoo_s2_geometry(channels: Int32(g.channels), height: Int32(g.height), width: Int32(g.width),
-                        outChannels: Int32(outChannels), outHeight: Int32(g.outHeight), outWidth: Int32(g.outWidth),
-                        padTop: Int32(g.padTop), padLeft: Int32(g.padLeft))
+        zoo_s2_geometry(
+            channels: Int32(g.channels), height: Int32(g.height), width: Int32(g.width),
+            outChannels: Int32(outChannels), outHeight: Int32(g.outHeight), outWidth: Int32(g.outWidth),
+            padTop: Int32(g.padTop), padLeft: Int32(g.padLeft))
     }
 
     /// adjoint false: y = the conv of the big images `src` [N, C, H, W] into `dst` [N, O, OH, OW].
     /// adjoint true: dst = its input gradient [N, C, H, W] for the small `src` [N, O, OH, OW].
     /// Every value of dst is written.
-    func convolve(_ src: UnsafePointer<Float>, n: Int, geometry g: zoo_s2_geometry, kernel: UnsafePointer<Float>,
-                  adjoint: Bool, into dst: UnsafeMutablePointer<Float>) {
+    func convolve(
+        _ src: UnsafePointer<Float>, n: Int, geometry g: zoo_s2_geometry, kernel: UnsafePointer<Float>,
+        adjoint: Bool, into dst: UnsafeMutablePointer<Float>
+    ) {
         var g = g
         let phases = 4 * Int(g.channels), outChannels = Int(g.outChannels)
         let rows = adjoint ? outChannels : phases, cols = adjoint ? phases : outChannels
@@ -74,14 +77,16 @@ final class WinogradStride2 {
             let tiles = count * perImage
             forEachImageSlice(count, parts: parts) { part, lo, hi in
                 var g = g
-                zoo_wino_s2_input(src, &g, flag, Int32(first + lo), Int32(first + hi), v, tiles, lo * perImage,
-                                  work + part * scratchFloats)
+                zoo_wino_s2_input(
+                    src, &g, flag, Int32(first + lo), Int32(first + hi), v, tiles, lo * perImage,
+                    work + part * scratchFloats)
             }
             pointProducts(points: 36, m: tiles, n: cols, k: rows, v, u, beta: 0, into: prod)
             forEachImageSlice(count, parts: parts) { part, lo, hi in
                 var g = g
-                zoo_wino_s2_output(prod, &g, flag, Int32(first + lo), Int32(first + hi), tiles, lo * perImage, dst,
-                                   work + part * scratchFloats)
+                zoo_wino_s2_output(
+                    prod, &g, flag, Int32(first + lo), Int32(first + hi), tiles, lo * perImage, dst,
+                    work + part * scratchFloats)
             }
         }
     }
@@ -91,8 +96,10 @@ final class WinogradStride2 {
     /// dU_t[4C, O] = Σ_tiles V_t[tile, 4C]ᵀ · W_t[tile, O] with V the forward's input transform
     /// and W = A·dY·Aᵀ, summed over the chunks of images; then dK = Gᵀ·dU·G onto the 5×5 taps.
     /// Uses the V and M buffers for V and W, and dU its own (the forward's when filters are not cached).
-    func addKernelGradient(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, geometry g: zoo_s2_geometry,
-                           into dk: UnsafeMutablePointer<Float>) {
+    func addKernelGradient(
+        x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, geometry g: zoo_s2_geometry,
+        into dk: UnsafeMutablePointer<Float>
+    ) {
         var g = g
         let channels = Int(g.channels), phases = 4 * channels, outChannels = Int(g.outChannels)
         let perImage = Int(zoo_wino_s2_tiles(&g, 0))
@@ -111,11 +118,13 @@ final class WinogradStride2 {
                 var g = g
                 let scratch = work + part * scratchFloats
                 zoo_wino_s2_input(x, &g, 0, Int32(first + lo), Int32(first + hi), v, tiles, lo * perImage, scratch)
-                zoo_wino_s2_output_adjoint(dy, &g, Int32(first + lo), Int32(first + hi), wt, tiles, lo * perImage, scratch)
+                zoo_wino_s2_output_adjoint(
+                    dy, &g, Int32(first + lo), Int32(first + hi), wt, tiles, lo * perImage, scratch)
             }
             // The first chunk writes dU, later ones add to it.
-            pointProducts(points: 36, transA: true, m: phases, n: outChannels, k: tiles, v, wt,
-                          beta: first == 0 ? 0 : 1, into: du)
+            pointProducts(
+                points: 36, transA: true, m: phases, n: outChannels, k: tiles, v, wt,
+                beta: first == 0 ? 0 : 1, into: du)
         }
         // The big image's channels shared out: each part writes its own [·, c, 5, 5] taps of dk.
         let perPart = (channels + parts - 1) / parts
@@ -139,7 +148,8 @@ final class TransformedFilter {
     /// caller is about to write there.
     func holds(_ kernel: UnsafePointer<Float>, count: Int, adjoint: Bool, shape: [Int]) -> Bool {
         if u.shape == shape && self.adjoint == adjoint && self.kernel.count == count
-            && self.kernel.withUnsafeBufferPointer({ memcmp($0.baseAddress!, kernel, count * 4) == 0 }) {
+            && self.kernel.withUnsafeBufferPointer({ memcmp($0.baseAddress!, kernel, count * 4) == 0 })
+        {
             return true
         }
         u.resize(shape)

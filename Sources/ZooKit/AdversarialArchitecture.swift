@@ -4,23 +4,30 @@ public extension GANStep {
     /// Wires two networks with their Adam optimizers from the hyperparameters, with the latent
     /// size and (for a conditional plugin) the class count its descriptor declares, scored by
     /// `loss` (the seeds' BCE unless the plugin picks another).
-    convenience init(generator: Sequential, discriminator: Sequential, hyperparameters h: Hyperparameters,
-                     descriptor d: ArchitectureDescriptor, loss: any AdversarialLoss = NonSaturatingBCE()) {
-        self.init(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: d.latentSize,
-                  conditionalOn: d.conditional ? d.classes : nil, loss: loss)
+    convenience init(
+        generator: Sequential, discriminator: Sequential, hyperparameters h: Hyperparameters,
+        descriptor d: ArchitectureDescriptor, loss: any AdversarialLoss = NonSaturatingBCE()
+    ) {
+        self.init(
+            generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: d.latentSize,
+            conditionalOn: d.conditional ? d.classes : nil, loss: loss)
     }
 
     /// Wires two networks with their Adam optimizers from the hyperparameters;
     /// `conditionalOn` makes both networks see a one-hot label.
-    convenience init(generator: Sequential, discriminator: Sequential, hyperparameters h: Hyperparameters,
-                     latentSize: Int, conditionalOn classes: Int? = nil, loss: any AdversarialLoss = NonSaturatingBCE()) {
+    convenience init(
+        generator: Sequential, discriminator: Sequential, hyperparameters h: Hyperparameters,
+        latentSize: Int, conditionalOn classes: Int? = nil, loss: any AdversarialLoss = NonSaturatingBCE()
+    ) {
         self.init(
             generator: LabelledNetwork(generator, conditionalOn: classes),
             discriminator: LabelledNetwork(discriminator, conditionalOn: classes),
-            generatorOptimizer: Adam(parameters: generator.trainableParameters, learningRate: h.generatorLearningRate,
-                                     beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
-            discriminatorOptimizer: Adam(parameters: discriminator.trainableParameters, learningRate: h.discriminatorLearningRate,
-                                         beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
+            generatorOptimizer: Adam(
+                parameters: generator.trainableParameters, learningRate: h.generatorLearningRate,
+                beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
+            discriminatorOptimizer: Adam(
+                parameters: discriminator.trainableParameters, learningRate: h.discriminatorLearningRate,
+                beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
             latentSize: latentSize, classes: classes ?? 0, loss: loss)
         labelSmoothing = h.aids.labelSmoothing
         discriminatorSteps = h.aids.discriminatorSteps
@@ -58,8 +65,9 @@ public extension AdversarialArchitecture {
 
     func prepareStep(_ clock: TrainingClock) {
         gan.stepIndex = clock.globalStep
-        gan.instanceNoise = clock.aids.instanceNoiseSigma(step: clock.globalStep, stepsPerEpoch: clock.stepsPerEpoch,
-                                                          epochs: clock.epochs)
+        gan.instanceNoise = clock.aids.instanceNoiseSigma(
+            step: clock.globalStep, stepsPerEpoch: clock.stepsPerEpoch,
+            epochs: clock.epochs)
     }
 
     var hasGeneratorAverage: Bool { gan.ema != nil }

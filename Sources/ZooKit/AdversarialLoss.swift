@@ -46,8 +46,10 @@ public extension AdversarialLoss {
 /// of two D backwards at x̂ ± h·∇ₓD(x̂)/‖∇ₓD(x̂)‖ scaled by λ·2(‖∇ₓD‖ − 1)/(2h), using that
 /// ∂/∂θ ‖g(θ)‖ = Hₓθᵀ ĝ; D's caches are reused freely, since its passes are done.
 public protocol DiscriminatorPenalty: Sendable {
-    func accumulate(discriminator: LabelledNetwork, real: Tensor, fake: Tensor, labels: Tensor?,
-                    inverseN: Float, rng: RandomSource) -> Double
+    func accumulate(
+        discriminator: LabelledNetwork, real: Tensor, fake: Tensor, labels: Tensor?,
+        inverseN: Float, rng: RandomSource
+    ) -> Double
 }
 
 /// The seeds' loss: binary cross-entropy on D's logits, G non-saturating (G's target is 1

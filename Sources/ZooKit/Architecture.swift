@@ -27,11 +27,13 @@ public struct ArchitectureDescriptor: Sendable {
     /// (`StepResult.adversarialNames` for GANs; the classifier's "loss", "accuracy").
     public let stepMetricNames: [String]
 
-    public init(name: String, title: String, summary: String, reference: String, kind: Kind,
-                conditional: Bool, version: Int = 1, latentSize: Int, imageShape: [Int] = [1, 28, 28],
-                classes: Int = 10, recipes: [Recipe],
-                hyperparameterHelp: [(name: String, meaning: String)] = Hyperparameters.standardHelp,
-                stepMetricNames: [String] = StepResult.adversarialNames) {
+    public init(
+        name: String, title: String, summary: String, reference: String, kind: Kind,
+        conditional: Bool, version: Int = 1, latentSize: Int, imageShape: [Int] = [1, 28, 28],
+        classes: Int = 10, recipes: [Recipe],
+        hyperparameterHelp: [(name: String, meaning: String)] = Hyperparameters.standardHelp,
+        stepMetricNames: [String] = StepResult.adversarialNames
+    ) {
         precondition(!recipes.isEmpty, "\(name): a descriptor needs at least one recipe")
         self.name = name; self.title = title; self.summary = summary; self.reference = reference
         self.kind = kind; self.conditional = conditional; self.version = version
@@ -179,7 +181,9 @@ public extension Architecture {
     /// Every stored tensor of the model: weights and BatchNorm statistics per network, then
     /// the auxiliary state.
     var namedTensors: [(network: String, path: String, tensor: Tensor)] {
-        networks.flatMap { net in net.network.namedParameters.map { (network: net.name, path: $0.path, tensor: $0.parameter.value) } }
+        networks.flatMap { net in
+            net.network.namedParameters.map { (network: net.name, path: $0.path, tensor: $0.parameter.value) }
+        }
             + auxiliaryTensors
     }
 

@@ -61,12 +61,15 @@ public final class Evaluator {
         }
         classifier = model
         dataset = loaded.info.dataset
-        classifierSHA256 = Self.fingerprint(loaded.checkpoint.tensors.filter { !ModelStore.isOptimizerState($0.network) })
+        classifierSHA256 = Self.fingerprint(
+            loaded.checkpoint.tensors.filter { !ModelStore.isOptimizerState($0.network) })
         if dataset == DatasetChoice.fashion.rawValue {
             self.dataDirectory = dataDirectory ?? IDX.fashionDirectory
             testSet = try IDX.loadFashion(directory: self.dataDirectory, split: .test)
         } else {
-            guard let dataDirectory else { throw ZooError.invalidHyperparameter("a data directory for \(dataset) is needed") }
+            guard let dataDirectory else {
+                throw ZooError.invalidHyperparameter("a data directory for \(dataset) is needed")
+            }
             self.dataDirectory = dataDirectory
             testSet = try IDX.load(directory: dataDirectory, split: .test, limit: nil)
         }
@@ -77,8 +80,9 @@ public final class Evaluator {
     /// A classifier judges only generators of its own dataset.
     func requireSameDataset(model: String, dataset modelDataset: String) throws {
         guard modelDataset == dataset else {
-            throw ZooError.wrongEvaluator(model: model, dataset: modelDataset, classifier: classifierName, classifierDataset: dataset,
-                                          suggestion: Self.defaultClassifier(for: modelDataset))
+            throw ZooError.wrongEvaluator(
+                model: model, dataset: modelDataset, classifier: classifierName, classifierDataset: dataset,
+                suggestion: Self.defaultClassifier(for: modelDataset))
         }
     }
 
@@ -97,7 +101,9 @@ public final class Evaluator {
     }
 
     /// Probabilities [N*classes] and features [N*F] of images [N, C, H, W], in batches.
-    static func classify(_ classifier: any ImageClassifying, _ images: Tensor) -> (probabilities: [Double], features: [Double], featureCount: Int) {
+    static func classify(_ classifier: any ImageClassifying, _ images: Tensor) -> (
+        probabilities: [Double], features: [Double], featureCount: Int
+    ) {
         var probabilities = [Double](), features = [Double]()
         probabilities.reserveCapacity(images.batch * 10)
         var featureCount = 0
@@ -117,7 +123,8 @@ public final class Evaluator {
         return (probabilities, features, featureCount)
     }
 
-    private func statistics(of images: Tensor) throws -> (mean: [Double], covariance: [Double], probabilities: [Double]) {
+    private func statistics(of images: Tensor) throws -> (mean: [Double], covariance: [Double], probabilities: [Double])
+    {
         let (p, f, d) = classify(images)
         let (mean, covariance) = try EvaluationMath.meanAndCovariance(f, dimension: d)
         return (mean, covariance, p)
@@ -127,14 +134,22 @@ public final class Evaluator {
     /// `average` false (`--no-ema`) draws from the trained weights instead of their moving
     /// average; those figures describe a way of drawing the model does not use, so they are
     /// returned, not stored.
-    public func evaluate(model name: String, samples: Int, seed: UInt64, checkpoint: CheckpointSelector = .latest,
-                         average: Bool = true) throws -> EvaluationReport {
-        guard (100...ModelStore.maximumCount).contains(samples) else { throw ZooError.samplesOutOfRange(samples, range: 100...ModelStore.maximumCount) }
-        let loaded = try store.load(name, checkpoint: checkpoint, networks: ["generator", "classifier"], average: average)
+    public func evaluate(
+        model name: String, samples: Int, seed: UInt64, checkpoint: CheckpointSelector = .latest,
+        average: Bool = true
+    ) throws -> EvaluationReport {
+        guard (100...ModelStore.maximumCount).contains(samples) else {
+            throw ZooError.samplesOutOfRange(samples, range: 100...ModelStore.maximumCount)
+        }
+        let loaded = try store.load(
+            name, checkpoint: checkpoint, networks: ["generator", "classifier"], average: average)
         if loaded.architecture is any ImageClassifying { return try evaluateClassifier(loaded) }
         try requireSameDataset(model: name, dataset: loaded.info.dataset)
         let report = try score(generator: loaded.architecture, model: name, samples: samples, seed: seed)
-        if Self.stores(checkpoint: checkpoint, average: average, hasAverage: (loaded.architecture as? any ImageGenerating)?.hasGeneratorAverage ?? false) {
+        if Self.stores(
+            checkpoint: checkpoint, average: average,
+            hasAverage: (loaded.architecture as? any ImageGenerating)?.hasGeneratorAverage ?? false)
+        {
             try record(report, model: name, checkpoint: checkpoint)
         }
         return report
@@ -151,26 +166,33 @@ public final class Evaluator {
     /// Scores a live model as it trains (`zoo train --eval-every`): the weights generation
     /// uses, inference mode, its own noise; the training's random stream is not touched.
     /// Stored on `checkpoint` (the one just written).
-    public func evaluateTraining(model name: String, architecture: any Architecture, dataset modelDataset: String,
-                                 samples: Int, epoch: Int, checkpoint: CheckpointSelector) throws -> EvaluationReport {
+    public func evaluateTraining(
+        model name: String, architecture: any Architecture, dataset modelDataset: String,
+        samples: Int, epoch: Int, checkpoint: CheckpointSelector
+    ) throws -> EvaluationReport {
         try requireSameDataset(model: name, dataset: modelDataset)
         guard let generator = architecture as? any ImageGenerating else {
             throw ZooError.notAGenerator(model: name, architecture: architecture.descriptor.name)
         }
-        var report = try generator.withGenerationWeights { try score(generator: architecture, model: name, samples: samples, seed: 0) }
+        var report = try generator.withGenerationWeights {
+            try score(generator: architecture, model: name, samples: samples, seed: 0)
+        }
         report.epoch = epoch
         try record(report, model: name, checkpoint: checkpoint)
         return report
     }
 
-    private func score(generator architecture: any Architecture, model name: String, samples: Int, seed: UInt64) throws -> EvaluationReport {
+    private func score(generator architecture: any Architecture, model name: String, samples: Int, seed: UInt64) throws
+        -> EvaluationReport
+    {
         guard let generator = architecture as? any ImageGenerating else {
             throw ZooError.notAGenerator(model: name, architecture: architecture.descriptor.name)
         }
         let descriptor = architecture.descriptor
         let labels: [Int]? = descriptor.conditional ? (0..<samples).map { $0 % descriptor.classes } : nil
-        let images = ModelStore.sample(generator, latentSize: descriptor.latentSize, imageShape: descriptor.imageShape,
-                                       count: samples, labels: labels, seed: seed)
+        let images = ModelStore.sample(
+            generator, latentSize: descriptor.latentSize, imageShape: descriptor.imageShape,
+            count: samples, labels: labels, seed: seed)
         var report = try score(images, model: name, seed: seed, against: testFeatures.get(), split: referenceSplit)
         if let labels {
             let (p, _, _) = classify(images)
@@ -188,55 +210,72 @@ public final class Evaluator {
     /// The reference row: 10k real test digits scored the same way, their features
     /// compared with the training set's. Not stored (it describes the data, not a model).
     public func referenceRow() throws -> EvaluationReport {
-        let train = dataset == DatasetChoice.fashion.rawValue ? try IDX.loadFashion(directory: dataDirectory, split: .train)
+        let train =
+            dataset == DatasetChoice.fashion.rawValue
+            ? try IDX.loadFashion(directory: dataDirectory, split: .train)
             : try IDX.load(directory: dataDirectory, split: .train, limit: nil)
         let trainStats = try statistics(of: train.images)
-        return try score(testSet.images, model: "real test images", seed: 0, against: trainStats,
-                         split: "\(dataset)-train-" + Self.countLabel(train.count))
+        return try score(
+            testSet.images, model: "real test images", seed: 0, against: trainStats,
+            split: "\(dataset)-train-" + Self.countLabel(train.count))
     }
 
-    private func score(_ images: Tensor, model: String, seed: UInt64,
-                       against reference: (mean: [Double], covariance: [Double], probabilities: [Double]),
-                       split: String) throws -> EvaluationReport {
+    private func score(
+        _ images: Tensor, model: String, seed: UInt64,
+        against reference: (mean: [Double], covariance: [Double], probabilities: [Double]),
+        split: String
+    ) throws -> EvaluationReport {
         let (p, f, d) = classify(images)
         let (mean, covariance) = try EvaluationMath.meanAndCovariance(f, dimension: d)
-        let fd = try EvaluationMath.frechetDistance(mean1: mean, covariance1: covariance, mean2: reference.mean, covariance2: reference.covariance)
+        let fd = try EvaluationMath.frechetDistance(
+            mean1: mean, covariance1: covariance, mean2: reference.mean, covariance2: reference.covariance)
         let counts = EvaluationMath.histogram(p, classes: 10)
-        return EvaluationReport(model: model, samples: images.batch, seed: seed, classifier: classifierName,
-                                classifierSHA256: classifierSHA256, referenceSplit: split,
-                                score: EvaluationMath.classifierScore(p, classes: 10), frechetDistance: fd,
-                                histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
-                                klFromUniform: EvaluationMath.klFromUniform(counts))
+        return EvaluationReport(
+            model: model, samples: images.batch, seed: seed, classifier: classifierName,
+            classifierSHA256: classifierSHA256, referenceSplit: split,
+            score: EvaluationMath.classifierScore(p, classes: 10), frechetDistance: fd,
+            histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
+            klFromUniform: EvaluationMath.klFromUniform(counts))
     }
 
     private func evaluateClassifier(_ loaded: ModelStore.Loaded) throws -> EvaluationReport {
         guard let model = loaded.architecture as? any ImageClassifying else { preconditionFailure() }
         let (p, _, _) = Self.classify(model, testSet.images)
         var correct = 0
-        for i in 0..<testSet.count where EvaluationMath.argmax(p, row: i, classes: 10) == testSet.labels[i] { correct += 1 }
+        for i in 0..<testSet.count where EvaluationMath.argmax(p, row: i, classes: 10) == testSet.labels[i] {
+            correct += 1
+        }
         let counts = EvaluationMath.histogram(p, classes: 10)
         let n = testSet.count
         let split = "\(loaded.info.dataset)-test-" + Self.countLabel(n)
-        let report = EvaluationReport(model: loaded.info.name, samples: testSet.count, seed: 0, classifier: loaded.info.name,
-                                      classifierSHA256: Self.fingerprint(loaded.checkpoint.tensors.filter { !ModelStore.isOptimizerState($0.network) }),
-                                      referenceSplit: split, score: EvaluationMath.classifierScore(p, classes: 10),
-                                      frechetDistance: 0, histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
-                                      klFromUniform: EvaluationMath.klFromUniform(counts), testAccuracy: Double(correct) / Double(testSet.count))
-        try store.recordMetric(model: loaded.info.name, checkpoint: .latest, name: "accuracy",
-                                        value: report.testAccuracy ?? 0, sampleCount: testSet.count,
-                                        evaluator: "self@\(report.classifierSHA256.prefix(12)) on \(split)",
-                                        details: "{}")
+        let report = EvaluationReport(
+            model: loaded.info.name, samples: testSet.count, seed: 0, classifier: loaded.info.name,
+            classifierSHA256: Self.fingerprint(
+                loaded.checkpoint.tensors.filter { !ModelStore.isOptimizerState($0.network) }),
+            referenceSplit: split, score: EvaluationMath.classifierScore(p, classes: 10),
+            frechetDistance: 0, histogram: counts, classesCovered: EvaluationMath.classesCovered(counts),
+            klFromUniform: EvaluationMath.klFromUniform(counts), testAccuracy: Double(correct) / Double(testSet.count))
+        try store.recordMetric(
+            model: loaded.info.name, checkpoint: .latest, name: "accuracy",
+            value: report.testAccuracy ?? 0, sampleCount: testSet.count,
+            evaluator: "self@\(report.classifierSHA256.prefix(12)) on \(split)",
+            details: "{}")
         return report
     }
 
     private func record(_ report: EvaluationReport, model: String, checkpoint: CheckpointSelector) throws {
-        let evaluator = "\(classifierName)@\(classifierSHA256.prefix(12)) seed \(report.seed) vs \(report.referenceSplit)"
+        let evaluator =
+            "\(classifierName)@\(classifierSHA256.prefix(12)) seed \(report.seed) vs \(report.referenceSplit)"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let details = String(decoding: try encoder.encode(report), as: UTF8.self)
-        var rows: [(name: String, value: Double)] = [("score", report.score), ("fd", report.frechetDistance),
-                                                     ("classes_covered", Double(report.classesCovered)), ("kl_uniform", report.klFromUniform)]
+        var rows: [(name: String, value: Double)] = [
+            ("score", report.score), ("fd", report.frechetDistance),
+            ("classes_covered", Double(report.classesCovered)), ("kl_uniform", report.klFromUniform),
+        ]
         if let accuracy = report.requestedAccuracy { rows.append(("requested_accuracy", accuracy)) }
-        try store.recordMetrics(model: model, checkpoint: checkpoint, rows, sampleCount: report.samples, evaluator: evaluator, details: details)
+        try store.recordMetrics(
+            model: model, checkpoint: checkpoint, rows, sampleCount: report.samples, evaluator: evaluator,
+            details: details)
     }
 }

@@ -27,7 +27,8 @@ extension GANStep {
 
         noise.resize([n, latentSize])
         rng.fillNormal(noise)
-        let predicted = withInstanceNoise(generator.forward(noise, oneHot: labels, training: false), rows: 0..<n, into: noisyFake)
+        let predicted = withInstanceNoise(
+            generator.forward(noise, oneHot: labels, training: false), rows: 0..<n, into: noisyFake)
         logits = discriminator.forward(predicted, oneHot: labels, training: true)
         b.dLogitsFakeD.resize(logits.shape)
         for i in 0..<n {
@@ -40,7 +41,8 @@ extension GANStep {
 
         rng.fillNormal(noise)
         let fake = generator.forward(noise, oneHot: labels, training: true)
-        logits = discriminator.forward(withInstanceNoise(fake, rows: 0..<n, into: noisyFake), oneHot: labels, training: true)
+        logits = discriminator.forward(
+            withInstanceNoise(fake, rows: 0..<n, into: noisyFake), oneHot: labels, training: true)
         b.dLogitsFakeG.resize(logits.shape)
         for i in 0..<n {
             let term = loss.generator(logits.data[i])

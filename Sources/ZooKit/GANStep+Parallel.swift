@@ -17,12 +17,15 @@ extension GANStep {
     /// makes the replicas the first time.
     func parallelParts(batch n: Int, perImage: Bool) -> Int {
         let parts = Threads.count
-        guard parallelDiscriminator, perImage, loss.penalty == nil, parts > 1, n >= 2 * parts, !Threads.insidePart else { return 1 }
+        guard parallelDiscriminator, perImage, loss.penalty == nil, parts > 1, n >= 2 * parts, !Threads.insidePart
+        else { return 1 }
         if replicable == nil {
             while replicas.count < parts - 1, let copy = discriminator.replica() { replicas.append(copy) }
             replicable = replicas.count == parts - 1
             if !generator.body.mixesImages {
-                while generatorReplicas.count < parts - 1, let copy = generator.replica() { generatorReplicas.append(copy) }
+                while generatorReplicas.count < parts - 1, let copy = generator.replica() {
+                    generatorReplicas.append(copy)
+                }
             }
         }
         guard replicable == true, replicas.count >= parts - 1 else { return 1 }
@@ -32,13 +35,19 @@ extension GANStep {
 
     /// `computeGradients`'s passes in `parts` slices (after `parallelParts`): D's gradients,
     /// G's upstream in dFake, and G's gradients when asked for.
-    func slicedPasses(parts: Int, real: Tensor, labels: Tensor?, most: Int, inverseN: Float,
-                      perImage: Bool, needsGenerator: Bool) -> PassLosses {
+    func slicedPasses(
+        parts: Int, real: Tensor, labels: Tensor?, most: Int, inverseN: Float,
+        perImage: Bool, needsGenerator: Bool
+    ) -> PassLosses {
         let n = real.batch
         // With G's replicas too, each thread runs its slice through the whole step.
         let wholeStep = generatorReplicas.count >= parts - 1
-        let fake = wholeStep ? nil : withInstanceNoise(generatorForward(generator, noise: noise, labels: labels, real: real),
-                                                       rows: 0..<n, into: noisyFake)
+        let fake =
+            wholeStep
+            ? nil
+            : withInstanceNoise(
+                generatorForward(generator, noise: noise, labels: labels, real: real),
+                rows: 0..<n, into: noisyFake)
         // G's upstream; with G in slices, each takes its rows in its fakes' shape.
         dFake.resize(fake?.shape ?? real.shape)
         let slice = (n + parts - 1) / parts
@@ -50,22 +59,25 @@ extension GANStep {
                 let rows = lo..<hi
                 let network = part == 0 ? discriminator : replicas[part - 1]
                 if let fake {
-                    let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN,
-                                        perImage: perImage, needsGenerator: needsGenerator)
+                    let passes = Passes(
+                        real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN,
+                        perImage: perImage, needsGenerator: needsGenerator)
                     out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
                 } else {
                     let g = part == 0 ? generator : generatorReplicas[part - 1]
-                    let fakes = withInstanceNoise(generatorForward(g, noise: noise.rows(rows), labels: labels?.rows(rows), real: real),
-                                                  rows: rows, into: passBuffers[part].noisyFake)
-                    let passes = Passes(real: real, fake: fakes, fakeFirstRow: lo, labels: labels, inverseN: inverseN,
-                                        perImage: perImage, needsGenerator: needsGenerator)
+                    let fakes = withInstanceNoise(
+                        generatorForward(g, noise: noise.rows(rows), labels: labels?.rows(rows), real: real),
+                        rows: rows, into: passBuffers[part].noisyFake)
+                    let passes = Passes(
+                        real: real, fake: fakes, fakeFirstRow: lo, labels: labels, inverseN: inverseN,
+                        perImage: perImage, needsGenerator: needsGenerator)
                     out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
                     if needsGenerator { g.backward(dFake.rows(rows).reshaped(fakes.shape), needs: .parameters) }
                 }
             }
         }
         var total = PassLosses()
-        for r in results { total.add(r) }   // in part order: the same sums every run
+        for r in results { total.add(r) }  // in part order: the same sums every run
         for replica in replicas.prefix(parts - 1) { discriminator.body.takeGradients(of: replica.body) }
         parallelDiscriminatorSteps += 1
         if wholeStep {

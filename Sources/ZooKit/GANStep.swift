@@ -69,8 +69,10 @@ public final class GANStep {
     let realNoise = Tensor(shape: [0]), fakeNoise = Tensor(shape: [0])
     let noisyReal = Tensor(shape: [0]), noisyFake = Tensor(shape: [0])
 
-    public init(generator: LabelledNetwork, discriminator: LabelledNetwork, generatorOptimizer: Adam,
-                discriminatorOptimizer: Adam, latentSize: Int, classes: Int, loss: any AdversarialLoss = NonSaturatingBCE()) {
+    public init(
+        generator: LabelledNetwork, discriminator: LabelledNetwork, generatorOptimizer: Adam,
+        discriminatorOptimizer: Adam, latentSize: Int, classes: Int, loss: any AdversarialLoss = NonSaturatingBCE()
+    ) {
         self.generator = generator; self.discriminator = discriminator
         self.generatorOptimizer = generatorOptimizer; self.discriminatorOptimizer = discriminatorOptimizer
         self.latentSize = latentSize; self.classes = classes
@@ -103,7 +105,8 @@ public final class GANStep {
     /// Forward and backward passes only: accumulates D's gradient of the D loss and, when
     /// `generator` is true, G's gradient of the G loss into the parameters' `grad`, without
     /// updating weights.
-    public func computeGradients(_ batch: Batch, rng: RandomSource, generator needsGenerator: Bool = true) -> StepResult {
+    public func computeGradients(_ batch: Batch, rng: RandomSource, generator needsGenerator: Bool = true) -> StepResult
+    {
         let n = batch.images.batch
 
         noise.resize([n, latentSize])
@@ -121,17 +124,21 @@ public final class GANStep {
         var total: PassLosses
         let parts = parallelParts(batch: n, perImage: perImage)
         if parts > 1 {
-            total = slicedPasses(parts: parts, real: real, labels: labels, most: most, inverseN: inverseN,
-                                 perImage: perImage, needsGenerator: needsGenerator)
+            total = slicedPasses(
+                parts: parts, real: real, labels: labels, most: most, inverseN: inverseN,
+                perImage: perImage, needsGenerator: needsGenerator)
         } else {
-            let fake = withInstanceNoise(generatorForward(generator, noise: noise, labels: labels, real: real), rows: 0..<n, into: noisyFake)
+            let fake = withInstanceNoise(
+                generatorForward(generator, noise: noise, labels: labels, real: real), rows: 0..<n, into: noisyFake)
             dFake.resize(fake.shape)
-            let passes = Passes(real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN,
-                                perImage: perImage, needsGenerator: needsGenerator)
+            let passes = Passes(
+                real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN,
+                perImage: perImage, needsGenerator: needsGenerator)
             total = discriminatorPasses(discriminator, rows: 0..<n, most: most, passes, passBuffers[0])
             if let penalty = loss.penalty {
-                total.d += penalty.accumulate(discriminator: discriminator, real: real, fake: fake, labels: labels,
-                                              inverseN: inverseN, rng: rng)
+                total.d += penalty.accumulate(
+                    discriminator: discriminator, real: real, fake: fake, labels: labels,
+                    inverseN: inverseN, rng: rng)
             }
             if needsGenerator { generator.backward(dFake, needs: .parameters) }
         }
@@ -141,7 +148,8 @@ public final class GANStep {
 
     func generatorForward(_ g: LabelledNetwork, noise: Tensor, labels: Tensor?, real: Tensor) -> Tensor {
         let fake = g.forward(noise, oneHot: labels, training: true)
-        precondition(fake.perSample == real.perSample, "generator output \(fake.shape) does not match images \(real.shape)")
+        precondition(
+            fake.perSample == real.perSample, "generator output \(fake.shape) does not match images \(real.shape)")
         return fake
     }
 
@@ -209,10 +217,12 @@ public final class GANStep {
     /// D on the real then the fake images `rows`, at most `most` at a time (balanced chunks):
     /// adds `network`'s parameter gradients of the D loss and writes G's upstream gradient
     /// (of the G loss) for those rows into dFake.
-    func discriminatorPasses(_ network: LabelledNetwork, rows: Range<Int>, most: Int, _ p: Passes,
-                             _ b: PassBuffers) -> PassLosses {
+    func discriminatorPasses(
+        _ network: LabelledNetwork, rows: Range<Int>, most: Int, _ p: Passes,
+        _ b: PassBuffers
+    ) -> PassLosses {
         let count = rows.count, chunks = (count + most - 1) / most
-        let chunk = (count + chunks - 1) / chunks     // balanced: 256 by ≤ 48 → 43 × 5 + 41
+        let chunk = (count + chunks - 1) / chunks  // balanced: 256 by ≤ 48 → 43 × 5 + 41
         let inverseN = p.inverseN
         let loss = self.loss
         var losses = PassLosses()
@@ -251,7 +261,7 @@ public final class GANStep {
                 losses.g += generator.term
                 b.dLogitsFakeD.data[i] = fake.slope * inverseN
                 b.dLogitsFakeG.data[i] = generator.slope * inverseN
-                if shared, z >= sharedBackwardLowestLogit, let ratio = loss.sharedBackwardRatio(z) {   // NaN fails too
+                if shared, z >= sharedBackwardLowestLogit, let ratio = loss.sharedBackwardRatio(z) {  // NaN fails too
                     b.ratios.data[i] = ratio
                 } else {
                     shared = false

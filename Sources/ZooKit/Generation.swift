@@ -9,9 +9,13 @@ public extension ModelStore {
     /// Draws `count` images. For conditional models, `labels` gives each image's class
     /// (nil: cycle through the classes); unconditional models reject labels.
     /// Noise comes from RandomSource(seed), so the same request draws the same images.
-    func generate(model name: String, count: Int, labels: [Int]? = nil, seed: UInt64,
-                  checkpoint: CheckpointSelector = .latest) throws -> Tensor {
-        guard (1...Self.maximumCount).contains(count) else { throw ZooError.countOutOfRange(count, limit: Self.maximumCount) }
+    func generate(
+        model name: String, count: Int, labels: [Int]? = nil, seed: UInt64,
+        checkpoint: CheckpointSelector = .latest
+    ) throws -> Tensor {
+        guard (1...Self.maximumCount).contains(count) else {
+            throw ZooError.countOutOfRange(count, limit: Self.maximumCount)
+        }
         let loaded = try load(name, checkpoint: checkpoint, networks: ["generator"], weightsOnly: true)
         return try generate(with: loaded, count: count, labels: labels, seed: seed)
     }
@@ -32,13 +36,16 @@ public extension ModelStore {
         } else if descriptor.conditional {
             classLabels = (0..<count).map { $0 % descriptor.classes }
         }
-        return Self.sample(generator, latentSize: descriptor.latentSize, imageShape: descriptor.imageShape,
-                           count: count, labels: classLabels, seed: seed)
+        return Self.sample(
+            generator, latentSize: descriptor.latentSize, imageShape: descriptor.imageShape,
+            count: count, labels: classLabels, seed: seed)
     }
 
     /// Runs the generator in batches of at most 256 in inference mode.
-    static func sample(_ generator: any ImageGenerating, latentSize: Int, imageShape: [Int], count: Int,
-                       labels: [Int]?, seed: UInt64) -> Tensor {
+    static func sample(
+        _ generator: any ImageGenerating, latentSize: Int, imageShape: [Int], count: Int,
+        labels: [Int]?, seed: UInt64
+    ) -> Tensor {
         let rng = RandomSource(seed: seed)
         let out = Tensor(shape: [count] + imageShape)
         let perImage = imageShape.reduce(1, *)

@@ -20,9 +20,11 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     /// How a GAN step updates the two networks (the seeds differ; see `GANLoop`).
     public var loop: GANLoop
 
-    public init(batchSize: Int = 256, epochs: Int, generatorLearningRate: Float, discriminatorLearningRate: Float,
-                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, extras: [String: Double] = [:],
-                recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint) {
+    public init(
+        batchSize: Int = 256, epochs: Int, generatorLearningRate: Float, discriminatorLearningRate: Float,
+        beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, extras: [String: Double] = [:],
+        recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint
+    ) {
         self.batchSize = batchSize; self.epochs = epochs
         self.generatorLearningRate = generatorLearningRate
         self.discriminatorLearningRate = discriminatorLearningRate
@@ -31,7 +33,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case batchSize, epochs, generatorLearningRate, discriminatorLearningRate, beta1, beta2, epsilon, extras, recipe, aids, loop
+        case batchSize, epochs, generatorLearningRate, discriminatorLearningRate, beta1, beta2, epsilon, extras, recipe,
+            aids, loop
     }
 
     public init(from decoder: Decoder) throws {
@@ -65,13 +68,14 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         if loop != .joint { try c.encode(loop, forKey: .loop) }
     }
 
-    public static let standardHelp: [(name: String, meaning: String)] = [
-        ("batchSize", "images per training step"),
-        ("epochs", "passes over the training set"),
-        ("generatorLearningRate", "Adam learning rate of the generator (classifier: its only rate)"),
-        ("discriminatorLearningRate", "Adam learning rate of the discriminator"),
-        ("beta1, beta2, epsilon", "Adam moment decay rates and epsilon (Keras defaults)"),
-    ] + TrainingAids.help
+    public static let standardHelp: [(name: String, meaning: String)] =
+        [
+            ("batchSize", "images per training step"),
+            ("epochs", "passes over the training set"),
+            ("generatorLearningRate", "Adam learning rate of the generator (classifier: its only rate)"),
+            ("discriminatorLearningRate", "Adam learning rate of the discriminator"),
+            ("beta1, beta2, epsilon", "Adam moment decay rates and epsilon (Keras defaults)"),
+        ] + TrainingAids.help
 
     public func json() -> String {
         let encoder = JSONEncoder()
@@ -115,8 +119,10 @@ public struct TrainingAids: Codable, Equatable, Sendable {
     /// network of its own ("generator_ema") in every checkpoint; generation uses it.
     public var emaDecay: Float
 
-    public init(discriminatorSteps: Int = 1, labelSmoothing: Float = 0, instanceNoise: Float = 0,
-                instanceNoiseEpochs: Int = 0, emaDecay: Float = 0) {
+    public init(
+        discriminatorSteps: Int = 1, labelSmoothing: Float = 0, instanceNoise: Float = 0,
+        instanceNoiseEpochs: Int = 0, emaDecay: Float = 0
+    ) {
         self.discriminatorSteps = discriminatorSteps; self.labelSmoothing = labelSmoothing
         self.instanceNoise = instanceNoise; self.instanceNoiseEpochs = instanceNoiseEpochs; self.emaDecay = emaDecay
     }

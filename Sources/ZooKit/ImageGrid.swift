@@ -8,15 +8,17 @@ public enum ImageGrid {
     /// Tiles the first rows·cols images of `images` ([N,1,H,W], [N,H,W] or flat square
     /// [N,H·W], values in [-1, 1]) row by row; missing images leave their cell background.
     /// `scale` repeats each pixel scale×scale times so 28-pixel digits are not postage stamps.
-    public static func tile(_ images: Tensor, rows: Int, cols: Int, padding: Int = 2,
-                            scale: Int = 1) -> (width: Int, height: Int, pixels: [UInt8]) {
+    public static func tile(
+        _ images: Tensor, rows: Int, cols: Int, padding: Int = 2,
+        scale: Int = 1
+    ) -> (width: Int, height: Int, pixels: [UInt8]) {
         let (n, h, w) = geometry(images)
         let rows = max(rows, 1), cols = max(cols, 1), padding = max(padding, 0), scale = max(scale, 1)
         let cellW = w * scale, cellH = h * scale
         let width = cols * cellW + (cols + 1) * padding
         let height = rows * cellH + (rows + 1) * padding
         var pixels = [UInt8](repeating: background, count: width * height)
-        let plane = h * w, stride = images.perSample   // a multi-channel image shows its first channel
+        let plane = h * w, stride = images.perSample  // a multi-channel image shows its first channel
         for index in 0..<min(n, rows * cols) {
             let x0 = padding + (index % cols) * (cellW + padding)
             let y0 = padding + (index / cols) * (cellH + padding)

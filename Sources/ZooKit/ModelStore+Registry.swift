@@ -15,8 +15,10 @@ public extension ModelStore {
         do { _ = try backend.model(named: name); return true } catch RegistryError.modelNotFound { return false }
     }
 
-    func models(architecture: String? = nil, dataset: String? = nil, status: ModelStatus? = nil,
-                sort: ModelSort = .name) throws -> [ModelSummary] {
+    func models(
+        architecture: String? = nil, dataset: String? = nil, status: ModelStatus? = nil,
+        sort: ModelSort = .name
+    ) throws -> [ModelSummary] {
         try backend.listModels(architecture: architecture, dataset: dataset, status: status, sort: sort)
     }
 
@@ -29,11 +31,14 @@ public extension ModelStore {
 
     /// Creates the model of a new run (status training), its architecture registered first.
     @discardableResult
-    func beginRun(name: String, architecture type: any Architecture.Type, dataset: String, hyperparameters: Hyperparameters,
-                  seed: UInt64, description: String?) throws -> ModelInfo {
+    func beginRun(
+        name: String, architecture type: any Architecture.Type, dataset: String, hyperparameters: Hyperparameters,
+        seed: UInt64, description: String?
+    ) throws -> ModelInfo {
         try register(type)
-        return try backend.createModel(name: name, architecture: type.descriptor.name, dataset: dataset,
-                                       hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
+        return try backend.createModel(
+            name: name, architecture: type.descriptor.name, dataset: dataset,
+            hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
     }
 
     /// Marks a stopped or finished model as training again; `plan`, when given, replaces its
@@ -53,25 +58,33 @@ public extension ModelStore {
 
     func finishRun(_ name: String) throws { try backend.setStatus(name, status: .ready, error: nil) }
 
-    func failRun(_ name: String, error: Error) throws { try backend.setStatus(name, status: .failed, error: "\(error)") }
+    func failRun(_ name: String, error: Error) throws {
+        try backend.setStatus(name, status: .failed, error: "\(error)")
+    }
 
     // MARK: Metrics
 
     /// Stores a figure of a checkpoint (nil: of the model as a whole) with its provenance.
     @discardableResult
-    func recordMetric(model name: String, checkpoint: CheckpointSelector? = .latest, name metric: String, value: Double,
-                      sampleCount: Int? = nil, evaluator: String? = nil, details: String? = nil) throws -> Int64 {
-        try backend.recordMetric(model: name, checkpoint: checkpoint, name: metric, value: value,
-                                 sampleCount: sampleCount, evaluator: evaluator, details: details)
+    func recordMetric(
+        model name: String, checkpoint: CheckpointSelector? = .latest, name metric: String, value: Double,
+        sampleCount: Int? = nil, evaluator: String? = nil, details: String? = nil
+    ) throws -> Int64 {
+        try backend.recordMetric(
+            model: name, checkpoint: checkpoint, name: metric, value: value,
+            sampleCount: sampleCount, evaluator: evaluator, details: details)
     }
 
     /// Several figures of one evaluation, stored together or not at all.
-    func recordMetrics(model name: String, checkpoint: CheckpointSelector?, _ values: [(name: String, value: Double)],
-                       sampleCount: Int?, evaluator: String?, details: String?) throws {
+    func recordMetrics(
+        model name: String, checkpoint: CheckpointSelector?, _ values: [(name: String, value: Double)],
+        sampleCount: Int?, evaluator: String?, details: String?
+    ) throws {
         try backend.batch {
             for (metric, value) in values {
-                try backend.recordMetric(model: name, checkpoint: checkpoint, name: metric, value: value,
-                                         sampleCount: sampleCount, evaluator: evaluator, details: details)
+                try backend.recordMetric(
+                    model: name, checkpoint: checkpoint, name: metric, value: value,
+                    sampleCount: sampleCount, evaluator: evaluator, details: details)
             }
         }
     }
@@ -84,7 +97,9 @@ public extension ModelStore {
 
     func rename(_ name: String, to newName: String) throws { try backend.renameModel(name, to: newName) }
     func delete(_ name: String) throws { try backend.deleteModel(name) }
-    func updateDescription(_ name: String, to description: String?) throws { try backend.updateDescription(name, description: description) }
+    func updateDescription(_ name: String, to description: String?) throws {
+        try backend.updateDescription(name, description: description)
+    }
 
     /// Writes one model, every checkpoint, to a standalone registry file.
     func export(_ name: String, to path: String) throws { try backend.export(model: name, to: path) }

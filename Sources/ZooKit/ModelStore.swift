@@ -43,8 +43,9 @@ public struct ModelStore {
     /// Makes sure the registry knows the plugin (name, version, summary) before a model uses it.
     public func register(_ type: any Architecture.Type) throws {
         let d = type.descriptor
-        try registry.registerArchitecture(name: d.name, version: d.version, summary: d.summary,
-                                          conditional: d.conditional, kind: d.kind.rawValue)
+        try registry.registerArchitecture(
+            name: d.name, version: d.version, summary: d.summary,
+            conditional: d.conditional, kind: d.kind.rawValue)
     }
 
     /// `networks`: load only these networks' weights (the others keep zero weights and are
@@ -60,9 +61,11 @@ public struct ModelStore {
     ///
     /// The checkpoint's training position and every stored tensor's name and shape are checked
     /// before any weight is decoded; each is then decoded straight into its live tensor.
-    public func load(_ name: String, checkpoint selector: CheckpointSelector = .latest,
-                     withOptimizer: Bool = false, networks: Set<String>? = nil, weightsOnly: Bool = false,
-                     average: Bool = true) throws -> Loaded {
+    public func load(
+        _ name: String, checkpoint selector: CheckpointSelector = .latest,
+        withOptimizer: Bool = false, networks: Set<String>? = nil, weightsOnly: Bool = false,
+        average: Bool = true
+    ) throws -> Loaded {
         let info = try registry.model(named: name)
         let type = try catalog.lookup(info.architecture)
         let hyperparameters = try Hyperparameters.decode(json: info.hyperparameters, model: name)
@@ -86,30 +89,47 @@ public struct ModelStore {
             }
             if let published = position.publishedNetworks {
                 guard !published.isEmpty, published.allSatisfy(known.contains) else {
-                    throw ZooError.corruptModel(name, "its checkpoint says it holds networks \(published), but \(info.architecture) has \(known)")
+                    throw ZooError.corruptModel(
+                        name,
+                        "its checkpoint says it holds networks \(published), but \(info.architecture) has \(known)")
                 }
                 // A generator-only publication holds its generator; its other networks stay unloaded
                 // (they are never run: it cannot be resumed, having no optimizer state).
-                if let missing = wanted?.first(where: { !published.contains($0) && $0 != GeneratorEMA.network }), known.contains(missing) {
-                    throw ZooError.corruptModel(name, "it was published with its \(published.joined(separator: ", ")) only, without its \(missing)")
+                if let missing = wanted?.first(where: { !published.contains($0) && $0 != GeneratorEMA.network }),
+                    known.contains(missing)
+                {
+                    throw ZooError.corruptModel(
+                        name,
+                        "it was published with its \(published.joined(separator: ", ")) only, without its \(missing)")
                 }
             }
-            let planned = live
-                .filter { (wanted?.contains($0.network) ?? true) && !(averageOnly && $0.network == GeneratorEMA.network) }
+            let planned =
+                live
+                .filter {
+                    (wanted?.contains($0.network) ?? true) && !(averageOnly && $0.network == GeneratorEMA.network)
+                }
                 .filter { entry in position.publishedNetworks.map { $0.contains(entry.network) } ?? true }
             let plannedNetworks = Set(planned.map(\.network))
             let everyNetwork = Set(live.map(\.network)).union(optimizerNetworks)
-            return LoadPlan(tensors: planned.map { ExpectedTensor(network: $0.network, path: $0.path, shape: $0.tensor.shape,
-                                                                  destination: Registry.TensorDestination($0.tensor.data)) },
-                            recordNetworks: withOptimizer ? optimizerNetworks : [],
-                            skippedNetworks: everyNetwork.subtracting(plannedNetworks).subtracting(withOptimizer ? optimizerNetworks : []))
+            return LoadPlan(
+                tensors: planned.map {
+                    ExpectedTensor(
+                        network: $0.network, path: $0.path, shape: $0.tensor.shape,
+                        destination: Registry.TensorDestination($0.tensor.data))
+                },
+                recordNetworks: withOptimizer ? optimizerNetworks : [],
+                skippedNetworks: everyNetwork.subtracting(plannedNetworks).subtracting(
+                    withOptimizer ? optimizerNetworks : []))
         }
         var checkpoint = record
         if !weightsOnly {
             // Records with values, for publishing and fingerprints: copied out of the live tensors.
-            let byKey = Dictionary(live.map { ("\($0.network)/\($0.path)", $0.tensor) }, uniquingKeysWith: { a, _ in a })
+            let byKey = Dictionary(
+                live.map { ("\($0.network)/\($0.path)", $0.tensor) }, uniquingKeysWith: { a, _ in a })
             checkpoint.tensors = record.tensors.map { stored in
-                guard stored.values.isEmpty, let tensor = byKey["\(stored.network)/\(stored.path)"] else { return stored }
+                guard stored.values.isEmpty, let tensor = byKey["\(stored.network)/\(stored.path)"] else {
+                    return stored
+                }
                 var filled = stored
                 filled.values = tensor.array
                 return filled
@@ -119,9 +139,14 @@ public struct ModelStore {
         if withOptimizer {
             for (netName, optimizer) in architecture.optimizers {
                 let network = Self.optimizerNetwork(netName)
-                let state = record.tensors.filter { $0.network == network }.map { (name: $0.path, values: Tensor(shape: $0.shape, values: $0.values)) }
+                let state = record.tensors.filter { $0.network == network }.map {
+                    (name: $0.path, values: Tensor(shape: $0.shape, values: $0.values))
+                }
                 guard let steps = position.optimizerSteps[netName] else {
-                    throw ZooError.corruptModel(name, "checkpoint at step \(record.step) has no optimizer state for '\(netName)' (only the latest checkpoint keeps it)")
+                    throw ZooError.corruptModel(
+                        name,
+                        "checkpoint at step \(record.step) has no optimizer state for '\(netName)' (only the latest checkpoint keeps it)"
+                    )
                 }
                 do { try optimizer.importState(stepCount: steps, state) } catch {
                     throw ZooError.corruptModel(name, "optimizer state of '\(netName)': \(error)")
@@ -130,16 +155,20 @@ public struct ModelStore {
             rng.state = try decodeRNG(record.rngState, model: name)
         }
         if useAverage, position.generatorIsAverage != true, wanted?.contains("generator") ?? true,
-           let generator = architecture as? any ImageGenerating {
+            let generator = architecture as? any ImageGenerating
+        {
             generator.installGeneratorAverage()
         }
-        return Loaded(info: info, architecture: architecture, hyperparameters: hyperparameters,
-                      checkpoint: checkpoint, rng: rng, position: position)
+        return Loaded(
+            info: info, architecture: architecture, hyperparameters: hyperparameters,
+            checkpoint: checkpoint, rng: rng, position: position)
     }
 
     /// Everything needed to continue training exactly: weights, optimizer moments, RNG.
-    func checkpointRecord(of architecture: any Architecture, position: TrainingPosition, rng: RandomSource,
-                          isFinal: Bool, log: [TrainingLogRow]) -> CheckpointRecord {
+    func checkpointRecord(
+        of architecture: any Architecture, position: TrainingPosition, rng: RandomSource,
+        isFinal: Bool, log: [TrainingLogRow]
+    ) -> CheckpointRecord {
         var tensors = architecture.namedTensors.map {
             TensorRecord(network: $0.network, path: $0.path, shape: $0.tensor.shape, values: $0.tensor.array)
         }
@@ -147,20 +176,27 @@ public struct ModelStore {
         for (netName, optimizer) in architecture.optimizers {
             position.optimizerSteps[netName] = optimizer.stepCount
             for (path, values) in optimizer.exportState() {
-                tensors.append(TensorRecord(network: Self.optimizerNetwork(netName), path: path, shape: values.shape, values: values.array))
+                tensors.append(
+                    TensorRecord(
+                        network: Self.optimizerNetwork(netName), path: path, shape: values.shape, values: values.array))
             }
         }
-        return CheckpointRecord(epoch: position.epoch, step: position.globalStep, isFinal: isFinal,
-                                trainingPosition: position.encoded(), rngState: encodeRNG(rng.state),
-                                tensors: tensors, log: log)
+        return CheckpointRecord(
+            epoch: position.epoch, step: position.globalStep, isFinal: isFinal,
+            trainingPosition: position.encoded(), rngState: encodeRNG(rng.state),
+            tensors: tensors, log: log)
     }
 
     /// `details` (a JSON object) with "epoch" added when it has none.
     static func details(_ text: String?, epoch: Int?) -> String? {
-        guard let epoch, let text, var object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
-              object["epoch"] == nil else { return text }
+        guard let epoch, let text,
+            var object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+            object["epoch"] == nil
+        else { return text }
         object["epoch"] = epoch
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return text }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+            return text
+        }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -171,8 +207,14 @@ public struct ModelStore {
     }
 
     func decodeRNG(_ data: Data, model: String) throws -> [UInt64] {
-        guard data.count == 48 else { throw ZooError.corruptModel(model, "RNG state is \(data.count) bytes, expected 48") }
-        return (0..<6).map { i in data[data.startIndex + i * 8 ..< data.startIndex + i * 8 + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+        guard data.count == 48 else {
+            throw ZooError.corruptModel(model, "RNG state is \(data.count) bytes, expected 48")
+        }
+        return (0..<6).map { i in
+            data[data.startIndex + i * 8..<data.startIndex + i * 8 + 8].reversed().reduce(UInt64(0)) {
+                $0 << 8 | UInt64($1)
+            }
+        }
     }
 }
 
@@ -205,7 +247,8 @@ public struct EpochSums: Codable, Equatable {
             var values: [Double] = []
             while !legacy.isAtEnd { values.append(try legacy.decode(Double.self)) }
             guard values.count == 4, values[2] >= 0, values[2] <= Double(Int32.max) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "epoch sums \(values)"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "epoch sums \(values)"))
             }
             metrics = Array(values[0..<2]); steps = Int(values[2]); seconds = values[3]
             return
@@ -259,14 +302,19 @@ public extension ModelStore {
     /// Stores a live, possibly untrained architecture as a new ready model with one
     /// checkpoint (benchmarks, tests, imported weights).
     @discardableResult
-    func save(_ architecture: any Architecture, name: String, hyperparameters: Hyperparameters, seed: UInt64,
-              dataset: String = "mnist", rng: RandomSource, description: String? = nil) throws -> ModelInfo {
+    func save(
+        _ architecture: any Architecture, name: String, hyperparameters: Hyperparameters, seed: UInt64,
+        dataset: String = "mnist", rng: RandomSource, description: String? = nil
+    ) throws -> ModelInfo {
         try ModelName.validate(name)
         try register(type(of: architecture))
-        let info = try registry.createModel(name: name, architecture: architecture.descriptor.name, dataset: dataset,
-                                            hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
+        let info = try registry.createModel(
+            name: name, architecture: architecture.descriptor.name, dataset: dataset,
+            hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
         let position = TrainingPosition(stepsPerEpoch: 1, datasetSize: 0)
-        try registry.saveCheckpoint(model: name, checkpointRecord(of: architecture, position: position, rng: rng, isFinal: true, log: []), float16: false)
+        try registry.saveCheckpoint(
+            model: name, checkpointRecord(of: architecture, position: position, rng: rng, isFinal: true, log: []),
+            float16: false)
         try registry.setStatus(name, status: .ready, error: nil)
         return info
     }
@@ -293,32 +341,44 @@ public extension ModelStore {
         // generator, and the trained weights stay behind.
         let average = weights.filter { $0.network == GeneratorEMA.network }
         if !average.isEmpty {
-            weights = average.map { var t = $0; t.network = "generator"; return t }
+            weights =
+                average.map {
+                    var t = $0; t.network = "generator"; return t
+                }
                 + weights.filter { $0.network != "generator" && $0.network != GeneratorEMA.network }
             position.generatorIsAverage = true
         }
-        if generatorOnly, loaded.architecture is any ImageGenerating, weights.contains(where: { $0.network == "generator" }) {
+        if generatorOnly, loaded.architecture is any ImageGenerating,
+            weights.contains(where: { $0.network == "generator" })
+        {
             weights = weights.filter { $0.network == "generator" }
             position.publishedNetworks = ["generator"]
         }
         try target.batch {
-            _ = try target.createModel(name: name, architecture: info.architecture, dataset: info.dataset,
-                                       hyperparameters: info.hyperparameters, seed: info.seed,
-                                       description: info.description, parent: nil)
-            try target.saveCheckpoint(model: name, CheckpointRecord(
-                epoch: loaded.checkpoint.epoch, step: loaded.checkpoint.step, isFinal: true,
-                trainingPosition: position.encoded(), rngState: loaded.checkpoint.rngState,
-                tensors: weights, log: history), float16: float16)
+            _ = try target.createModel(
+                name: name, architecture: info.architecture, dataset: info.dataset,
+                hyperparameters: info.hyperparameters, seed: info.seed,
+                description: info.description, parent: nil)
+            try target.saveCheckpoint(
+                model: name,
+                CheckpointRecord(
+                    epoch: loaded.checkpoint.epoch, step: loaded.checkpoint.step, isFinal: true,
+                    trainingPosition: position.encoded(), rngState: loaded.checkpoint.rngState,
+                    tensors: weights, log: history), float16: float16)
             // Only the latest checkpoint goes along: each figure keeps the epoch it was measured
             // at in its details (the --eval-every curve), added here where an older zoo left it out.
-            let epochOf = Dictionary(try registry.checkpoints(of: name).map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
+            let epochOf = Dictionary(
+                try registry.checkpoints(of: name).map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
             for metric in try registry.metrics(of: name) {
                 let epoch = metric.checkpointID.flatMap { epochOf[$0] }
-                try target.recordMetric(model: name, checkpoint: .latest, name: metric.name, value: metric.value,
-                                        sampleCount: metric.sampleCount, evaluator: metric.evaluator,
-                                        details: Self.details(metric.details, epoch: epoch))
+                try target.recordMetric(
+                    model: name, checkpoint: .latest, name: metric.name, value: metric.value,
+                    sampleCount: metric.sampleCount, evaluator: metric.evaluator,
+                    details: Self.details(metric.details, epoch: epoch))
             }
-            for frame in try registry.progressFrames(of: name, epoch: nil, byteLimit: Registry.maximumFramesBytes) { try target.saveProgressFrame(model: name, frame) }
+            for frame in try registry.progressFrames(of: name, epoch: nil, byteLimit: Registry.maximumFramesBytes) {
+                try target.saveProgressFrame(model: name, frame)
+            }
             try target.setStatus(name, status: .ready, error: nil)
         }
     }

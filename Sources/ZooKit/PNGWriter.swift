@@ -66,7 +66,8 @@ extension ImageGrid {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) || !isDirectory.boolValue {
+        if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) || !isDirectory.boolValue
+        {
             do {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             } catch {
@@ -74,7 +75,8 @@ extension ImageGrid {
             }
         }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).part").path
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)   // the umask decides, as for any new file
+        // Mode 0666: the umask decides, as for any new file.
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw PNGError.unwritable(path: path, reason: String(cString: strerror(errno))) }
         var failure: String?
         data.withUnsafeBytes { bytes in
@@ -113,7 +115,8 @@ extension ImageGrid {
             }
             let width = Int(image.width), height = Int(image.height)
             guard (1...maximumReadSide).contains(width), (1...maximumReadSide).contains(height) else {
-                throw PNGError.unreadable(path: what, reason: "its size \(width)×\(height) is outside 1...\(maximumReadSide) per side")
+                throw PNGError.unreadable(
+                    path: what, reason: "its size \(width)×\(height) is outside 1...\(maximumReadSide) per side")
             }
             image.format = UInt32(PNG_FORMAT_GRAY)
             var pixels = [UInt8](repeating: 0, count: width * height)
@@ -163,7 +166,8 @@ extension ImageGrid {
 
     private static func reason(_ error: Error) -> String {
         if let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError,
-           posix.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(posix.code)) {
+            posix.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(posix.code))
+        {
             return String(cString: strerror(code.rawValue))
         }
         // Foundation's sentences end in "."; ours continue after the reason.

@@ -1,6 +1,6 @@
 import Foundation
-import ZooRegistry
 import ZooEngine
+import ZooRegistry
 
 /// The trainer's per-epoch picture, as the TensorFlow DCGAN tutorial's
 /// `generate_and_save_images`: the same noise every epoch, so the frames show one set of
@@ -25,8 +25,9 @@ public enum ProgressFrames {
         let d = architecture.descriptor
         let (rows, cols, labels) = layout(d)
         let images = generator.withGenerationWeights {
-            ModelStore.sample(generator, latentSize: d.latentSize, imageShape: d.imageShape, count: rows * cols,
-                              labels: labels, seed: noiseSeed)
+            ModelStore.sample(
+                generator, latentSize: d.latentSize, imageShape: d.imageShape, count: rows * cols,
+                labels: labels, seed: noiseSeed)
         }
         let tiled = ImageGrid.tile(images, rows: rows, cols: cols, padding: 2, scale: 1)
         return try ImageGrid.pngData(pixels: tiled.pixels, width: tiled.width, height: tiled.height, compact: true)

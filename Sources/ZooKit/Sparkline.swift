@@ -10,12 +10,13 @@ public enum Sparkline {
         let samples = resample(values, to: width)
         let finite = samples.filter(\.isFinite)
         guard let lo = finite.min(), let hi = finite.max() else { return String(repeating: " ", count: width) }
-        return String(samples.map { v -> Character in
-            guard v.isFinite else { return " " }
-            if hi == lo { return levels[levels.count / 2 - 1] }   // flat series: a middle bar
-            let level = Int(((v - lo) / (hi - lo) * Double(levels.count - 1)).rounded())
-            return levels[min(max(level, 0), levels.count - 1)]
-        })
+        return String(
+            samples.map { v -> Character in
+                guard v.isFinite else { return " " }
+                if hi == lo { return levels[levels.count / 2 - 1] }  // flat series: a middle bar
+                let level = Int(((v - lo) / (hi - lo) * Double(levels.count - 1)).rounded())
+                return levels[min(max(level, 0), levels.count - 1)]
+            })
     }
 
     static func resample(_ values: [Double], to width: Int) -> [Double] {

@@ -11,7 +11,8 @@ public enum EvaluationMath {
         public var description: String {
             switch self {
             case let .eigenFailed(info): return "the eigen-decomposition did not converge (LAPACK dsyev info \(info))"
-            case let .tooFewSamples(n): return "\(n) samples are too few for a covariance estimate; use --samples 100 or more"
+            case let .tooFewSamples(n):
+                return "\(n) samples are too few for a covariance estimate; use --samples 100 or more"
             }
         }
     }
@@ -36,7 +37,9 @@ public enum EvaluationMath {
     }
 
     /// Mean [d] and covariance [d, d] (unbiased) of rows of x: [N, d].
-    public static func meanAndCovariance(_ x: [Double], dimension d: Int) throws -> (mean: [Double], covariance: [Double]) {
+    public static func meanAndCovariance(_ x: [Double], dimension d: Int) throws -> (
+        mean: [Double], covariance: [Double]
+    ) {
         let n = x.count / d
         guard n >= 2 else { throw MathError.tooFewSamples(n) }
         var mean = [Double](repeating: 0, count: d)
@@ -46,8 +49,9 @@ public enum EvaluationMath {
         for i in 0..<n { for j in 0..<d { centered[i * d + j] -= mean[j] } }
         var covariance = [Double](repeating: 0, count: d * d)
         // C = Xcᵀ Xc / (n - 1)
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(d), Int32(n),
-                    1 / Double(n - 1), centered, Int32(d), centered, Int32(d), 0, &covariance, Int32(d))
+        cblas_dgemm(
+            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(d), Int32(n),
+            1 / Double(n - 1), centered, Int32(d), centered, Int32(d), 0, &covariance, Int32(d))
         return (mean, covariance)
     }
 
@@ -77,15 +81,18 @@ public enum EvaluationMath {
         var scaled = vectors
         for i in 0..<d { for j in 0..<d { scaled[i * d + j] *= max(values[j], 0).squareRoot() } }
         var result = [Double](repeating: 0, count: d * d)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d), Int32(d), Int32(d),
-                    1, scaled, Int32(d), vectors, Int32(d), 0, &result, Int32(d))
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d), Int32(d), Int32(d),
+            1, scaled, Int32(d), vectors, Int32(d), 0, &result, Int32(d))
         return result
     }
 
     /// Fréchet distance between N(μ1, C1) and N(μ2, C2):
     /// |μ1 − μ2|² + tr C1 + tr C2 − 2 tr sqrt(C1^½ C2 C1^½). The symmetric form keeps
     /// every matrix PSD, so only symmetric eigen-solves are needed.
-    public static func frechetDistance(mean1: [Double], covariance1: [Double], mean2: [Double], covariance2: [Double]) throws -> Double {
+    public static func frechetDistance(mean1: [Double], covariance1: [Double], mean2: [Double], covariance2: [Double])
+        throws -> Double
+    {
         let d = mean1.count
         var distance = 0.0
         for j in 0..<d { distance += (mean1[j] - mean2[j]) * (mean1[j] - mean2[j]) }
@@ -93,8 +100,12 @@ public enum EvaluationMath {
         let root1 = try symmetricSquareRoot(covariance1, dimension: d)
         var tmp = [Double](repeating: 0, count: d * d)
         var inner = [Double](repeating: 0, count: d * d)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, root1, Int32(d), covariance2, Int32(d), 0, &tmp, Int32(d))
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, tmp, Int32(d), root1, Int32(d), 0, &inner, Int32(d))
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, root1, Int32(d), covariance2,
+            Int32(d), 0, &tmp, Int32(d))
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d), Int32(d), Int32(d), 1, tmp, Int32(d), root1, Int32(d),
+            0, &inner, Int32(d))
         // Symmetrise against rounding before the eigen-solve.
         for i in 0..<d {
             for j in 0..<i {

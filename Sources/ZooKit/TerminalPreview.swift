@@ -20,14 +20,15 @@ public enum TerminalPreview {
             let band = bandStart..<min(bandStart + columns, n)
             for y in Swift.stride(from: 0, to: h, by: 2) {
                 let cells = band.map { image in
-                    String((0..<w).map { x -> Character in
-                        switch (ink(image, y, x), ink(image, y + 1, x)) {
-                        case (true, true): return "█"
-                        case (true, false): return "▀"
-                        case (false, true): return "▄"
-                        case (false, false): return " "
-                        }
-                    })
+                    String(
+                        (0..<w).map { x -> Character in
+                            switch (ink(image, y, x), ink(image, y + 1, x)) {
+                            case (true, true): return "█"
+                            case (true, false): return "▀"
+                            case (false, true): return "▄"
+                            case (false, false): return " "
+                            }
+                        })
                 }
                 lines.append(cells.joined(separator: " "))
             }

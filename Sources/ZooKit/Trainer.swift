@@ -115,7 +115,8 @@ public final class Trainer {
         if try store.contains(model: request.name) {
             throw RegistryError.modelExists(request.name)
         }
-        var h = try request.recipe.map { try type.descriptor.recipe(named: $0).hyperparameters } ?? type.descriptor.defaults
+        var h =
+            try request.recipe.map { try type.descriptor.recipe(named: $0).hyperparameters } ?? type.descriptor.defaults
         if let k = request.discriminatorSteps { h.aids.discriminatorSteps = k }
         if let s = request.labelSmoothing { h.aids.labelSmoothing = s }
         if let sigma = request.instanceNoise { h.aids.instanceNoise = sigma }
@@ -123,40 +124,63 @@ public final class Trainer {
         if let d = request.emaDecay { h.aids.emaDecay = d }
         try h.aids.validate()
         if type.descriptor.kind != .gan && h.aids != TrainingAids() {
-            throw ZooError.invalidHyperparameter("the GAN training aids (--d-steps, --label-smoothing, --instance-noise, --ema) do not apply to a \(type.descriptor.kind.rawValue)")
+            throw ZooError.invalidHyperparameter(
+                "the GAN training aids (--d-steps, --label-smoothing, --instance-noise, --ema) do not apply to a \(type.descriptor.kind.rawValue)"
+            )
         }
         if let epochs = request.epochs { h.epochs = epochs }
         if let batch = request.batchSize { h.batchSize = batch }
         if let lr = request.generatorLearningRate { h.generatorLearningRate = lr }
         if let lr = request.discriminatorLearningRate { h.discriminatorLearningRate = lr }
         if let b = request.beta1 { h.beta1 = b }
-        for (name, lr) in [("--generator-lr", h.generatorLearningRate), ("--discriminator-lr", h.discriminatorLearningRate)] {
-            guard lr >= 0, lr < 1, lr.isFinite else { throw ZooError.invalidHyperparameter("\(name) \(lr) must be in [0, 1)") }
+        for (name, lr) in [
+            ("--generator-lr", h.generatorLearningRate), ("--discriminator-lr", h.discriminatorLearningRate),
+        ] {
+            guard lr >= 0, lr < 1, lr.isFinite else {
+                throw ZooError.invalidHyperparameter("\(name) \(lr) must be in [0, 1)")
+            }
         }
-        guard h.beta1 >= 0, h.beta1 < 1 else { throw ZooError.invalidHyperparameter("--beta1 \(h.beta1) must be in [0, 1)") }
-        guard h.epochs >= 1, h.epochs <= 10_000 else { throw ZooError.invalidHyperparameter("--epochs \(h.epochs) must be in 1...10000") }
-        guard h.batchSize >= 1, h.batchSize <= 8192 else { throw ZooError.invalidHyperparameter("--batch-size \(h.batchSize) must be in 1...8192") }
-        if let k = request.checkpointEvery, k < 1 { throw ZooError.invalidHyperparameter("--checkpoint-every \(k) must be ≥ 1") }
+        guard h.beta1 >= 0, h.beta1 < 1 else {
+            throw ZooError.invalidHyperparameter("--beta1 \(h.beta1) must be in [0, 1)")
+        }
+        guard h.epochs >= 1, h.epochs <= 10_000 else {
+            throw ZooError.invalidHyperparameter("--epochs \(h.epochs) must be in 1...10000")
+        }
+        guard h.batchSize >= 1, h.batchSize <= 8192 else {
+            throw ZooError.invalidHyperparameter("--batch-size \(h.batchSize) must be in 1...8192")
+        }
+        if let k = request.checkpointEvery, k < 1 {
+            throw ZooError.invalidHyperparameter("--checkpoint-every \(k) must be ≥ 1")
+        }
 
         let data = try Self.loadDataset(request.dataset, directory: request.dataDirectory, limit: request.limit)
-        guard data.count >= h.batchSize else { throw ZooError.datasetTooSmall(count: data.count, batchSize: h.batchSize) }
+        guard data.count >= h.batchSize else {
+            throw ZooError.datasetTooSmall(count: data.count, batchSize: h.batchSize)
+        }
 
         let rng = RandomSource(seed: request.seed)
         let architecture = try type.init(hyperparameters: h, rng: rng)
-        try store.beginRun(name: request.name, architecture: type, dataset: request.dataset.rawValue, hyperparameters: h,
-                           seed: request.seed, description: request.description)
-        let position = TrainingPosition(stepsPerEpoch: Self.stepsPerEpoch(data.count, h.batchSize), datasetSize: data.count)
-        return try run(model: request.name, architecture: architecture, hyperparameters: h, seed: request.seed,
-                       data: data, rng: rng, position: position, checkpointEvery: request.checkpointEvery)
+        try store.beginRun(
+            name: request.name, architecture: type, dataset: request.dataset.rawValue, hyperparameters: h,
+            seed: request.seed, description: request.description)
+        let position = TrainingPosition(
+            stepsPerEpoch: Self.stepsPerEpoch(data.count, h.batchSize), datasetSize: data.count)
+        return try run(
+            model: request.name, architecture: architecture, hyperparameters: h, seed: request.seed,
+            data: data, rng: rng, position: position, checkpointEvery: request.checkpointEvery)
     }
 
     /// Continues a model from its latest checkpoint up to `epochs` in total (default: the
     /// epochs it was created with).
-    public func resume(_ name: String, epochs: Int?, dataDirectory: String, checkpointEvery: Int?) throws -> TrainingOutcome {
+    public func resume(_ name: String, epochs: Int?, dataDirectory: String, checkpointEvery: Int?) throws
+        -> TrainingOutcome
+    {
         let loaded = try store.load(name, withOptimizer: true)
         var h = loaded.hyperparameters
         // Values read from a file (an imported model) are checked as the flags of a new run are.
-        do { try h.aids.validate() } catch { throw ZooError.corruptModel(name, "its stored training aids are invalid (\(error))") }
+        do { try h.aids.validate() } catch {
+            throw ZooError.corruptModel(name, "its stored training aids are invalid (\(error))")
+        }
         let target = epochs ?? h.epochs
         guard target > loaded.position.epoch || loaded.position.stepInEpoch > 0 else {
             throw ZooError.alreadyTrained(model: name, epochs: loaded.position.epoch)
@@ -165,12 +189,15 @@ public final class Trainer {
         let dataset = DatasetChoice(rawValue: loaded.info.dataset) ?? .mnist
         let data = try Self.loadDataset(dataset, directory: dataDirectory, limit: loaded.position.datasetSize)
         guard data.count == loaded.position.datasetSize else {
-            throw ZooError.corruptModel(name, "it was trained on \(loaded.position.datasetSize) images but the data directory has \(data.count)")
+            throw ZooError.corruptModel(
+                name, "it was trained on \(loaded.position.datasetSize) images but the data directory has \(data.count)"
+            )
         }
         // The plan is part of the model: `zoo show` reads its epochs from here.
         try store.reopenRun(name, plan: h.epochs != loaded.hyperparameters.epochs ? h : nil)
-        return try run(model: name, architecture: loaded.architecture, hyperparameters: h, seed: loaded.info.seed,
-                       data: data, rng: loaded.rng, position: loaded.position, checkpointEvery: checkpointEvery)
+        return try run(
+            model: name, architecture: loaded.architecture, hyperparameters: h, seed: loaded.info.seed,
+            data: data, rng: loaded.rng, position: loaded.position, checkpointEvery: checkpointEvery)
     }
 
     static func stepsPerEpoch(_ count: Int, _ batch: Int) -> Int { (count + batch - 1) / batch }
@@ -181,9 +208,11 @@ public final class Trainer {
         RandomSource(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1)).permutation(count)
     }
 
-    private func run(model: String, architecture: any Architecture, hyperparameters h: Hyperparameters, seed: UInt64,
-                     data: Dataset, rng: RandomSource, position start: TrainingPosition,
-                     checkpointEvery: Int?) throws -> TrainingOutcome {
+    private func run(
+        model: String, architecture: any Architecture, hyperparameters h: Hyperparameters, seed: UInt64,
+        data: Dataset, rng: RandomSource, position start: TrainingPosition,
+        checkpointEvery: Int?
+    ) throws -> TrainingOutcome {
         var position = start
         let names = architecture.descriptor.stepMetricNames
         let totalSteps = h.epochs * position.stepsPerEpoch
@@ -197,7 +226,8 @@ public final class Trainer {
         var batchLabels = [Int](repeating: 0, count: h.batchSize)
 
         func save(final: Bool, frame: Bool = false) throws {
-            var record = store.checkpointRecord(of: architecture, position: position, rng: rng, isFinal: final, log: pendingLog)
+            var record = store.checkpointRecord(
+                of: architecture, position: position, rng: rng, isFinal: final, log: pendingLog)
             // The epoch's frame goes in with its checkpoint: both or neither.
             if frame { record.progressFrame = try ProgressFrames.render(architecture) }
             try store.checkpoint(model: model, record)
@@ -215,11 +245,14 @@ public final class Trainer {
                     batchImages.resize([hi - lo] + sampleShape)
                     batchLabels.removeAll(keepingCapacity: true)
                     for (row, index) in order[lo..<hi].enumerated() {
-                        (batchImages.data + row * perImage).update(from: data.images.data + index * perImage, count: perImage)
+                        (batchImages.data + row * perImage).update(
+                            from: data.images.data + index * perImage, count: perImage)
                         batchLabels.append(data.labels[index])
                     }
-                    architecture.prepareStep(TrainingClock(globalStep: position.globalStep, stepsPerEpoch: position.stepsPerEpoch,
-                                                           epochs: h.epochs, aids: h.aids))
+                    architecture.prepareStep(
+                        TrainingClock(
+                            globalStep: position.globalStep, stepsPerEpoch: position.stepsPerEpoch,
+                            epochs: h.epochs, aids: h.aids))
                     let result = architecture.trainStep(Batch(images: batchImages, labels: batchLabels), rng: rng)
                     guard names.allSatisfy({ result[$0]?.isFinite == true }) else {
                         throw TrainingError.diverged(step: position.globalStep, metrics: result.metrics)
@@ -235,21 +268,25 @@ public final class Trainer {
                     let report = { (event: TrainingProgress.Event) in
                         // After an epoch ends, `position` already points at the next one.
                         let ended = event == .epochEnd
-                        self.progress(TrainingProgress(
-                            event: event, epoch: ended ? position.epoch : position.epoch + 1, epochs: h.epochs,
-                            stepInEpoch: ended ? position.stepsPerEpoch : position.stepInEpoch,
-                            stepsPerEpoch: position.stepsPerEpoch, globalStep: position.globalStep, totalSteps: totalSteps,
-                            metrics: last,
-                            imagesPerSecond: rate * Double(h.batchSize), elapsed: elapsed,
-                            eta: Double(totalSteps - position.globalStep) / max(rate, 1e-9)))
+                        self.progress(
+                            TrainingProgress(
+                                event: event, epoch: ended ? position.epoch : position.epoch + 1, epochs: h.epochs,
+                                stepInEpoch: ended ? position.stepsPerEpoch : position.stepInEpoch,
+                                stepsPerEpoch: position.stepsPerEpoch, globalStep: position.globalStep,
+                                totalSteps: totalSteps,
+                                metrics: last,
+                                imagesPerSecond: rate * Double(h.batchSize), elapsed: elapsed,
+                                eta: Double(totalSteps - position.globalStep) / max(rate, 1e-9)))
                     }
                     report(.step)
 
                     let epochDone = position.stepInEpoch == position.stepsPerEpoch
                     var saved = epochDone
                     if epochDone {
-                        pendingLog.append(TrainingLogRow(epoch: position.epoch + 1, step: position.globalStep,
-                                                         metrics: last, seconds: position.epochSums.seconds))
+                        pendingLog.append(
+                            TrainingLogRow(
+                                epoch: position.epoch + 1, step: position.globalStep,
+                                metrics: last, seconds: position.epochSums.seconds))
                         position.epoch += 1
                         position.stepInEpoch = 0
                         position.epochSums = EpochSums()
@@ -257,11 +294,14 @@ public final class Trainer {
                         report(.epochEnd)
                         if let evaluator, let k = evaluateEvery, position.epoch % k == 0 || position.epoch == h.epochs {
                             let epoch = position.epoch
-                            evaluated(epoch, Result {
-                                let info = try store.model(named: model)
-                                return try evaluator.evaluateTraining(model: model, architecture: architecture, dataset: info.dataset,
-                                                                      samples: Self.evaluationSamples, epoch: epoch, checkpoint: .latest)
-                            })
+                            evaluated(
+                                epoch,
+                                Result {
+                                    let info = try store.model(named: model)
+                                    return try evaluator.evaluateTraining(
+                                        model: model, architecture: architecture, dataset: info.dataset,
+                                        samples: Self.evaluationSamples, epoch: epoch, checkpoint: .latest)
+                                })
                         }
                     } else if let k = checkpointEvery, position.globalStep % k == 0 {
                         try save(final: false)
@@ -271,9 +311,10 @@ public final class Trainer {
                     if shouldStop() && position.epoch < h.epochs {
                         // A step that just checkpointed (epoch end or --checkpoint-every) is not saved twice.
                         if !saved { try save(final: false); report(.checkpoint) }
-                        return TrainingOutcome(model: model, epochsCompleted: position.epoch, steps: position.globalStep,
-                                               interrupted: true, seconds: Date().timeIntervalSince(started), lastMetrics: last,
-                                               isClassifier: architecture is any ImageClassifying)
+                        return TrainingOutcome(
+                            model: model, epochsCompleted: position.epoch, steps: position.globalStep,
+                            interrupted: true, seconds: Date().timeIntervalSince(started), lastMetrics: last,
+                            isClassifier: architecture is any ImageClassifying)
                     }
                     if epochDone { break }
                 }
@@ -283,9 +324,10 @@ public final class Trainer {
             try? store.failRun(model, error: error)
             throw error
         }
-        return TrainingOutcome(model: model, epochsCompleted: position.epoch, steps: position.globalStep,
-                               interrupted: false, seconds: Date().timeIntervalSince(started), lastMetrics: last,
-                               isClassifier: architecture is any ImageClassifying)
+        return TrainingOutcome(
+            model: model, epochsCompleted: position.epoch, steps: position.globalStep,
+            interrupted: false, seconds: Date().timeIntervalSince(started), lastMetrics: last,
+            isClassifier: architecture is any ImageClassifying)
     }
 }
 

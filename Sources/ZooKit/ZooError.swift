@@ -14,16 +14,19 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     case unknownRecipe(String, architecture: String, available: [String])
     case noProgressFrames(model: String)
     case averageOnly(model: String)
-    case wrongEvaluator(model: String, dataset: String, classifier: String, classifierDataset: String, suggestion: String)
+    case wrongEvaluator(
+        model: String, dataset: String, classifier: String, classifierDataset: String, suggestion: String)
     case noProgressFrame(model: String, epoch: Int, available: String)
 
     public var description: String {
         switch self {
         case let .unknownArchitecture(name, suggestions, available):
             let hint = suggestions.isEmpty ? "" : " Did you mean \(suggestions.joined(separator: " or "))?"
-            return "unknown architecture '\(name)'.\(hint) Available: \(available.joined(separator: ", ")) (see `zoo architectures`)."
+            return
+                "unknown architecture '\(name)'.\(hint) Available: \(available.joined(separator: ", ")) (see `zoo architectures`)."
         case let .notConditional(model):
-            return "model '\(model)' is not conditional, so it cannot draw a chosen digit; drop --digit, or use a conditional model such as cdcgan-mnist."
+            return
+                "model '\(model)' is not conditional, so it cannot draw a chosen digit; drop --digit, or use a conditional model such as cdcgan-mnist."
         case let .digitOutOfRange(digit, classes):
             return "--digit \(digit) is out of range: use 0...\(classes - 1)."
         case let .samplesOutOfRange(samples, range):
@@ -31,9 +34,11 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
         case let .countOutOfRange(count, limit):
             return "--count \(count) is out of range: use 1...\(limit)."
         case let .notAGenerator(model, architecture):
-            return "model '\(model)' is a \(architecture) (a classifier), it does not generate images; use `zoo evaluate --classifier \(model)` instead."
+            return
+                "model '\(model)' is a \(architecture) (a classifier), it does not generate images; use `zoo evaluate --classifier \(model)` instead."
         case let .notAClassifier(model, architecture):
-            return "model '\(model)' (\(architecture)) is not a classifier; pass a model trained with `zoo train classifier`."
+            return
+                "model '\(model)' (\(architecture)) is not a classifier; pass a model trained with `zoo train classifier`."
         case let .corruptModel(model, detail):
             return "model '\(model)' cannot be loaded: \(detail). Run `zoo verify \(model)`."
         case let .datasetTooSmall(count, batchSize):
@@ -43,15 +48,19 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
         case let .alreadyTrained(model, epochs):
             return "model '\(model)' already has \(epochs) epochs; pass --epochs N with N > \(epochs) to train further."
         case let .wrongEvaluator(model, dataset, classifier, classifierDataset, suggestion):
-            return "model '\(model)' was trained on \(dataset) but '\(classifier)' is a \(classifierDataset) classifier; evaluate it with --classifier \(suggestion)."
+            return
+                "model '\(model)' was trained on \(dataset) but '\(classifier)' is a \(classifierDataset) classifier; evaluate it with --classifier \(suggestion)."
         case let .averageOnly(model):
-            return "model '\(model)' was published with its generator's moving average only, so --no-ema has no trained weights to draw from; drop --no-ema (or train the architecture yourself to compare both)."
+            return
+                "model '\(model)' was published with its generator's moving average only, so --no-ema has no trained weights to draw from; drop --no-ema (or train the architecture yourself to compare both)."
         case let .noProgressFrames(model):
-            return "model '\(model)' has no progress frames: it was trained before zoo stored them; train a new one, or `zoo resume` it to add frames for the epochs to come."
+            return
+                "model '\(model)' has no progress frames: it was trained before zoo stored them; train a new one, or `zoo resume` it to add frames for the epochs to come."
         case let .noProgressFrame(model, epoch, available):
             return "model '\(model)' has no progress frame for epoch \(epoch); it has epochs \(available)."
         case let .unknownRecipe(name, architecture, available):
-            return "\(architecture) has no recipe '\(name)'; use one of \(available.joined(separator: ", ")) (listed by `zoo architectures`)."
+            return
+                "\(architecture) has no recipe '\(name)'; use one of \(available.joined(separator: ", ")) (listed by `zoo architectures`)."
         }
     }
 }
@@ -61,8 +70,9 @@ public extension ZooError {
     /// it: the CLI exits 2 for these, as for its own usage errors.
     var isUsageError: Bool {
         switch self {
-        case .unknownArchitecture, .notConditional, .digitOutOfRange, .countOutOfRange, .samplesOutOfRange, .notAGenerator,
-             .notAClassifier, .invalidHyperparameter, .alreadyTrained, .unknownRecipe, .wrongEvaluator, .averageOnly:
+        case .unknownArchitecture, .notConditional, .digitOutOfRange, .countOutOfRange, .samplesOutOfRange,
+            .notAGenerator,
+            .notAClassifier, .invalidHyperparameter, .alreadyTrained, .unknownRecipe, .wrongEvaluator, .averageOnly:
             return true
         case .corruptModel, .datasetTooSmall, .noProgressFrames, .noProgressFrame:
             return false

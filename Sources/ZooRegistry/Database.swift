@@ -31,7 +31,8 @@ final class Database {
 
     init(path: String, readOnly: Bool) throws {
         var db: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
+        let flags =
+            (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
             | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
@@ -139,7 +140,8 @@ final class Database {
         func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
             guard !buffer.isEmpty else { return }
             guard let handle else { throw database.error(SQLITE_MISUSE, sql: what + " after close") }
-            try database.check(sqlite3_blob_read(handle, buffer.baseAddress, Int32(buffer.count), Int32(offset)), sql: what)
+            try database.check(
+                sqlite3_blob_read(handle, buffer.baseAddress, Int32(buffer.count), Int32(offset)), sql: what)
         }
     }
 

@@ -32,7 +32,7 @@ enum Half {
         let exponent = UInt32((h >> 10) & 0x1f)
         let mantissa = UInt32(h & 0x3ff)
         if exponent == 0 {
-            let magnitude = Float(mantissa) * 5.960_464_5e-8 // 2^-24, exact
+            let magnitude = Float(mantissa) * 5.960_464_5e-8  // 2^-24, exact
             return Float(bitPattern: sign | magnitude.bitPattern)
         }
         if exponent == 0x1f { return Float(bitPattern: sign | 0x7f80_0000 | (mantissa << 13)) }

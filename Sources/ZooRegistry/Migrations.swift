@@ -12,16 +12,23 @@ enum Migrations {
         // One snapshot for the checks: another process creating the same new file may commit
         // its schema between two separate reads.
         let (version, applicationID, tables) = try db.read {
-            (Int(try db.scalarInt("PRAGMA user_version")), try db.scalarInt("PRAGMA application_id"),
-             try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") { $0.text(0) })
+            (
+                Int(try db.scalarInt("PRAGMA user_version")), try db.scalarInt("PRAGMA application_id"),
+                try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") {
+                    $0.text(0)
+                }
+            )
         }
         if applicationID != 0 && applicationID != Schema.applicationID {
-            throw RegistryError.notARegistry(path: db.path, reason: "application_id \(applicationID) belongs to another program")
+            throw RegistryError.notARegistry(
+                path: db.path, reason: "application_id \(applicationID) belongs to another program")
         }
         if version > latest { throw RegistryError.newerSchema(found: version, supported: latest) }
         if version == 0 && !tables.isEmpty {
             // Someone else's database: touching it would graft our tables onto it.
-            throw RegistryError.notARegistry(path: db.path, reason: "it has tables \(tables.prefix(5).joined(separator: ", ")) but no Zoo schema version")
+            throw RegistryError.notARegistry(
+                path: db.path,
+                reason: "it has tables \(tables.prefix(5).joined(separator: ", ")) but no Zoo schema version")
         }
         if version > 0 && !tables.contains("models") {
             throw RegistryError.notARegistry(path: db.path, reason: "user_version \(version) but no models table")
@@ -51,13 +58,14 @@ enum FileCheck {
         guard let handle = FileHandle(forReadingAtPath: path) else { return }
         defer { try? handle.close() }
         let header = (try? handle.read(upToCount: 100)) ?? Data()
-        if header.isEmpty { return } // an empty file is a brand-new database
+        if header.isEmpty { return }  // an empty file is a brand-new database
         let magic = Data("SQLite format 3\u{0}".utf8)
         guard header.count >= magic.count, header.prefix(magic.count) == magic else {
             throw RegistryError.notSQLite(path: path)
         }
         guard header.count == 100 else {
-            throw RegistryError.corruptFile(path: path, detail: "file ends inside the SQLite header (\(header.count) bytes)")
+            throw RegistryError.corruptFile(
+                path: path, detail: "file ends inside the SQLite header (\(header.count) bytes)")
         }
         let bytes = [UInt8](header)
         func be32(_ at: Int) -> Int { bytes[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
@@ -68,7 +76,9 @@ enum FileCheck {
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size % pageSize == 0 else {
-            throw RegistryError.corruptFile(path: path, detail: "size \(size) is not a whole number of \(pageSize)-byte pages; the file looks truncated")
+            throw RegistryError.corruptFile(
+                path: path,
+                detail: "size \(size) is not a whole number of \(pageSize)-byte pages; the file looks truncated")
         }
         // The in-header page count is trustworthy only when its "valid for"
         // counter matches the change counter. Pages may legitimately live in
@@ -76,7 +86,10 @@ enum FileCheck {
         let pages = be32(28)
         let walExists = FileManager.default.fileExists(atPath: path + "-wal")
         if be32(92) == be32(24), pages > 0, !walExists, pages * pageSize > size {
-            throw RegistryError.corruptFile(path: path, detail: "header promises \(pages) pages but the file holds \(size / pageSize); the file looks truncated")
+            throw RegistryError.corruptFile(
+                path: path,
+                detail: "header promises \(pages) pages but the file holds \(size / pageSize); the file looks truncated"
+            )
         }
     }
 }

@@ -1,13 +1,14 @@
 /// Model names double as CLI arguments and file names, so they are kept to a
 /// small, shell-safe alphabet.
 public enum ModelName {
-    public static let rule = "names are 1 to 64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. dcgan-mnist-2)"
+    public static let rule =
+        "names are 1 to 64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. dcgan-mnist-2)"
 
     public static func validate(_ name: String) throws {
         let bytes = Array(name.utf8)
         func lowerOrDigit(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 48 && b <= 57) }
         guard let first = bytes.first, bytes.count <= 64, lowerOrDigit(first),
-              bytes.allSatisfy({ lowerOrDigit($0) || $0 == 46 || $0 == 95 || $0 == 45 })
+            bytes.allSatisfy({ lowerOrDigit($0) || $0 == 46 || $0 == 95 || $0 == 45 })
         else { throw RegistryError.invalidModelName(name, rule: rule) }
     }
 }
@@ -17,7 +18,8 @@ public enum ModelName {
 public func closestNames(to name: String, in candidates: [String], limit: Int = 3) -> [String] {
     let threshold = max(2, name.count / 3)
     let lowered = name.lowercased()
-    return candidates
+    return
+        candidates
         .map { (name: $0, distance: editDistance(lowered, $0.lowercased())) }
         .filter { $0.distance <= threshold || $0.name.hasPrefix(lowered) || lowered.hasPrefix($0.name) }
         .sorted { ($0.distance, $0.name) < ($1.distance, $1.name) }

@@ -90,7 +90,8 @@ enum StepMetricsJSON {
         var object: [String: Double] = [:]
         for metric in metrics {
             guard metric.value.isFinite else {
-                throw RegistryError.invalidArgument("step metric \(metric.name) is \(metric.value); only finite values are logged")
+                throw RegistryError.invalidArgument(
+                    "step metric \(metric.name) is \(metric.value); only finite values are logged")
             }
             object[metric.name] = metric.value
         }
@@ -120,8 +121,10 @@ public struct CheckpointRecord: Sendable, Equatable {
     /// under `epoch` in the same transaction. Not filled on load (see `progressFrames`).
     public var progressFrame: Data?
 
-    public init(epoch: Int, step: Int, isFinal: Bool = false, trainingPosition: Data = Data(), rngState: Data = Data(),
-                tensors: [TensorRecord], log: [TrainingLogRow] = [], progressFrame: Data? = nil) {
+    public init(
+        epoch: Int, step: Int, isFinal: Bool = false, trainingPosition: Data = Data(), rngState: Data = Data(),
+        tensors: [TensorRecord], log: [TrainingLogRow] = [], progressFrame: Data? = nil
+    ) {
         self.epoch = epoch; self.step = step; self.isFinal = isFinal
         self.trainingPosition = trainingPosition; self.rngState = rngState; self.tensors = tensors; self.log = log
         self.progressFrame = progressFrame

@@ -15,48 +15,72 @@ extension Registry {
             func invalid(_ reason: String) -> RegistryError {
                 .invalidTensor(model: name, network: tensor.network, path: tensor.path, reason: reason)
             }
-            guard !tensor.network.isEmpty, !tensor.path.isEmpty else { throw invalid("network and path must not be empty") }
-            guard seen.insert(tensor.network + "\u{0}" + tensor.path).inserted else { throw invalid("appears twice in the checkpoint") }
-            guard tensor.shape.allSatisfy({ $0 >= 0 }) else { throw invalid("negative dimension in shape \(tensor.shape)") }
+            guard !tensor.network.isEmpty, !tensor.path.isEmpty else {
+                throw invalid("network and path must not be empty")
+            }
+            guard seen.insert(tensor.network + "\u{0}" + tensor.path).inserted else {
+                throw invalid("appears twice in the checkpoint")
+            }
+            guard tensor.shape.allSatisfy({ $0 >= 0 }) else {
+                throw invalid("negative dimension in shape \(tensor.shape)")
+            }
             let count = tensor.shape.reduce(1, *)
-            guard count == tensor.values.count else { throw invalid("shape \(tensor.shape) needs \(count) values, got \(tensor.values.count)") }
+            guard count == tensor.values.count else {
+                throw invalid("shape \(tensor.shape) needs \(count) values, got \(tensor.values.count)")
+            }
             return try WeightCodec.encode(tensor.values, dtype: dtype)
         }
         let logMetrics = try record.log.map { try StepMetricsJSON.encode($0.metrics) }
         guard record.epoch >= 0, record.step >= 0 else {
-            throw RegistryError.invalidArgument("checkpoint epoch and step must be non-negative (got \(record.epoch), \(record.step))")
+            throw RegistryError.invalidArgument(
+                "checkpoint epoch and step must be non-negative (got \(record.epoch), \(record.step))")
         }
         return try db.transaction {
             let modelID = try modelID(named: name)
-            if try db.first("SELECT 1 FROM checkpoints WHERE model_id = ? AND step = ?", [.int(modelID), .int(record.step)], { _ in true }) != nil {
+            if try db.first(
+                "SELECT 1 FROM checkpoints WHERE model_id = ? AND step = ?", [.int(modelID), .int(record.step)],
+                { _ in true }) != nil
+            {
                 throw RegistryError.checkpointExists(model: name, step: record.step)
             }
             let now = Registry.now
-            try db.run("""
+            try db.run(
+                """
                 INSERT INTO checkpoints (model_id, epoch, step, created_at, is_final, training_position, rng_state)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, [.int(modelID), .int(record.epoch), .int(record.step), .double(now), .int(record.isFinal ? 1 : 0),
-                      .blob(record.trainingPosition), .blob(record.rngState)])
+                """,
+                [
+                    .int(modelID), .int(record.epoch), .int(record.step), .double(now), .int(record.isFinal ? 1 : 0),
+                    .blob(record.trainingPosition), .blob(record.rngState),
+                ])
             let checkpointID = db.lastInsertRowID
-            let insertTensor = try db.prepare("""
+            let insertTensor = try db.prepare(
+                """
                 INSERT INTO tensors (checkpoint_id, network, path, shape, elements, dtype, codec, raw_bytes, sha256, blob)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (tensor, coded) in zip(record.tensors, encoded) {
-                try insertTensor.bind([.int(checkpointID), .text(tensor.network), .text(tensor.path), .text(Shape.json(tensor.shape)),
-                                       .int(tensor.values.count), .text(coded.dtype.rawValue), .text(WeightCodec.codec),
-                                       .int(coded.rawBytes), .text(coded.sha256), .blob(coded.blob)])
+                try insertTensor.bind([
+                    .int(checkpointID), .text(tensor.network), .text(tensor.path), .text(Shape.json(tensor.shape)),
+                    .int(tensor.values.count), .text(coded.dtype.rawValue), .text(WeightCodec.codec),
+                    .int(coded.rawBytes), .text(coded.sha256), .blob(coded.blob),
+                ])
                 while try insertTensor.step() {}
             }
-            let insertLog = try db.prepare("INSERT INTO training_log (model_id, epoch, step, metrics, seconds) VALUES (?, ?, ?, ?, ?)")
+            let insertLog = try db.prepare(
+                "INSERT INTO training_log (model_id, epoch, step, metrics, seconds) VALUES (?, ?, ?, ?, ?)")
             for (row, metrics) in zip(record.log, logMetrics) {
-                try insertLog.bind([.int(modelID), .int(row.epoch), .int(row.step), .text(metrics), .double(row.seconds)])
+                try insertLog.bind([
+                    .int(modelID), .int(row.epoch), .int(row.step), .text(metrics), .double(row.seconds),
+                ])
                 while try insertLog.step() {}
             }
             if let frame = record.progressFrame {
-                try insertProgressFrame(modelID: modelID, ProgressFrame(epoch: record.epoch, step: record.step, png: frame), at: now)
+                try insertProgressFrame(
+                    modelID: modelID, ProgressFrame(epoch: record.epoch, step: record.step, png: frame), at: now)
             }
-            try db.run("""
+            try db.run(
+                """
                 INSERT INTO aliases (model_id, alias, checkpoint_id) VALUES (?, 'latest', ?)
                 ON CONFLICT (model_id, alias) DO UPDATE SET checkpoint_id = excluded.checkpoint_id
                 """, [.int(modelID), .int(checkpointID)])
@@ -69,39 +93,53 @@ extension Registry {
         try db.read {
             let modelID = try modelID(named: name)
             var aliases: [Int64: [String]] = [:]
-            for (checkpoint, alias) in try db.query("SELECT checkpoint_id, alias FROM aliases WHERE model_id = ? ORDER BY alias",
-                                                    [.int(modelID)], { ($0.int64(0), $0.text(1)) }) {
+            for (checkpoint, alias) in try db.query(
+                "SELECT checkpoint_id, alias FROM aliases WHERE model_id = ? ORDER BY alias",
+                [.int(modelID)], { ($0.int64(0), $0.text(1)) })
+            {
                 aliases[checkpoint, default: []].append(alias)
             }
-            return try db.query("""
+            return try db.query(
+                """
                 SELECT c.id, c.epoch, c.step, c.is_final, c.created_at, count(t.id),
                        coalesce(sum(CASE WHEN instr(t.network, '#') = 0 THEN t.elements END), 0),
                        coalesce(sum(length(t.blob)), 0), coalesce(sum(t.raw_bytes), 0)
                 FROM checkpoints c LEFT JOIN tensors t ON t.checkpoint_id = c.id
                 WHERE c.model_id = ? GROUP BY c.id ORDER BY c.step
-                """, [.int(modelID)]) { s in
-                CheckpointInfo(id: s.int64(0), epoch: s.int(1), step: s.int(2), isFinal: s.bool(3), createdAt: s.date(4),
-                               tensorCount: s.int(5), parameterCount: s.int(6), storedBytes: s.int(7), rawBytes: s.int(8),
-                               aliases: aliases[s.int64(0)] ?? [])
+                """, [.int(modelID)]
+            ) { s in
+                CheckpointInfo(
+                    id: s.int64(0), epoch: s.int(1), step: s.int(2), isFinal: s.bool(3), createdAt: s.date(4),
+                    tensorCount: s.int(5), parameterCount: s.int(6), storedBytes: s.int(7), rawBytes: s.int(8),
+                    aliases: aliases[s.int64(0)] ?? [])
             }
         }
     }
 
     /// Resolves a selector to (checkpoint id, epoch, step) within one model.
-    func resolve(_ selector: CheckpointSelector, modelID: Int64, model name: String) throws -> (id: Int64, epoch: Int, step: Int) {
+    func resolve(_ selector: CheckpointSelector, modelID: Int64, model name: String) throws -> (
+        id: Int64, epoch: Int, step: Int
+    ) {
         let columns = "SELECT c.id, c.epoch, c.step FROM checkpoints c"
         let row: (Int64, Int, Int)?
         let map: (Statement) -> (Int64, Int, Int) = { ($0.int64(0), $0.int(1), $0.int(2)) }
         switch selector {
         case .latest:
-            row = try db.first("\(columns) JOIN aliases a ON a.checkpoint_id = c.id WHERE a.model_id = ? AND a.alias = 'latest'", [.int(modelID)], map)
+            row =
+                try db.first(
+                    "\(columns) JOIN aliases a ON a.checkpoint_id = c.id WHERE a.model_id = ? AND a.alias = 'latest'",
+                    [.int(modelID)], map)
                 ?? db.first("\(columns) WHERE c.model_id = ? ORDER BY c.step DESC LIMIT 1", [.int(modelID)], map)
         case let .alias(alias):
-            row = try db.first("\(columns) JOIN aliases a ON a.checkpoint_id = c.id WHERE a.model_id = ? AND a.alias = ?", [.int(modelID), .text(alias)], map)
+            row = try db.first(
+                "\(columns) JOIN aliases a ON a.checkpoint_id = c.id WHERE a.model_id = ? AND a.alias = ?",
+                [.int(modelID), .text(alias)], map)
         case let .id(id):
             row = try db.first("\(columns) WHERE c.model_id = ? AND c.id = ?", [.int(modelID), .int(id)], map)
         case let .epoch(epoch):
-            row = try db.first("\(columns) WHERE c.model_id = ? AND c.epoch = ? ORDER BY c.step DESC LIMIT 1", [.int(modelID), .int(epoch)], map)
+            row = try db.first(
+                "\(columns) WHERE c.model_id = ? AND c.epoch = ? ORDER BY c.step DESC LIMIT 1",
+                [.int(modelID), .int(epoch)], map)
         }
         guard let row else { throw RegistryError.checkpointNotFound(model: name, selector: selector.description) }
         return (row.0, row.1, row.2)
@@ -111,14 +149,18 @@ extension Registry {
     /// checked, so a returned record is exactly what was saved. `networks` limits the
     /// tensors read. For copying and checking checkpoints; a model being rebuilt loads
     /// with a plan (below), which validates before it decodes.
-    public func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector = .latest,
-                               networks: Set<String>? = nil) throws -> CheckpointRecord {
+    public func loadCheckpoint(
+        model name: String, checkpoint selector: CheckpointSelector = .latest,
+        networks: Set<String>? = nil
+    ) throws -> CheckpointRecord {
         try db.read {
             let (modelID, target, header) = try checkpointHeader(model: name, selector)
             let stored = try storedTensors(checkpoint: target.id).filter { networks?.contains($0.network) ?? true }
             let tensors = try decode(stored, into: [:], model: name, at: target)
-            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.isFinal, trainingPosition: header.trainingPosition,
-                                    rngState: header.rngState, tensors: tensors, log: try log(modelID: modelID, through: target.step))
+            return CheckpointRecord(
+                epoch: target.epoch, step: target.step, isFinal: header.isFinal,
+                trainingPosition: header.trainingPosition,
+                rngState: header.rngState, tensors: tensors, log: try log(modelID: modelID, through: target.step))
         }
     }
 
@@ -130,8 +172,10 @@ extension Registry {
     ///
     /// The returned record holds the planned tensors without values (they are in place), and
     /// the plan's `recordNetworks` (optimizer moments) with their values.
-    public func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector = .latest,
-                               plan makePlan: (CheckpointHeader) throws -> LoadPlan) throws -> CheckpointRecord {
+    public func loadCheckpoint(
+        model name: String, checkpoint selector: CheckpointSelector = .latest,
+        plan makePlan: (CheckpointHeader) throws -> LoadPlan
+    ) throws -> CheckpointRecord {
         try db.read {
             let (modelID, target, header) = try checkpointHeader(model: name, selector)
             let plan = try makePlan(header)
@@ -147,11 +191,14 @@ extension Registry {
                     guard let slot = expected[key], !found.contains(key) else { extra.append(key); continue }
                     let shape: [Int]
                     do { shape = try Shape.parse(row.shape) } catch let failure as WeightCodec.Failure {
-                        throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
-                                                          network: row.network, path: row.path, reason: failure.reason)
+                        throw RegistryError.corruptTensor(
+                            model: name, epoch: target.epoch, step: target.step,
+                            network: row.network, path: row.path, reason: failure.reason)
                     }
                     found.insert(key)
-                    guard shape == slot.shape else { misShaped.append("\(key) (stored \(shape), expected \(slot.shape))"); continue }
+                    guard shape == slot.shape else {
+                        misShaped.append("\(key) (stored \(shape), expected \(slot.shape))"); continue
+                    }
                     destinations[row.id] = slot.destination
                     wanted.append(row)
                 } else if plan.recordNetworks.contains(row.network) {
@@ -165,18 +212,28 @@ extension Registry {
                 throw RegistryError.tensorMismatch(model: name, missing: missing, extra: extra, misShaped: misShaped)
             }
             let tensors = try decode(wanted, into: destinations, model: name, at: target)
-            return CheckpointRecord(epoch: target.epoch, step: target.step, isFinal: header.isFinal, trainingPosition: header.trainingPosition,
-                                    rngState: header.rngState, tensors: tensors, log: try log(modelID: modelID, through: target.step))
+            return CheckpointRecord(
+                epoch: target.epoch, step: target.step, isFinal: header.isFinal,
+                trainingPosition: header.trainingPosition,
+                rngState: header.rngState, tensors: tensors, log: try log(modelID: modelID, through: target.step))
         }
     }
 
     private func checkpointHeader(model name: String, _ selector: CheckpointSelector) throws
-        -> (modelID: Int64, target: (id: Int64, epoch: Int, step: Int), header: CheckpointHeader) {
+        -> (modelID: Int64, target: (id: Int64, epoch: Int, step: Int), header: CheckpointHeader)
+    {
         let modelID = try modelID(named: name)
         let target = try resolve(selector, modelID: modelID, model: name)
-        guard let header = try db.first("SELECT is_final, \(trainingPositionColumn), rng_state FROM checkpoints WHERE id = ?", [.int(target.id)], {
-            CheckpointHeader(epoch: target.epoch, step: target.step, isFinal: $0.bool(0), trainingPosition: $0.blob(1), rngState: $0.blob(2))
-        }) else {
+        guard
+            let header = try db.first(
+                "SELECT is_final, \(trainingPositionColumn), rng_state FROM checkpoints WHERE id = ?",
+                [.int(target.id)],
+                {
+                    CheckpointHeader(
+                        epoch: target.epoch, step: target.step, isFinal: $0.bool(0), trainingPosition: $0.blob(1),
+                        rngState: $0.blob(2))
+                })
+        else {
             throw RegistryError.checkpointNotFound(model: name, selector: selector.description)
         }
         return (modelID, target, header)
@@ -186,17 +243,21 @@ extension Registry {
     /// their blobs made SQLite copy every blob of the checkpoint into a temporary b-tree (most
     /// of a cold `zoo generate`).
     private func storedTensors(checkpoint id: Int64) throws -> [StoredTensor] {
-        try db.query("""
+        try db.query(
+            """
             SELECT id, network, path, shape, dtype, codec, raw_bytes, sha256 FROM tensors WHERE checkpoint_id = ? ORDER BY id
-            """, [.int(id)]) { s in
-            StoredTensor(id: s.int64(0), network: s.text(1), path: s.text(2), shape: s.text(3), dtype: s.text(4),
-                         codec: s.text(5), rawBytes: s.int(6), sha256: s.text(7))
+            """, [.int(id)]
+        ) { s in
+            StoredTensor(
+                id: s.int64(0), network: s.text(1), path: s.text(2), shape: s.text(3), dtype: s.text(4),
+                codec: s.text(5), rawBytes: s.int(6), sha256: s.text(7))
         }
     }
 
     private func log(modelID: Int64, through step: Int) throws -> [TrainingLogRow] {
-        try db.query("SELECT epoch, step, \(logMetricsColumn), seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id",
-                     [.int(modelID), .int(step)], Registry.logRow)
+        try db.query(
+            "SELECT epoch, step, \(logMetricsColumn), seconds FROM training_log WHERE model_id = ? AND step <= ? ORDER BY step, id",
+            [.int(modelID), .int(step)], Registry.logRow)
     }
 
     /// Each row's blob by primary key, inflated, hashed and converted on the engine's threads
@@ -205,13 +266,15 @@ extension Registry {
     /// values). Each part pulls its blob in chunks; the connection is not thread-safe
     /// (NOMUTEX), so every SQLite call takes `connection`. The first failure in row order is
     /// reported.
-    private func decode(_ stored: [StoredTensor], into destinations: [Int64: TensorDestination], model name: String,
-                        at target: (id: Int64, epoch: Int, step: Int)) throws -> [TensorRecord] {
+    private func decode(
+        _ stored: [StoredTensor], into destinations: [Int64: TensorDestination], model name: String,
+        at target: (id: Int64, epoch: Int, step: Int)
+    ) throws -> [TensorRecord] {
         var decoded = [Result<TensorRecord, Error>?](repeating: nil, count: stored.count)
         let order = stored.indices.sorted { stored[$0].rawBytes > stored[$1].rawBytes }
         let connection = NSLock()
         decoded.withUnsafeMutableBufferPointer { results in
-            let slots = ResultSlots(base: results)   // each part writes only its own index
+            let slots = ResultSlots(base: results)  // each part writes only its own index
             WorkerPool.run(order.count) { part in
                 let i = order[part]
                 let t = stored[i]
@@ -219,7 +282,9 @@ extension Registry {
                     do {
                         let shape = try Shape.parse(t.shape)
                         let count = try Shape.elementCount(shape)
-                        let blob = try connection.withLock { try db.openBlob(table: "tensors", column: "blob", rowid: t.id) }
+                        let blob = try connection.withLock {
+                            try db.openBlob(table: "tensors", column: "blob", rowid: t.id)
+                        }
                         defer { connection.withLock { blob.close() } }
                         let read: WeightCodec.BlobReader = { buffer, offset in
                             try connection.withLock { try blob.read(into: buffer, at: offset) }
@@ -227,21 +292,31 @@ extension Registry {
                         if let destination = destinations[t.id] {
                             // Mapping the pages in one call is cheaper than faulting them one by one.
                             destination.prefault(count: count)
-                            try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
-                                                   rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: destination.pointer)
+                            try WeightCodec.decode(
+                                blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
+                                rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: destination.pointer)
                             return TensorRecord(network: t.network, path: t.path, shape: shape, values: [])
                         }
-                        let values: [Float] = try WeightCodec.decode(blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
-                                                                     rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count)
+                        let values: [Float] = try WeightCodec.decode(
+                            blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
+                            rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count)
                         return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
                     } catch let failure as WeightCodec.Failure {
-                        throw RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step,
-                                                          network: t.network, path: t.path, reason: failure.reason)
+                        throw RegistryError.corruptTensor(
+                            model: name, epoch: target.epoch, step: target.step,
+                            network: t.network, path: t.path, reason: failure.reason)
                     }
                 }
             }
         }
-        return try decoded.map { try ($0 ?? .failure(RegistryError.corruptTensor(model: name, epoch: target.epoch, step: target.step, network: "?", path: "?", reason: "not decoded"))).get() }
+        return try decoded.map {
+            try
+                ($0
+                ?? .failure(
+                    RegistryError.corruptTensor(
+                        model: name, epoch: target.epoch, step: target.step, network: "?", path: "?",
+                        reason: "not decoded"))).get()
+        }
     }
 
     /// Where loadCheckpoint may decode one tensor: room for exactly its stored shape's
@@ -278,7 +353,8 @@ extension Registry {
     }
 
     static func logRow(_ s: Statement) -> TrainingLogRow {
-        TrainingLogRow(epoch: s.int(0), step: s.int(1), metrics: StepMetricsJSON.decode(s.text(2)), seconds: s.double(3))
+        TrainingLogRow(
+            epoch: s.int(0), step: s.int(1), metrics: StepMetricsJSON.decode(s.text(2)), seconds: s.double(3))
     }
 
     /// Column names by schema version, for files opened read-only as they are (an import's
@@ -305,8 +381,9 @@ extension Registry {
     public func trainingLog(of name: String) throws -> [TrainingLogRow] {
         try db.read {
             let modelID = try modelID(named: name)
-            return try db.query("SELECT epoch, step, \(logMetricsColumn), seconds FROM training_log WHERE model_id = ? ORDER BY step, id",
-                                [.int(modelID)], Registry.logRow)
+            return try db.query(
+                "SELECT epoch, step, \(logMetricsColumn), seconds FROM training_log WHERE model_id = ? ORDER BY step, id",
+                [.int(modelID)], Registry.logRow)
         }
     }
 }
@@ -317,11 +394,15 @@ enum Shape {
 
     static func parse(_ text: String) throws -> [Int] {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard trimmed.hasPrefix("["), trimmed.hasSuffix("]") else { throw WeightCodec.Failure(reason: "malformed shape \(text)") }
+        guard trimmed.hasPrefix("["), trimmed.hasSuffix("]") else {
+            throw WeightCodec.Failure(reason: "malformed shape \(text)")
+        }
         let inner = trimmed.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
         if inner.isEmpty { return [] }
         return try inner.split(separator: ",").map { part in
-            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 0 else { throw WeightCodec.Failure(reason: "malformed shape \(text)") }
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                throw WeightCodec.Failure(reason: "malformed shape \(text)")
+            }
             return n
         }
     }

@@ -3,8 +3,10 @@ import Foundation
 extension Registry {
     /// All models with their sizes and latest metrics, in two aggregate
     /// queries regardless of how many models there are.
-    public func listModels(architecture: String? = nil, dataset: String? = nil, status: ModelStatus? = nil,
-                           sort: ModelSort = .name) throws -> [ModelSummary] {
+    public func listModels(
+        architecture: String? = nil, dataset: String? = nil, status: ModelStatus? = nil,
+        sort: ModelSort = .name
+    ) throws -> [ModelSummary] {
         let order: String
         switch sort {
         case .name: order = "m.name"
@@ -15,7 +17,8 @@ extension Registry {
         return try db.read {
             var summaries: [Int64: ModelSummary] = [:]
             var ids: [Int64] = []
-            let statement = try db.prepare("""
+            let statement = try db.prepare(
+                """
                 WITH ck AS (
                     SELECT model_id, count(*) AS n, max(epoch) AS epochs, max(step) AS steps
                     FROM checkpoints GROUP BY model_id
@@ -53,7 +56,8 @@ extension Registry {
                     parameterCount: s.int(11), storedBytes: s.int(12), rawBytes: s.int(13), metrics: [:])
             }
             // Rows come oldest first, so the last value seen per name wins.
-            let metrics = try db.prepare("SELECT model_id, name, value FROM metrics ORDER BY model_id, name, created_at, id")
+            let metrics = try db.prepare(
+                "SELECT model_id, name, value FROM metrics ORDER BY model_id, name, created_at, id")
             while try metrics.step() {
                 let id = metrics.int64(0)
                 summaries[id]?.metrics[metrics.text(1)] = metrics.double(2)

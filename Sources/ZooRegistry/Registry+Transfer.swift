@@ -6,7 +6,7 @@ extension Registry {
     /// Lineage is dropped because the parent is not part of the file.
     public func export(model name: String, to path: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else { throw RegistryError.fileExists(path: path) }
-        _ = try modelID(named: name) // fail before creating a file
+        _ = try modelID(named: name)  // fail before creating a file
         do {
             // Opening creates the file with the current schema; closing it
             // right away leaves it to the ATTACH below.
@@ -14,26 +14,33 @@ extension Registry {
             try attached(path, as: "zoo_export") {
                 try db.transaction {
                     let id: [SQLValue] = [.int(try modelID(named: name))]
-                    try db.run("""
+                    try db.run(
+                        """
                         INSERT INTO zoo_export.architectures SELECT a.* FROM main.architectures a
                         JOIN main.models m ON m.architecture = a.name WHERE m.id = ?
                         """, id)
-                    try db.run("""
+                    try db.run(
+                        """
                         INSERT INTO zoo_export.models (id, name, architecture, dataset, hyperparameters, seed, status, error,
                             created_at, updated_at, description, parent_id)
                         SELECT id, name, architecture, dataset, hyperparameters, seed, status, error,
                             created_at, updated_at, description, NULL FROM main.models WHERE id = ?
                         """, id)
                     // The file is fresh, so row ids can be kept as they are.
-                    try db.run("INSERT INTO zoo_export.checkpoints SELECT * FROM main.checkpoints WHERE model_id = ?", id)
-                    try db.run("""
+                    try db.run(
+                        "INSERT INTO zoo_export.checkpoints SELECT * FROM main.checkpoints WHERE model_id = ?", id)
+                    try db.run(
+                        """
                         INSERT INTO zoo_export.tensors SELECT t.* FROM main.tensors t
                         JOIN main.checkpoints c ON c.id = t.checkpoint_id WHERE c.model_id = ?
                         """, id)
                     try db.run("INSERT INTO zoo_export.metrics SELECT * FROM main.metrics WHERE model_id = ?", id)
-                    try db.run("INSERT INTO zoo_export.training_log SELECT * FROM main.training_log WHERE model_id = ?", id)
+                    try db.run(
+                        "INSERT INTO zoo_export.training_log SELECT * FROM main.training_log WHERE model_id = ?", id)
                     try db.run("INSERT INTO zoo_export.aliases SELECT * FROM main.aliases WHERE model_id = ?", id)
-                    try db.run("INSERT INTO zoo_export.progress_frames SELECT * FROM main.progress_frames WHERE model_id = ?", id)
+                    try db.run(
+                        "INSERT INTO zoo_export.progress_frames SELECT * FROM main.progress_frames WHERE model_id = ?",
+                        id)
                 }
             }
         } catch {
@@ -59,29 +66,38 @@ extension Registry {
                 guard names.contains(model) else { throw try source.notFound(model) }
                 sourceName = model
             } else {
-                guard names.count == 1, let only = names.first else { throw RegistryError.importNeedsModel(path: path, available: names) }
+                guard names.count == 1, let only = names.first else {
+                    throw RegistryError.importNeedsModel(path: path, available: names)
+                }
                 sourceName = only
             }
         }
         let targetName = newName ?? sourceName
         // A file of an older schema is read as it is (version 3 renamed two columns).
         let positionColumn = sourceVersion >= 3 ? "training_position" : "optimizer_state"
-        let logMetrics = sourceVersion >= 3 ? "metrics" : Registry.legacyLogMetrics(table: "zoo_import.training_log", schema: "zoo_import")
+        let logMetrics =
+            sourceVersion >= 3
+            ? "metrics" : Registry.legacyLogMetrics(table: "zoo_import.training_log", schema: "zoo_import")
         try ModelName.validate(targetName)
         try attached(path, as: "zoo_import") {
             try db.transaction {
                 if try db.first("SELECT 1 FROM main.models WHERE name = ?", [.text(targetName)], { _ in true }) != nil {
                     throw RegistryError.importClash(targetName)
                 }
-                guard let sourceID = try db.first("SELECT id FROM zoo_import.models WHERE name = ?", [.text(sourceName)], { $0.int64(0) }) else {
+                guard
+                    let sourceID = try db.first(
+                        "SELECT id FROM zoo_import.models WHERE name = ?", [.text(sourceName)], { $0.int64(0) })
+                else {
                     throw RegistryError.modelNotFound(sourceName, suggestions: [])
                 }
-                try db.run("""
+                try db.run(
+                    """
                     INSERT OR IGNORE INTO main.architectures SELECT a.* FROM zoo_import.architectures a
                     JOIN zoo_import.models m ON m.architecture = a.name WHERE m.id = ?
                     """, [.int(sourceID)])
                 // Keep lineage when the parent (by name) is already here.
-                try db.run("""
+                try db.run(
+                    """
                     INSERT INTO main.models (name, architecture, dataset, hyperparameters, seed, status, error,
                         created_at, updated_at, description, parent_id)
                     SELECT ?, s.architecture, s.dataset, s.hyperparameters, s.seed, s.status, s.error, s.created_at, s.updated_at,
@@ -90,46 +106,58 @@ extension Registry {
                     """, [.text(targetName), .int(sourceID)])
                 let modelID = db.lastInsertRowID
                 var checkpointMap: [Int64: Int64] = [:]
-                let oldCheckpoints = try db.query("SELECT id FROM zoo_import.checkpoints WHERE model_id = ? ORDER BY id", [.int(sourceID)]) { $0.int64(0) }
+                let oldCheckpoints = try db.query(
+                    "SELECT id FROM zoo_import.checkpoints WHERE model_id = ? ORDER BY id", [.int(sourceID)]
+                ) { $0.int64(0) }
                 for old in oldCheckpoints {
-                    try db.run("""
+                    try db.run(
+                        """
                         INSERT INTO main.checkpoints (model_id, epoch, step, created_at, is_final, training_position, rng_state)
                         SELECT ?, epoch, step, created_at, is_final, \(positionColumn), rng_state FROM zoo_import.checkpoints WHERE id = ?
                         """, [.int(modelID), .int(old)])
                     let new = db.lastInsertRowID
                     checkpointMap[old] = new
-                    try db.run("""
+                    try db.run(
+                        """
                         INSERT INTO main.tensors (checkpoint_id, network, path, shape, elements, dtype, codec, raw_bytes, sha256, blob)
                         SELECT ?, network, path, shape, elements, dtype, codec, raw_bytes, sha256, blob
                         FROM zoo_import.tensors WHERE checkpoint_id = ? ORDER BY id
                         """, [.int(new), .int(old)])
                 }
                 func mapped(_ old: Int64?) -> SQLValue { old.flatMap { checkpointMap[$0] }.map { .int($0) } ?? .null }
-                let metrics = try db.query("SELECT id, checkpoint_id FROM zoo_import.metrics WHERE model_id = ? ORDER BY id",
-                                           [.int(sourceID)]) { ($0.int64(0), $0.optionalInt64(1)) }
+                let metrics = try db.query(
+                    "SELECT id, checkpoint_id FROM zoo_import.metrics WHERE model_id = ? ORDER BY id",
+                    [.int(sourceID)]
+                ) { ($0.int64(0), $0.optionalInt64(1)) }
                 for (metricID, checkpoint) in metrics {
-                    try db.run("""
+                    try db.run(
+                        """
                         INSERT INTO main.metrics (model_id, checkpoint_id, name, value, sample_count, evaluator, details, created_at)
                         SELECT ?, ?, name, value, sample_count, evaluator, details, created_at FROM zoo_import.metrics WHERE id = ?
                         """, [.int(modelID), mapped(checkpoint), .int(metricID)])
                 }
-                try db.run("""
+                try db.run(
+                    """
                     INSERT INTO main.training_log (model_id, epoch, step, metrics, seconds)
                     SELECT ?, epoch, step, \(logMetrics), seconds FROM zoo_import.training_log WHERE model_id = ? ORDER BY id
                     """, [.int(modelID), .int(sourceID)])
                 if sourceVersion >= 2 {
                     // A version-1 file has no frames to bring.
-                    try db.run("""
+                    try db.run(
+                        """
                         INSERT INTO main.progress_frames (model_id, epoch, step, png, created_at)
                         SELECT ?, epoch, step, png, created_at FROM zoo_import.progress_frames WHERE model_id = ? ORDER BY epoch
                         """, [.int(modelID), .int(sourceID)])
                 }
-                let aliases = try db.query("SELECT alias, checkpoint_id FROM zoo_import.aliases WHERE model_id = ?",
-                                           [.int(sourceID)]) { ($0.text(0), $0.int64(1)) }
+                let aliases = try db.query(
+                    "SELECT alias, checkpoint_id FROM zoo_import.aliases WHERE model_id = ?",
+                    [.int(sourceID)]
+                ) { ($0.text(0), $0.int64(1)) }
                 for (alias, checkpoint) in aliases {
                     guard let new = checkpointMap[checkpoint] else { continue }
-                    try db.run("INSERT INTO main.aliases (model_id, alias, checkpoint_id) VALUES (?, ?, ?)",
-                               [.int(modelID), .text(alias), .int(new)])
+                    try db.run(
+                        "INSERT INTO main.aliases (model_id, alias, checkpoint_id) VALUES (?, ?, ?)",
+                        [.int(modelID), .text(alias), .int(new)])
                 }
             }
         }

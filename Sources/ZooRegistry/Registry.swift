@@ -55,8 +55,11 @@ public final class Registry {
     // MARK: Architectures
 
     /// Inserts or updates an architecture row (plugins call this at startup).
-    public func registerArchitecture(name: String, version: Int, summary: String, conditional: Bool, kind: String = "gan") throws {
-        try db.run("""
+    public func registerArchitecture(
+        name: String, version: Int, summary: String, conditional: Bool, kind: String = "gan"
+    ) throws {
+        try db.run(
+            """
             INSERT INTO architectures (name, version, summary, conditional, kind) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET version = excluded.version, summary = excluded.summary,
                 conditional = excluded.conditional, kind = excluded.kind
@@ -73,20 +76,26 @@ public final class Registry {
     static func modelInfo(_ s: Statement) throws -> ModelInfo {
         let statusText = s.text(6)
         guard let status = ModelStatus(rawValue: statusText) else {
-            throw RegistryError.invalidArgument("model \"\(s.text(1))\" has unknown status \"\(statusText)\"; run `zoo verify`")
+            throw RegistryError.invalidArgument(
+                "model \"\(s.text(1))\" has unknown status \"\(statusText)\"; run `zoo verify`")
         }
-        return ModelInfo(id: s.int64(0), name: s.text(1), architecture: s.text(2), dataset: s.text(3),
-                         hyperparameters: s.text(4), seed: UInt64(bitPattern: s.int64(5)), status: status,
-                         error: s.optionalText(7), createdAt: s.date(8), updatedAt: s.date(9),
-                         description: s.optionalText(10), parent: s.optionalText(11))
+        return ModelInfo(
+            id: s.int64(0), name: s.text(1), architecture: s.text(2), dataset: s.text(3),
+            hyperparameters: s.text(4), seed: UInt64(bitPattern: s.int64(5)), status: status,
+            error: s.optionalText(7), createdAt: s.date(8), updatedAt: s.date(9),
+            description: s.optionalText(10), parent: s.optionalText(11))
     }
 
     @discardableResult
-    public func createModel(name: String, architecture: String, dataset: String, hyperparameters: String = "{}",
-                            seed: UInt64, description: String? = nil, parent: String? = nil) throws -> ModelInfo {
+    public func createModel(
+        name: String, architecture: String, dataset: String, hyperparameters: String = "{}",
+        seed: UInt64, description: String? = nil, parent: String? = nil
+    ) throws -> ModelInfo {
         try ModelName.validate(name)
         return try db.transaction {
-            guard try db.first("SELECT 1 FROM architectures WHERE name = ?", [.text(architecture)], { _ in true }) != nil else {
+            guard
+                try db.first("SELECT 1 FROM architectures WHERE name = ?", [.text(architecture)], { _ in true }) != nil
+            else {
                 throw RegistryError.architectureNotFound(architecture)
             }
             if try db.first("SELECT 1 FROM models WHERE name = ?", [.text(name)], { _ in true }) != nil {
@@ -95,21 +104,28 @@ public final class Registry {
             let parentID: SQLValue = try parent.map { .int(try modelID(named: $0)) } ?? .null
             let now = Registry.now
             do {
-                try db.run("""
+                try db.run(
+                    """
                     INSERT INTO models (name, architecture, dataset, hyperparameters, seed, status, created_at, updated_at, description, parent_id)
                     VALUES (?, ?, ?, ?, ?, 'training', ?, ?, ?, ?)
-                    """, [.text(name), .text(architecture), .text(dataset), .text(hyperparameters),
-                          .int(Int64(bitPattern: seed)), .double(now), .double(now), .optionalText(description), parentID])
+                    """,
+                    [
+                        .text(name), .text(architecture), .text(dataset), .text(hyperparameters),
+                        .int(Int64(bitPattern: seed)), .double(now), .double(now), .optionalText(description), parentID,
+                    ])
             } catch let RegistryError.sqlite(code, _, _) where code == 275 /* SQLITE_CONSTRAINT_CHECK */ {
-                throw RegistryError.invalidArgument("hyperparameters for \"\(name)\" are not valid JSON: \(hyperparameters)")
+                throw RegistryError.invalidArgument(
+                    "hyperparameters for \"\(name)\" are not valid JSON: \(hyperparameters)")
             }
             return try model(named: name)
         }
     }
 
     public func model(named name: String) throws -> ModelInfo {
-        if let info = try db.first("SELECT \(Registry.modelColumns) FROM models m LEFT JOIN models p ON p.id = m.parent_id WHERE m.name = ?",
-                                   [.text(name)], Registry.modelInfo) {
+        if let info = try db.first(
+            "SELECT \(Registry.modelColumns) FROM models m LEFT JOIN models p ON p.id = m.parent_id WHERE m.name = ?",
+            [.text(name)], Registry.modelInfo)
+        {
             return info
         }
         throw try notFound(name)
@@ -132,7 +148,9 @@ public final class Registry {
             if try db.first("SELECT 1 FROM models WHERE name = ?", [.text(newName)], { _ in true }) != nil {
                 throw RegistryError.modelExists(newName)
             }
-            try db.run("UPDATE models SET name = ?, updated_at = ? WHERE id = ?", [.text(newName), .double(Registry.now), .int(id)])
+            try db.run(
+                "UPDATE models SET name = ?, updated_at = ? WHERE id = ?",
+                [.text(newName), .double(Registry.now), .int(id)])
         }
     }
 
@@ -147,8 +165,9 @@ public final class Registry {
     public func setStatus(_ name: String, status: ModelStatus, error: String? = nil) throws {
         try db.transaction {
             let id = try modelID(named: name)
-            try db.run("UPDATE models SET status = ?, error = ?, updated_at = ? WHERE id = ?",
-                       [.text(status.rawValue), .optionalText(error), .double(Registry.now), .int(id)])
+            try db.run(
+                "UPDATE models SET status = ?, error = ?, updated_at = ? WHERE id = ?",
+                [.text(status.rawValue), .optionalText(error), .double(Registry.now), .int(id)])
         }
     }
 
@@ -157,8 +176,9 @@ public final class Registry {
         try db.transaction {
             let id = try modelID(named: name)
             do {
-                try db.run("UPDATE models SET hyperparameters = ?, updated_at = ? WHERE id = ?",
-                           [.text(json), .double(Registry.now), .int(id)])
+                try db.run(
+                    "UPDATE models SET hyperparameters = ?, updated_at = ? WHERE id = ?",
+                    [.text(json), .double(Registry.now), .int(id)])
             } catch let RegistryError.sqlite(code, _, _) where code == 275 /* SQLITE_CONSTRAINT_CHECK */ {
                 throw RegistryError.invalidArgument("hyperparameters for \"\(name)\" are not valid JSON: \(json)")
             }
@@ -168,12 +188,15 @@ public final class Registry {
     public func updateDescription(_ name: String, description: String?) throws {
         try db.transaction {
             let id = try modelID(named: name)
-            try db.run("UPDATE models SET description = ?, updated_at = ? WHERE id = ?",
-                       [.optionalText(description), .double(Registry.now), .int(id)])
+            try db.run(
+                "UPDATE models SET description = ?, updated_at = ? WHERE id = ?",
+                [.optionalText(description), .double(Registry.now), .int(id)])
         }
     }
 
-    public func architectures() throws -> [(name: String, version: Int, summary: String, conditional: Bool, kind: String)] {
+    public func architectures() throws -> [(
+        name: String, version: Int, summary: String, conditional: Bool, kind: String
+    )] {
         try db.query("SELECT name, version, summary, conditional, kind FROM architectures ORDER BY name") {
             (name: $0.text(0), version: $0.int(1), summary: $0.text(2), conditional: $0.bool(3), kind: $0.text(4))
         }

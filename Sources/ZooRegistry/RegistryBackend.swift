@@ -26,10 +26,13 @@ public protocol RegistryBackend: AnyObject {
 
     // Models
     @discardableResult
-    func createModel(name: String, architecture: String, dataset: String, hyperparameters: String,
-                     seed: UInt64, description: String?, parent: String?) throws -> ModelInfo
+    func createModel(
+        name: String, architecture: String, dataset: String, hyperparameters: String,
+        seed: UInt64, description: String?, parent: String?
+    ) throws -> ModelInfo
     func model(named name: String) throws -> ModelInfo
-    func listModels(architecture: String?, dataset: String?, status: ModelStatus?, sort: ModelSort) throws -> [ModelSummary]
+    func listModels(architecture: String?, dataset: String?, status: ModelStatus?, sort: ModelSort) throws
+        -> [ModelSummary]
     func renameModel(_ name: String, to newName: String) throws
     func deleteModel(_ name: String) throws
     func setStatus(_ name: String, status: ModelStatus, error: String?) throws
@@ -40,17 +43,22 @@ public protocol RegistryBackend: AnyObject {
     @discardableResult
     func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool) throws -> Int64
     func checkpoints(of name: String) throws -> [CheckpointInfo]
-    func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector, networks: Set<String>?) throws -> CheckpointRecord
-    func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector,
-                        plan: (CheckpointHeader) throws -> LoadPlan) throws -> CheckpointRecord
+    func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector, networks: Set<String>?) throws
+        -> CheckpointRecord
+    func loadCheckpoint(
+        model name: String, checkpoint selector: CheckpointSelector,
+        plan: (CheckpointHeader) throws -> LoadPlan
+    ) throws -> CheckpointRecord
     func trainingLog(of name: String) throws -> [TrainingLogRow]
 
     // Aliases and metrics
     func setAlias(model name: String, alias: String, checkpoint selector: CheckpointSelector) throws
     func aliases(of name: String) throws -> [AliasInfo]
     @discardableResult
-    func recordMetric(model name: String, checkpoint: CheckpointSelector?, name metric: String, value: Double,
-                      sampleCount: Int?, evaluator: String?, details: String?) throws -> Int64
+    func recordMetric(
+        model name: String, checkpoint: CheckpointSelector?, name metric: String, value: Double,
+        sampleCount: Int?, evaluator: String?, details: String?
+    ) throws -> Int64
     func metrics(of name: String) throws -> [MetricRow]
 
     // Progress frames

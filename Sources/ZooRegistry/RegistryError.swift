@@ -45,15 +45,19 @@ public enum RegistryError: Error, CustomStringConvertible, Equatable {
         case let .invalidModelName(name, rule):
             return "invalid model name \"\(name)\": \(rule)"
         case let .modelNotFound(name, suggestions):
-            let hint = suggestions.isEmpty ? "; run `zoo list` to see the models"
+            let hint =
+                suggestions.isEmpty
+                ? "; run `zoo list` to see the models"
                 : "; did you mean \(suggestions.map { "\"\($0)\"" }.joined(separator: ", "))?"
             return "no model named \"\(name)\"\(hint)"
         case let .modelExists(name):
             return "a model named \"\(name)\" already exists; choose another name or rename/delete the old one"
         case let .importClash(name):
-            return "a model named \"\(name)\" already exists in this registry; import it under another name with --as NEW"
+            return
+                "a model named \"\(name)\" already exists in this registry; import it under another name with --as NEW"
         case let .importNeedsModel(path, available):
-            return "\(path) holds \(available.count) models (\(available.joined(separator: ", "))); name the one to import"
+            return
+                "\(path) holds \(available.count) models (\(available.joined(separator: ", "))); name the one to import"
         case let .architectureNotFound(name):
             return "unknown architecture \"\(name)\"; run `zoo architectures` to see the registered ones"
         case let .checkpointNotFound(model, selector):

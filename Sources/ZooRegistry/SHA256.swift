@@ -11,7 +11,9 @@ public struct SHA256 {
 
     private static let k: [UInt32] = (0..<64).map { zoo_sha256_round_constant(Int32($0)) }
 
-    private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+    private var h: [UInt32] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    ]
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
@@ -51,7 +53,9 @@ public struct SHA256 {
         var pad: [UInt8] = [0x80]
         let used = (buffer.count + 1) % 64
         pad.append(contentsOf: repeatElement(0, count: used <= 56 ? 56 - used : 120 - used))
-        for shift in stride(from: 56, through: 0, by: -8) { pad.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            pad.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        }
         update(pad)
         return h.flatMap { word in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) } }
     }
@@ -87,7 +91,8 @@ public struct SHA256 {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for t in 0..<16 {
                 let q = p + 4 * t
-                w[t] = UInt32(q.load(as: UInt8.self)) << 24 | UInt32((q + 1).load(as: UInt8.self)) << 16
+                w[t] =
+                    UInt32(q.load(as: UInt8.self)) << 24 | UInt32((q + 1).load(as: UInt8.self)) << 16
                     | UInt32((q + 2).load(as: UInt8.self)) << 8 | UInt32((q + 3).load(as: UInt8.self))
             }
             for t in 16..<64 {

@@ -18,11 +18,12 @@ enum Schema {
         var result: [(Int, String)] = []
         var current = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if current.isEmpty && line.isEmpty { continue }   // the blank line between migrations
+            if current.isEmpty && line.isEmpty { continue }  // the blank line between migrations
             current += line + "\n"
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("PRAGMA user_version = "), trimmed.hasSuffix(";"),
-               let version = Int(trimmed.dropFirst("PRAGMA user_version = ".count).dropLast()) {
+                let version = Int(trimmed.dropFirst("PRAGMA user_version = ".count).dropLast())
+            {
                 result.append((version, current))
                 current = ""
             }

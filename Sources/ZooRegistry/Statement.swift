@@ -25,7 +25,8 @@ final class Statement {
     func bind(_ values: [SQLValue]) throws {
         let expected = Int(sqlite3_bind_parameter_count(handle))
         guard values.count == expected else {
-            throw RegistryError.sqlite(code: SQLITE_RANGE, message: "expected \(expected) parameters, got \(values.count)", sql: sql)
+            throw RegistryError.sqlite(
+                code: SQLITE_RANGE, message: "expected \(expected) parameters, got \(values.count)", sql: sql)
         }
         try database.check(sqlite3_reset(handle), sql: sql)
         for (offset, value) in values.enumerated() {
@@ -39,7 +40,9 @@ final class Statement {
             case let .blob(v):
                 rc = v.withUnsafeBytes { raw in
                     // A zero-length blob must still be a blob, not NULL, hence zeroblob.
-                    guard let base = raw.baseAddress, raw.count > 0 else { return sqlite3_bind_zeroblob(handle, index, 0) }
+                    guard let base = raw.baseAddress, raw.count > 0 else {
+                        return sqlite3_bind_zeroblob(handle, index, 0)
+                    }
                     return sqlite3_bind_blob64(handle, index, base, sqlite3_uint64(raw.count), SQLITE_TRANSIENT)
                 }
             }

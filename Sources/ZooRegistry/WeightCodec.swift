@@ -32,25 +32,37 @@ enum WeightCodec {
         let raw = littleEndianBytes(values, dtype: dtype)
         let sha = SHA256.hex(raw)
         let shuffled = shuffle(raw, planes: dtype.size)
-        return Encoded(dtype: dtype, rawBytes: raw.count, sha256: sha, blob: try deflate(planes: shuffled, count: dtype.size, level: level))
+        return Encoded(
+            dtype: dtype, rawBytes: raw.count, sha256: sha,
+            blob: try deflate(planes: shuffled, count: dtype.size, level: level))
     }
 
     /// Decodes a blob held in memory (verify, tests). `portable` forces the Swift block loops
     /// instead of the C ones (tests compare the two).
-    static func decode(blob: Data, dtype name: String, codec: String, rawBytes: Int, sha256: String,
-                       elementCount: Int, portable: Bool = false) throws -> [Float] {
-        try decode(blobSize: blob.count, read: { buffer, offset in
-            blob.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: blob.startIndex + offset ..< blob.startIndex + offset + buffer.count)
-        }, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256, elementCount: elementCount, portable: portable)
+    static func decode(
+        blob: Data, dtype name: String, codec: String, rawBytes: Int, sha256: String,
+        elementCount: Int, portable: Bool = false
+    ) throws -> [Float] {
+        try decode(
+            blobSize: blob.count,
+            read: { buffer, offset in
+                blob.copyBytes(
+                    to: buffer.bindMemory(to: UInt8.self),
+                    from: blob.startIndex + offset..<blob.startIndex + offset + buffer.count)
+            }, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256, elementCount: elementCount,
+            portable: portable)
     }
 
     /// Decodes into a new array.
-    static func decode(blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
-                       sha256: String, elementCount: Int, portable: Bool = false) throws -> [Float] {
+    static func decode(
+        blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
+        sha256: String, elementCount: Int, portable: Bool = false
+    ) throws -> [Float] {
         // Capacity ≥ 1 so there is always a pointer: an empty tensor is still checked.
         try [Float](unsafeUninitializedCapacity: max(elementCount, 1)) { buffer, initialized in
-            try decode(blobSize: blobSize, read: read, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256,
-                       elementCount: elementCount, into: buffer.baseAddress!, portable: portable)
+            try decode(
+                blobSize: blobSize, read: read, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256,
+                elementCount: elementCount, into: buffer.baseAddress!, portable: portable)
             initialized = elementCount
         }
     }
@@ -66,13 +78,18 @@ enum WeightCodec {
     /// bytes [4i, 4i+4) of `out`, below the staged bytes still to be read (at 3n+i+1 onward).
     /// Decodes straight into `out` (elementCount floats), e.g. a live parameter tensor. On a
     /// failure `out` may hold part of the values: callers discard it.
-    static func decode(blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
-                       sha256: String, elementCount: Int, into out: UnsafeMutablePointer<Float>, portable: Bool = false) throws {
-        guard knownCodecs.contains(codec) else { throw Failure(reason: "unknown codec \"\(codec)\" (written by a newer zoo?)") }
+    static func decode(
+        blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
+        sha256: String, elementCount: Int, into out: UnsafeMutablePointer<Float>, portable: Bool = false
+    ) throws {
+        guard knownCodecs.contains(codec) else {
+            throw Failure(reason: "unknown codec \"\(codec)\" (written by a newer zoo?)")
+        }
         guard let dtype = DType(rawValue: name) else { throw Failure(reason: "unknown dtype \"\(name)\"") }
         let (expected, overflow) = elementCount.multipliedReportingOverflow(by: dtype.size)
         guard !overflow, expected == rawBytes else {
-            throw Failure(reason: "raw size \(rawBytes) bytes does not match shape (\(elementCount) × \(dtype.size) bytes)")
+            throw Failure(
+                reason: "raw size \(rawBytes) bytes does not match shape (\(elementCount) × \(dtype.size) bytes)")
         }
         guard rawBytes <= max(blobSize, 64) * maxInflation else {
             throw Failure(reason: "claims \(rawBytes) bytes from a \(blobSize)-byte blob")
@@ -99,15 +116,18 @@ enum WeightCodec {
                     let count = min(block, n - start)
                     try source.inflate(into: last.baseAddress!, count: count, expectedTotal: rawBytes)
                     let sources = staged.map { UnsafePointer($0 + start) } + [UnsafePointer(last.baseAddress!)]
-                    convertBlock(planes: sources, count: count, dtype: dtype, raw: raw.baseAddress!,
-                                 hasher: &hasher, into: out + start, portable: portable)
+                    convertBlock(
+                        planes: sources, count: count, dtype: dtype, raw: raw.baseAddress!,
+                        hasher: &hasher, into: out + start, portable: portable)
                     start += count
                 }
             }
         }
         try source.finish(expectedTotal: rawBytes)
         let actual = SHA256.hexDigest(hasher.finalize())
-        guard actual == sha256 else { throw Failure(reason: "checksum mismatch (stored \(sha256.prefix(12))…, computed \(actual.prefix(12))…)") }
+        guard actual == sha256 else {
+            throw Failure(reason: "checksum mismatch (stored \(sha256.prefix(12))…, computed \(actual.prefix(12))…)")
+        }
     }
 
     /// A zlib stream fed from a BlobReader through a small buffer. The z_stream lives at a
@@ -169,15 +189,18 @@ enum WeightCodec {
             stream.pointee.avail_out = uInt(count)
             while stream.pointee.avail_out > 0 {
                 if stream.pointee.avail_in == 0, try !refill() {
-                    throw Failure(reason: "compressed data is truncated (\(Int(stream.pointee.total_out)) of \(expectedTotal) bytes)")
+                    throw Failure(
+                        reason:
+                            "compressed data is truncated (\(Int(stream.pointee.total_out)) of \(expectedTotal) bytes)")
                 }
                 let rc = CZlib.inflate(stream, Z_NO_FLUSH)
                 switch rc {
                 case Z_OK: continue
                 case Z_STREAM_END where stream.pointee.avail_out > 0:
-                    throw Failure(reason: "decompressed to \(Int(stream.pointee.total_out)) bytes, expected \(expectedTotal)")
+                    throw Failure(
+                        reason: "decompressed to \(Int(stream.pointee.total_out)) bytes, expected \(expectedTotal)")
                 case Z_STREAM_END: return
-                case Z_BUF_ERROR where stream.pointee.avail_in == 0: continue   // needs more input
+                case Z_BUF_ERROR where stream.pointee.avail_in == 0: continue  // needs more input
                 case Z_DATA_ERROR, Z_NEED_DICT, Z_BUF_ERROR:
                     throw Failure(reason: "compressed data is corrupt (zlib error \(rc))")
                 default:
@@ -195,13 +218,18 @@ enum WeightCodec {
                     stream.pointee.avail_out = 1
                     return CZlib.inflate(stream, Z_NO_FLUSH)
                 }
-                if stream.pointee.avail_out == 0 { throw Failure(reason: "decompresses to more than the recorded \(expectedTotal) bytes") }
+                if stream.pointee.avail_out == 0 {
+                    throw Failure(reason: "decompresses to more than the recorded \(expectedTotal) bytes")
+                }
                 switch rc {
                 case Z_STREAM_END: return
                 case Z_OK where stream.pointee.avail_in > 0: continue
                 case Z_OK where stream.pointee.avail_in == 0, Z_BUF_ERROR where stream.pointee.avail_in == 0:
                     if try !refill() {
-                        throw Failure(reason: "compressed data is truncated (\(Int(stream.pointee.total_out)) of \(expectedTotal) bytes, no end of stream)")
+                        throw Failure(
+                            reason:
+                                "compressed data is truncated (\(Int(stream.pointee.total_out)) of \(expectedTotal) bytes, no end of stream)"
+                        )
                     }
                 case Z_DATA_ERROR, Z_NEED_DICT, Z_BUF_ERROR:
                     throw Failure(reason: "compressed data is corrupt (zlib error \(rc))")
@@ -218,8 +246,10 @@ enum WeightCodec {
     /// One block: interleaves `count` elements' plane bytes into `raw` (count × planes bytes),
     /// hashes them and writes the values to `out`. `raw` is written before `out`.
     @inline(__always)
-    static func convertBlock(planes: [UnsafePointer<UInt8>], count: Int, dtype: DType, raw: UnsafeMutablePointer<UInt8>,
-                             hasher: inout SHA256, into out: UnsafeMutablePointer<Float>, portable: Bool) {
+    static func convertBlock(
+        planes: [UnsafePointer<UInt8>], count: Int, dtype: DType, raw: UnsafeMutablePointer<UInt8>,
+        hasher: inout SHA256, into out: UnsafeMutablePointer<Float>, portable: Bool
+    ) {
         let width = dtype.size
         if portable {
             for p in 0..<width {
@@ -241,7 +271,9 @@ enum WeightCodec {
             }
             #endif
             for i in 0..<count {
-                let b = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(raw[4 * i + 3]) << 24
+                let b =
+                    UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(
+                        raw[4 * i + 3]) << 24
                 (out + i).initialize(to: Float(bitPattern: b))
             }
         case .float16:
@@ -279,7 +311,9 @@ enum WeightCodec {
         switch dtype {
         case .float32:
             for i in 0..<n {
-                let b = UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(raw[4 * i + 3]) << 24
+                let b =
+                    UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16 | UInt32(
+                        raw[4 * i + 3]) << 24
                 out[i] = Float(bitPattern: b)
             }
         case .float16:
@@ -326,7 +360,9 @@ enum WeightCodec {
         guard entropyBits(plane) / 8 > 1 - storedPlaneSaving else { return false }
         var capacity = compressBound(uLong(plane.count))
         var trial = [UInt8](repeating: 0, count: Int(capacity))
-        let rc = trial.withUnsafeMutableBufferPointer { compress2($0.baseAddress, &capacity, plane.baseAddress, uLong(plane.count), 1) }
+        let rc = trial.withUnsafeMutableBufferPointer {
+            compress2($0.baseAddress, &capacity, plane.baseAddress, uLong(plane.count), 1)
+        }
         guard rc == Z_OK else { throw RegistryError.invalidArgument("zlib compress2 failed with code \(rc)") }
         return Double(capacity) > Double(plane.count) * (1 - storedPlaneSaving)
     }
@@ -347,11 +383,13 @@ enum WeightCodec {
                 stream.next_out = dst.baseAddress
                 stream.avail_out = uInt(dst.count)
                 for p in 0..<planes {
-                    let plane = UnsafeBufferPointer(rebasing: src[p * n ..< (p + 1) * n])
+                    let plane = UnsafeBufferPointer(rebasing: src[p * n..<(p + 1) * n])
                     let wanted: Int32 = try worthStoring(plane) ? 0 : level
                     if wanted != current {
                         rc = deflateParams(&stream, wanted, Z_DEFAULT_STRATEGY)
-                        guard rc == Z_OK else { throw RegistryError.invalidArgument("zlib deflateParams failed with code \(rc)") }
+                        guard rc == Z_OK else {
+                            throw RegistryError.invalidArgument("zlib deflateParams failed with code \(rc)")
+                        }
                         current = wanted
                     }
                     stream.next_in = UnsafeMutablePointer(mutating: plane.baseAddress)

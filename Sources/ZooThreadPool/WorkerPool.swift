@@ -11,9 +11,11 @@ public enum WorkerPool {
         withoutActuallyEscaping(body) { body in
             var closure = body
             withUnsafeMutablePointer(to: &closure) { pointer in
-                zoo_pool_run(parts, { context, part in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
-                }, pointer)
+                zoo_pool_run(
+                    parts,
+                    { context, part in
+                        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
+                    }, pointer)
             }
         }
     }

@@ -9,23 +9,28 @@ struct Evaluate: ParsableCommand {
         commandName: "evaluate",
         abstract: "Score a model with the zoo's classifier and store the metrics.",
         discussion: """
-        Generators: MNIST score (max 10), Fréchet distance to the 10k test digits on the \
-        classifier's features, class coverage, KL from uniform, and requested-digit accuracy \
-        for conditional models. Classifiers: test accuracy. --reference also prints the same \
-        figures for real test digits, to read the numbers against.
+            Generators: MNIST score (max 10), Fréchet distance to the 10k test digits on the \
+            classifier's features, class coverage, KL from uniform, and requested-digit accuracy \
+            for conditional models. Classifiers: test accuracy. --reference also prints the same \
+            figures for real test digits, to read the numbers against.
 
-        Examples:
-          zoo evaluate dcgan-mnist
-          zoo evaluate cgan-mnist --samples 10000 --reference
-        """)
+            Examples:
+              zoo evaluate dcgan-mnist
+              zoo evaluate cgan-mnist --samples 10000 --reference
+            """)
 
     @Argument(help: "Model name.") var name: String
     @Option(help: "Generated images to score (100–10000).") var samples: Int = 10_000
     @Option(help: "Noise seed.") var seed: UInt64 = 0
-    @Option(help: "Classifier model used as the evaluator (default: mnist-classifier, fashion-classifier for Fashion-MNIST models).") var classifier: String?
-    @Option(help: "The evaluator's dataset folder (default: $ZOO_DATA, else ./data/mnist; Fashion-MNIST: Debian's).") var data: String?
+    @Option(
+        help:
+            "Classifier model used as the evaluator (default: mnist-classifier, fashion-classifier for Fashion-MNIST models)."
+    ) var classifier: String?
+    @Option(help: "The evaluator's dataset folder (default: $ZOO_DATA, else ./data/mnist; Fashion-MNIST: Debian's).")
+    var data: String?
     @Option(help: "Checkpoint: latest, an alias, or an epoch number.") var checkpoint: String = "latest"
-    @Flag(help: "Draw from the trained generator, not its moving average (figures printed, not stored).") var noEma = false
+    @Flag(help: "Draw from the trained generator, not its moving average (figures printed, not stored).") var noEma =
+        false
     @Flag(help: "Also score 10k real test digits against the training set.") var reference = false
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var registry: RegistryOptions
@@ -41,8 +46,11 @@ struct Evaluate: ParsableCommand {
         let judgeDataset = isClassifier ? info.dataset : ((try? store.model(named: judge).dataset) ?? info.dataset)
         let directory = data ?? (judgeDataset == DatasetChoice.fashion.rawValue ? nil : Locations.dataDirectory(nil))
         let evaluator = try Evaluator(store: store, classifier: judge, dataDirectory: directory)
-        var reports = [try evaluator.evaluate(model: name, samples: samples, seed: seed,
-                                              checkpoint: try CheckpointArgument.parse(checkpoint), average: !noEma)]
+        var reports = [
+            try evaluator.evaluate(
+                model: name, samples: samples, seed: seed,
+                checkpoint: try CheckpointArgument.parse(checkpoint), average: !noEma)
+        ]
         if reference { reports.append(try evaluator.referenceRow()) }
         if json {
             let encoder = JSONEncoder()
@@ -51,14 +59,21 @@ struct Evaluate: ParsableCommand {
             return
         }
         for r in reports { print(Self.describe(r)) }
-        let hasAverage = ((try? Hyperparameters.decode(json: info.hyperparameters, model: name))?.aids.emaDecay ?? 0) > 0
+        let hasAverage =
+            ((try? Hyperparameters.decode(json: info.hyperparameters, model: name))?.aids.emaDecay ?? 0) > 0
         let selector = try CheckpointArgument.parse(checkpoint)
-        let stored = reports[0].testAccuracy != nil || Evaluator.stores(checkpoint: selector, average: !noEma, hasAverage: hasAverage)
+        let stored =
+            reports[0].testAccuracy != nil
+            || Evaluator.stores(checkpoint: selector, average: !noEma, hasAverage: hasAverage)
         guard stored else {
-            print("Not stored: a model's figures are those of its latest checkpoint as it draws (no --checkpoint, no --no-ema).")
+            print(
+                "Not stored: a model's figures are those of its latest checkpoint as it draws (no --checkpoint, no --no-ema)."
+            )
             return
         }
-        let scoredBy = reports[0].testAccuracy != nil ? "scored on \(reports[0].referenceSplit)"
+        let scoredBy =
+            reports[0].testAccuracy != nil
+            ? "scored on \(reports[0].referenceSplit)"
             : "evaluator \(evaluator.classifierName)@\(evaluator.classifierSHA256.prefix(12))"
         print("Stored in the registry (see `zoo show \(name)`); \(scoredBy).")
     }
@@ -71,13 +86,22 @@ struct Evaluate: ParsableCommand {
         }
         lines.append("  MNIST score        \(Format.number(r.score)) / 10")
         lines.append("  Fréchet distance   \(Format.number(r.frechetDistance)) (vs \(r.referenceSplit))")
-        lines.append("  classes covered    \(r.classesCovered)/10   KL from uniform \(Format.number(r.klFromUniform, digits: 4))")
+        lines.append(
+            "  classes covered    \(r.classesCovered)/10   KL from uniform \(Format.number(r.klFromUniform, digits: 4))"
+        )
         let total = max(r.histogram.reduce(0, +), 1)
-        lines.append("  class histogram    " + r.histogram.enumerated().map { "\($0.offset):\(Format.number(100 * Double($0.element) / Double(total), digits: 1))%" }.joined(separator: " "))
+        lines.append(
+            "  class histogram    "
+                + r.histogram.enumerated().map {
+                    "\($0.offset):\(Format.number(100 * Double($0.element) / Double(total), digits: 1))%"
+                }.joined(separator: " "))
         if let accuracy = r.requestedAccuracy {
             lines.append("  requested digit    \(Format.number(accuracy * 100, digits: 2))% correct")
             if let per = r.requestedAccuracyPerDigit {
-                lines.append("    per digit        " + per.enumerated().map { "\($0.offset):\(Format.number($0.element * 100, digits: 1))" }.joined(separator: " "))
+                lines.append(
+                    "    per digit        "
+                        + per.enumerated().map { "\($0.offset):\(Format.number($0.element * 100, digits: 1))" }.joined(
+                            separator: " "))
             }
         }
         return lines.joined(separator: "\n")
@@ -102,9 +126,11 @@ struct Card: ParsableCommand {
         var grid: Data? = nil
         if let loaded = try? store.load(name), loaded.architecture is any ImageGenerating {
             let conditional = loaded.architecture.descriptor.conditional
-            let images = try store.generate(with: loaded, count: conditional ? 100 : 64,
-                                            labels: conditional ? (0..<100).map { $0 / 10 } : nil, seed: 0)
-            let tiled = ImageGrid.tile(images, rows: conditional ? 10 : 8, cols: conditional ? 10 : 8, padding: 2, scale: 2)
+            let images = try store.generate(
+                with: loaded, count: conditional ? 100 : 64,
+                labels: conditional ? (0..<100).map { $0 / 10 } : nil, seed: 0)
+            let tiled = ImageGrid.tile(
+                images, rows: conditional ? 10 : 8, cols: conditional ? 10 : 8, padding: 2, scale: 2)
             grid = try ImageGrid.pngData(pixels: tiled.pixels, width: tiled.width, height: tiled.height)
         }
         let page = HTMLCard.render(card, samplePNG: grid)

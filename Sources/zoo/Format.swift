@@ -41,12 +41,15 @@ enum Format {
     static func duration(_ s: Double) -> String {
         guard s.isFinite else { return "--:--" }
         let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%02d:%02d", t / 60, t % 60)
+        return t >= 3600
+            ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60)
+            : String(format: "%02d:%02d", t / 60, t % 60)
     }
 
     static func json(_ value: Any) -> String {
         guard JSONSerialization.isValidJSONObject(value),
-              let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys]) else { return "{}" }
+            let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
+        else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -59,14 +62,19 @@ extension Format {
     /// One line of hyperparameters in words: the Adam settings, the extras and the aids in use.
     static func hyperparameters(_ h: Hyperparameters, gan: Bool) -> String {
         var parts = ["batch \(h.batchSize)", "epochs \(h.epochs)"]
-        parts.append(gan ? "Adam lr G \(h.generatorLearningRate), lr D \(h.discriminatorLearningRate)" : "Adam lr \(h.generatorLearningRate)")
+        parts.append(
+            gan
+                ? "Adam lr G \(h.generatorLearningRate), lr D \(h.discriminatorLearningRate)"
+                : "Adam lr \(h.generatorLearningRate)")
         parts.append("β1 \(h.beta1), β2 \(h.beta2), ε \(h.epsilon)")
         parts += h.extras.sorted { $0.key < $1.key }.map { "\($0.key) \(number($0.value, digits: 2))" }
         let a = h.aids
         if a.discriminatorSteps != 1 { parts.append("\(a.discriminatorSteps) D steps per G step") }
         if a.labelSmoothing > 0 { parts.append("label smoothing \(a.labelSmoothing)") }
         if a.instanceNoise > 0 {
-            parts.append("instance noise σ \(a.instanceNoise) → 0 over " + (a.instanceNoiseEpochs > 0 ? "\(a.instanceNoiseEpochs) epochs" : "the run"))
+            parts.append(
+                "instance noise σ \(a.instanceNoise) → 0 over "
+                    + (a.instanceNoiseEpochs > 0 ? "\(a.instanceNoiseEpochs) epochs" : "the run"))
         }
         if a.emaDecay > 0 { parts.append("generator EMA \(a.emaDecay)") }
         return parts.joined(separator: ", ")
@@ -80,7 +88,8 @@ enum ModelJSON {
             "name": m.name, "architecture": m.architecture, "dataset": m.dataset, "status": m.status.rawValue,
             "epochs": m.epochs, "steps": m.steps, "checkpoints": m.checkpointCount, "parameters": m.parameterCount,
             "storedBytes": m.storedBytes, "rawBytes": m.rawBytes, "metrics": m.metrics,
-            "created": ISO8601DateFormatter().string(from: m.createdAt), "updated": ISO8601DateFormatter().string(from: m.updatedAt),
+            "created": ISO8601DateFormatter().string(from: m.createdAt),
+            "updated": ISO8601DateFormatter().string(from: m.updatedAt),
         ]
         if let d = m.description { result["description"] = d }
         return result

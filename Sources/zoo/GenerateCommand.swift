@@ -9,14 +9,14 @@ struct Generate: ParsableCommand {
         commandName: "generate",
         abstract: "Draw images from a model into a PNG grid.",
         discussion: """
-        Conditional models draw the digit you ask for with --digit; without it they draw one \
-        row per digit 0–9 (--count must then be a multiple of 10).
+            Conditional models draw the digit you ask for with --digit; without it they draw one \
+            row per digit 0–9 (--count must then be a multiple of 10).
 
-        Examples:
-          zoo generate cdcgan-mnist --digit 7 --out seven.png
-          zoo generate dcgan-mnist --count 64 --grid 8x8 --out samples.png
-          zoo generate cdcgan-mnist --preview
-        """)
+            Examples:
+              zoo generate cdcgan-mnist --digit 7 --out seven.png
+              zoo generate dcgan-mnist --count 64 --grid 8x8 --out samples.png
+              zoo generate cdcgan-mnist --preview
+            """)
 
     @Argument(help: "Model name.") var name: String
     @Option(help: "Digit to draw (conditional models only).") var digit: Int?
@@ -27,45 +27,63 @@ struct Generate: ParsableCommand {
     @Option(help: "Pixel scale factor of the PNG (1–16).") var scale: Int = 2
     @Option(help: "Checkpoint: latest, an alias, or an epoch number.") var checkpoint: String = "latest"
     @Flag(help: "Also draw the images in the terminal.") var preview = false
-    @Flag(help: "Draw from the trained generator, not its moving average (models trained with --ema).") var noEma = false
+    @Flag(help: "Draw from the trained generator, not its moving average (models trained with --ema).") var noEma =
+        false
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         guard (1...16).contains(scale) else { throw UsageError("--scale must be in 1...16") }
         let store = try Locations.store(registry.path)
-        let loaded = try store.load(name, checkpoint: try CheckpointArgument.parse(checkpoint), networks: ["generator"], weightsOnly: true,
-                                average: !noEma)
+        let loaded = try store.load(
+            name, checkpoint: try CheckpointArgument.parse(checkpoint), networks: ["generator"], weightsOnly: true,
+            average: !noEma)
         let descriptor = loaded.architecture.descriptor
         if let digit {
             guard descriptor.conditional else { throw ZooError.notConditional(model: name) }
-            guard (0..<descriptor.classes).contains(digit) else { throw ZooError.digitOutOfRange(digit, classes: descriptor.classes) }
+            guard (0..<descriptor.classes).contains(digit) else {
+                throw ZooError.digitOutOfRange(digit, classes: descriptor.classes)
+            }
         }
         let rowPerDigit = descriptor.conditional && digit == nil
         let total = count ?? (rowPerDigit ? 10 * descriptor.classes : 16)
-        guard (1...ModelStore.maximumCount).contains(total) else { throw ZooError.countOutOfRange(total, limit: ModelStore.maximumCount) }
+        guard (1...ModelStore.maximumCount).contains(total) else {
+            throw ZooError.countOutOfRange(total, limit: ModelStore.maximumCount)
+        }
         if rowPerDigit, total % descriptor.classes != 0 {
-            throw UsageError("a conditional model without --digit draws one row per digit: use a --count that is a multiple of \(descriptor.classes)")
+            throw UsageError(
+                "a conditional model without --digit draws one row per digit: use a --count that is a multiple of \(descriptor.classes)"
+            )
         }
         let (rows, cols) = try layout(total: total, rowPerDigit: rowPerDigit, classes: descriptor.classes)
         let outPath = out ?? "\(name).png"
         try OutputFile.checkWritable(outPath)
 
-        let labels: [Int]? = digit.map { [Int](repeating: $0, count: total) }
+        let labels: [Int]? =
+            digit.map { [Int](repeating: $0, count: total) }
             ?? (rowPerDigit ? (0..<total).map { $0 / (total / descriptor.classes) } : nil)
         let images = try store.generate(with: loaded, count: total, labels: labels, seed: seed)
         let tiled = ImageGrid.tile(images, rows: rows, cols: cols, padding: 2, scale: scale)
         try ImageGrid.writePNG(pixels: tiled.pixels, width: tiled.width, height: tiled.height, to: outPath)
         if preview { print(TerminalPreview.render(images, columns: Terminal.previewColumns(maximum: cols))) }
-        let what = digit.map { "\(total) × digit \($0)" } ?? (rowPerDigit ? "digits 0–9, \(total / descriptor.classes) per row" : "\(total) images")
-        print("Wrote \(outPath) (\(tiled.width)×\(tiled.height), \(what), \(rows)×\(cols) grid, model \(name) step \(loaded.checkpoint.step), seed \(seed))")
+        let what =
+            digit.map { "\(total) × digit \($0)" }
+            ?? (rowPerDigit ? "digits 0–9, \(total / descriptor.classes) per row" : "\(total) images")
+        print(
+            "Wrote \(outPath) (\(tiled.width)×\(tiled.height), \(what), \(rows)×\(cols) grid, model \(name) step \(loaded.checkpoint.step), seed \(seed))"
+        )
     }
 
     func layout(total: Int, rowPerDigit: Bool, classes: Int) throws -> (Int, Int) {
         if let grid {
-            let parts = grid.lowercased().replacingOccurrences(of: "×", with: "x").split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] >= 1, parts[1] >= 1 else { throw UsageError("--grid must look like 4x8 (rows x columns)") }
+            let parts = grid.lowercased().replacingOccurrences(of: "×", with: "x").split(separator: "x").compactMap {
+                Int($0)
+            }
+            guard parts.count == 2, parts[0] >= 1, parts[1] >= 1 else {
+                throw UsageError("--grid must look like 4x8 (rows x columns)")
+            }
             guard parts[0] * parts[1] >= total else {
-                throw UsageError("--grid \(parts[0])x\(parts[1]) holds \(parts[0] * parts[1]) images, fewer than --count \(total)")
+                throw UsageError(
+                    "--grid \(parts[0])x\(parts[1]) holds \(parts[0] * parts[1]) images, fewer than --count \(total)")
             }
             return (parts[0], parts[1])
         }

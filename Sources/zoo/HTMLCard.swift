@@ -12,53 +12,74 @@ enum HTMLCard {
 
     static func render(_ card: ModelCard, samplePNG: Data?) -> String {
         let info = card.info
-        let hyper = card.hyperparameters.map { h in
-            hyperparameterRows(h, gan: card.descriptor?.kind != .classifier).map { "<tr><th>\(escape($0))</th><td>\(escape($1))</td></tr>" }.joined()
-        } ?? "<tr><td>\(escape(info.hyperparameters))</td></tr>"
+        let hyper =
+            card.hyperparameters.map { h in
+                hyperparameterRows(h, gan: card.descriptor?.kind != .classifier).map {
+                    "<tr><th>\(escape($0))</th><td>\(escape($1))</td></tr>"
+                }.joined()
+            } ?? "<tr><td>\(escape(info.hyperparameters))</td></tr>"
         let strip = progressStrip(card.frames, total: card.frameCount, model: info.name)
         let curve = card.qualityCurve
-        let quality = curve.isEmpty ? "" : "<h2>Quality during training</h2><p class=\"muted\">zoo train --eval-every: scored on 2,000 samples after each evaluated epoch.</p>"
-            + svgChart(["score", "requested_accuracy"].compactMap { name in
-                curve[name].map { (name == "score" ? "score (of 10)" : "requested accuracy × 10", $0.map { name == "score" ? $0.value : $0.value * 10 },
-                                   name == "score" ? "#2b8a3e" : "#862e9c") }
-            }, xLabel: "evaluation (epochs \(curve.values.first?.first?.epoch ?? 0)–\(curve.values.first?.last?.epoch ?? 0))")
+        let quality =
+            curve.isEmpty
+            ? ""
+            : "<h2>Quality during training</h2><p class=\"muted\">zoo train --eval-every: scored on 2,000 samples after each evaluated epoch.</p>"
+                + svgChart(
+                    ["score", "requested_accuracy"].compactMap { name in
+                        curve[name].map {
+                            (
+                                name == "score" ? "score (of 10)" : "requested accuracy × 10",
+                                $0.map { name == "score" ? $0.value : $0.value * 10 },
+                                name == "score" ? "#2b8a3e" : "#862e9c"
+                            )
+                        }
+                    },
+                    xLabel:
+                        "evaluation (epochs \(curve.values.first?.first?.epoch ?? 0)–\(curve.values.first?.last?.epoch ?? 0))"
+                )
         let metrics = card.latestMetrics.map {
             "<tr><td>\(escape($0.name))</td><td>\(String(format: "%.4f", $0.value))</td><td>\($0.sampleCount.map(String.init) ?? "")</td><td>\(escape($0.evaluator ?? ""))</td></tr>"
         }.joined()
         let colours = ["#d9480f", "#1c7ed6", "#2b8a3e", "#862e9c"]
-        let curves = svgChart(card.metricNames.enumerated().map { i, name in
-            (name, card.log.map { $0.value(name) ?? .nan }, colours[i % colours.count])
-        })
-        let image = samplePNG.map { "<img alt=\"samples\" src=\"data:image/png;base64,\($0.base64EncodedString())\">" } ?? "<p>No samples (not a generator).</p>"
-        let params = card.parameterCounts.map { "\($0.network) \(Format.count($0.trainable)) parameters" }.joined(separator: ", ")
+        let curves = svgChart(
+            card.metricNames.enumerated().map { i, name in
+                (name, card.log.map { $0.value(name) ?? .nan }, colours[i % colours.count])
+            })
+        let image =
+            samplePNG.map { "<img alt=\"samples\" src=\"data:image/png;base64,\($0.base64EncodedString())\">" }
+            ?? "<p>No samples (not a generator).</p>"
+        let params = card.parameterCounts.map { "\($0.network) \(Format.count($0.trainable)) parameters" }.joined(
+            separator: ", ")
         return """
-        <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escape(info.name)) — Zoo model card</title>
-        <style>
-        body { font-family: system-ui, sans-serif; max-width: 900px; margin: 2em auto; color: #222; }
-        table { border-collapse: collapse; margin: 0.5em 0 1.5em; } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
-        th { background: #f4f4f4; } .strip { display: flex; flex-wrap: wrap; gap: 6px; } figure { margin: 0; text-align: center; font-size: 11px; } img { image-rendering: pixelated; border: 1px solid #ccc; } .muted { color: #777; }
-        </style></head><body>
-        <h1>\(escape(info.name))</h1>
-        <p>\(escape(card.descriptor?.title ?? info.architecture)) trained on \(escape(info.dataset)) — status <b>\(escape(info.status.rawValue))</b>,
-        seed \(info.seed), \(card.log.count) epochs. <span class="muted">\(escape(params))</span></p>
-        \(info.description.map { "<p>\(escape($0))</p>" } ?? "")
-        <h2>Samples</h2>\(image)
-        <h2>Progress, epoch by epoch</h2>\(strip)
-        <h2>Training losses</h2>\(curves)
-        \(quality)
-        <h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>samples</th><th>evaluator</th></tr>\(metrics)</table>
-        <h2>Hyperparameters</h2><table>\(hyper)</table>
-        <p class="muted">Generated by zoo card.</p>
-        </body></html>
-        """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(escape(info.name)) — Zoo model card</title>
+            <style>
+            body { font-family: system-ui, sans-serif; max-width: 900px; margin: 2em auto; color: #222; }
+            table { border-collapse: collapse; margin: 0.5em 0 1.5em; } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
+            th { background: #f4f4f4; } .strip { display: flex; flex-wrap: wrap; gap: 6px; } figure { margin: 0; text-align: center; font-size: 11px; } img { image-rendering: pixelated; border: 1px solid #ccc; } .muted { color: #777; }
+            </style></head><body>
+            <h1>\(escape(info.name))</h1>
+            <p>\(escape(card.descriptor?.title ?? info.architecture)) trained on \(escape(info.dataset)) — status <b>\(escape(info.status.rawValue))</b>,
+            seed \(info.seed), \(card.log.count) epochs. <span class="muted">\(escape(params))</span></p>
+            \(info.description.map { "<p>\(escape($0))</p>" } ?? "")
+            <h2>Samples</h2>\(image)
+            <h2>Progress, epoch by epoch</h2>\(strip)
+            <h2>Training losses</h2>\(curves)
+            \(quality)
+            <h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>samples</th><th>evaluator</th></tr>\(metrics)</table>
+            <h2>Hyperparameters</h2><table>\(hyper)</table>
+            <p class="muted">Generated by zoo card.</p>
+            </body></html>
+            """
     }
 
     /// Hyperparameters as words and values (not JSON): the Adam settings, the extras by
     /// name, the aids that are on, the recipe.
     static func hyperparameterRows(_ h: Hyperparameters, gan: Bool) -> [(String, String)] {
-        var rows: [(String, String)] = [("recipe", h.recipe ?? "none (trained before recipes)"), ("batch size", "\(h.batchSize)"),
-                                        ("epochs planned", "\(h.epochs)")]
+        var rows: [(String, String)] = [
+            ("recipe", h.recipe ?? "none (trained before recipes)"), ("batch size", "\(h.batchSize)"),
+            ("epochs planned", "\(h.epochs)"),
+        ]
         rows.append((gan ? "generator learning rate" : "learning rate", "\(h.generatorLearningRate)"))
         if gan { rows.append(("discriminator learning rate", "\(h.discriminatorLearningRate)")) }
         rows.append(("Adam β1, β2, ε", "\(h.beta1), \(h.beta2), \(h.epsilon)"))
@@ -70,9 +91,15 @@ enum HTMLCard {
             let a = h.aids
             rows.append(("discriminator steps per generator step", "\(a.discriminatorSteps)"))
             rows.append(("one-sided label smoothing", a.labelSmoothing > 0 ? "\(a.labelSmoothing)" : "off"))
-            rows.append(("instance noise", a.instanceNoise > 0
-                ? "σ \(a.instanceNoise) → 0 over " + (a.instanceNoiseEpochs > 0 ? "\(a.instanceNoiseEpochs) epochs" : "the run") : "off"))
-            rows.append(("generator EMA decay", a.emaDecay > 0 ? "\(a.emaDecay) (samples drawn from the average)" : "off"))
+            rows.append(
+                (
+                    "instance noise",
+                    a.instanceNoise > 0
+                        ? "σ \(a.instanceNoise) → 0 over "
+                            + (a.instanceNoiseEpochs > 0 ? "\(a.instanceNoiseEpochs) epochs" : "the run") : "off"
+                ))
+            rows.append(
+                ("generator EMA decay", a.emaDecay > 0 ? "\(a.emaDecay) (samples drawn from the average)" : "off"))
         }
         return rows
     }
@@ -80,16 +107,20 @@ enum HTMLCard {
     /// Up to 12 frames, evenly spread over the epochs, each labelled with its epoch.
     static func progressStrip(_ frames: [ProgressFrame], total: Int, model: String) -> String {
         guard !frames.isEmpty else {
-            return total == 0 ? "<p class=\"muted\">No progress frames: this model was trained before zoo stored them.</p>" : ""
+            return total == 0
+                ? "<p class=\"muted\">No progress frames: this model was trained before zoo stored them.</p>" : ""
         }
         let shown = frames.count <= 12 ? frames : (0..<12).map { frames[$0 * (frames.count - 1) / 11] }
         let cells = shown.map { f in
             "<figure><img alt=\"epoch \(f.epoch)\" src=\"data:image/png;base64,\(f.png.base64EncodedString())\"><figcaption>epoch \(f.epoch)</figcaption></figure>"
         }.joined()
-        return "<div class=\"strip\">\(cells)</div><p class=\"muted\">\(total) frames in all; <code>zoo progress \(escape(model)) --out \(escape(model)).gif</code> animates them.</p>"
+        return
+            "<div class=\"strip\">\(cells)</div><p class=\"muted\">\(total) frames in all; <code>zoo progress \(escape(model)) --out \(escape(model)).gif</code> animates them.</p>"
     }
 
-    static func svgChart(_ series: [(name: String, values: [Double], color: String)], xLabel: String = "epoch") -> String {
+    static func svgChart(_ series: [(name: String, values: [Double], color: String)], xLabel: String = "epoch")
+        -> String
+    {
         let width = 640.0, height = 240.0, pad = 40.0
         let all = series.flatMap(\.values).filter(\.isFinite)
         guard let low = all.min(), let high = all.max(), let count = series.map(\.values.count).max(), count > 0 else {
@@ -98,17 +129,23 @@ enum HTMLCard {
         let span = max(high - low, 1e-9)
         func x(_ i: Int) -> Double { pad + (width - 2 * pad) * (count == 1 ? 0.5 : Double(i) / Double(count - 1)) }
         func y(_ v: Double) -> Double { height - pad - (height - 2 * pad) * (v - low) / span }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
-        svg += "<line x1=\"\(pad)\" y1=\"\(height - pad)\" x2=\"\(width - pad)\" y2=\"\(height - pad)\" stroke=\"#999\"/>"
+        svg +=
+            "<line x1=\"\(pad)\" y1=\"\(height - pad)\" x2=\"\(width - pad)\" y2=\"\(height - pad)\" stroke=\"#999\"/>"
         svg += "<line x1=\"\(pad)\" y1=\"\(pad)\" x2=\"\(pad)\" y2=\"\(height - pad)\" stroke=\"#999\"/>"
         svg += "<text x=\"4\" y=\"\(pad)\" font-size=\"11\">\(String(format: "%.2f", high))</text>"
         svg += "<text x=\"4\" y=\"\(height - pad)\" font-size=\"11\">\(String(format: "%.2f", low))</text>"
         svg += "<text x=\"\(width / 2 - 20)\" y=\"\(height - 8)\" font-size=\"11\">\(escape(xLabel))</text>"
         for (k, s) in series.enumerated() {
-            let points = s.values.enumerated().filter { $0.element.isFinite }.map { String(format: "%.1f,%.1f", x($0.offset), y($0.element)) }
-            svg += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
-            svg += "<text x=\"\(width - pad - 80)\" y=\"\(pad + 16 * Double(k + 1))\" font-size=\"12\" fill=\"\(s.color)\">\(escape(s.name))</text>"
+            let points = s.values.enumerated().filter { $0.element.isFinite }.map {
+                String(format: "%.1f,%.1f", x($0.offset), y($0.element))
+            }
+            svg +=
+                "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
+            svg +=
+                "<text x=\"\(width - pad - 80)\" y=\"\(pad + 16 * Double(k + 1))\" font-size=\"12\" fill=\"\(s.color)\">\(escape(s.name))</text>"
         }
         return svg + "</svg>"
     }

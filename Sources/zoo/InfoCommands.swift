@@ -15,15 +15,24 @@ struct Architectures: ParsableCommand {
     func run() throws {
         let entries: [ArchitectureDescriptor] = builtinCatalog.entries.map { type in type.descriptor }
         if json {
-            print(Format.json(entries.map { d in
-                ["name": d.name, "title": d.title, "summary": d.summary, "reference": d.reference, "kind": d.kind.rawValue,
-                 "conditional": d.conditional, "latentSize": d.latentSize,
-                 "defaults": (try? JSONSerialization.jsonObject(with: Data(d.defaults.json().utf8))) ?? [:],
-                 "recipes": d.recipes.map { r in
-                     ["name": r.name, "summary": r.summary,
-                      "hyperparameters": (try? JSONSerialization.jsonObject(with: Data(r.hyperparameters.json().utf8))) ?? [:]] as [String: Any]
-                 }] as [String: Any]
-            }))
+            print(
+                Format.json(
+                    entries.map { d in
+                        [
+                            "name": d.name, "title": d.title, "summary": d.summary, "reference": d.reference,
+                            "kind": d.kind.rawValue,
+                            "conditional": d.conditional, "latentSize": d.latentSize,
+                            "defaults": (try? JSONSerialization.jsonObject(with: Data(d.defaults.json().utf8))) ?? [:],
+                            "recipes": d.recipes.map { r in
+                                [
+                                    "name": r.name, "summary": r.summary,
+                                    "hyperparameters":
+                                        (try? JSONSerialization.jsonObject(with: Data(r.hyperparameters.json().utf8)))
+                                        ?? [:],
+                                ] as [String: Any]
+                            },
+                        ] as [String: Any]
+                    }))
             return
         }
         for d in entries {
@@ -32,7 +41,10 @@ struct Architectures: ParsableCommand {
             print("    \(d.summary)")
             for (index, recipe) in d.recipes.enumerated() {
                 let h = recipe.hyperparameters
-                let label = index == 0 ? "recipe \(recipe.name) (used without --recipe)" : "recipe \(recipe.name) (--recipe \(recipe.name))"
+                let label =
+                    index == 0
+                    ? "recipe \(recipe.name) (used without --recipe)"
+                    : "recipe \(recipe.name) (--recipe \(recipe.name))"
                 print("    \(label): \(recipe.summary)")
                 print("        " + Format.hyperparameters(h, gan: d.kind == .gan))
             }
@@ -56,7 +68,9 @@ struct List: ParsableCommand {
     func run() throws {
         var statusFilter: ModelStatus? = nil
         if let status {
-            guard let s = ModelStatus(rawValue: status) else { throw UsageError("--status must be training, ready or failed") }
+            guard let s = ModelStatus(rawValue: status) else {
+                throw UsageError("--status must be training, ready or failed")
+            }
             statusFilter = s
         }
         let models = try Locations.store(registry.path)
@@ -70,16 +84,25 @@ struct List: ParsableCommand {
             return
         }
         let rows = models.map { m -> [String] in
-            [m.name, m.architecture, m.dataset, "\(m.epochs)", Format.count(m.parameterCount),
-             "\(Format.bytes(m.storedBytes))/\(Format.bytes(m.rawBytes))", keyMetrics(m.metrics), m.status.rawValue,
-             Format.age(m.updatedAt)]
+            [
+                m.name, m.architecture, m.dataset, "\(m.epochs)", Format.count(m.parameterCount),
+                "\(Format.bytes(m.storedBytes))/\(Format.bytes(m.rawBytes))", keyMetrics(m.metrics), m.status.rawValue,
+                Format.age(m.updatedAt),
+            ]
         }
-        print(Format.table(["NAME", "ARCHITECTURE", "DATASET", "EPOCHS", "PARAMETERS", "SIZE (stored/raw)", "METRICS", "STATUS", "UPDATED"], rows))
+        print(
+            Format.table(
+                [
+                    "NAME", "ARCHITECTURE", "DATASET", "EPOCHS", "PARAMETERS", "SIZE (stored/raw)", "METRICS", "STATUS",
+                    "UPDATED",
+                ], rows))
     }
 
     func keyMetrics(_ metrics: [String: Double]) -> String {
         let keys = ["accuracy", "score", "fd", "requested_accuracy", "classes_covered"]
-        let shown = keys.compactMap { k in metrics[k].map { "\(k)=\(Format.number($0, digits: k == "classes_covered" ? 0 : 3))" } }
+        let shown = keys.compactMap { k in
+            metrics[k].map { "\(k)=\(Format.number($0, digits: k == "classes_covered" ? 0 : 3))" }
+        }
         return shown.isEmpty ? "-" : shown.joined(separator: " ")
     }
 }

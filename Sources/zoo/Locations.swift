@@ -10,7 +10,8 @@ enum Locations {
     static func registryPath(_ option: String?) -> String {
         if let option { return option }
         if let env = environment["ZOO_REGISTRY"], !env.isEmpty { return env }
-        let base = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
         return (base as NSString).appendingPathComponent("zoo/registry.sqlite")
     }
@@ -25,8 +26,10 @@ enum Locations {
     /// from the executable (it sits in .build/<triple>/release inside the checkout).
     static func pretrainedRegistry() -> String? {
         if let env = environment["ZOO_PRETRAINED"] { return env.isEmpty ? nil : env }
-        var directory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-                            ?? CommandLine.arguments[0]).deletingLastPathComponent()
+        var directory = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+        ).deletingLastPathComponent()
         for _ in 0..<6 {
             let candidate = directory.appendingPathComponent("Zoo/pretrained.sqlite").path
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
@@ -43,8 +46,11 @@ enum Locations {
         if isNew {
             let parent = (path as NSString).deletingLastPathComponent
             if !parent.isEmpty {
-                do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
-                    throw UsageError("cannot create the registry folder \(parent): \(error.localizedDescription); pass --registry PATH")
+                do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch
+                {
+                    throw UsageError(
+                        "cannot create the registry folder \(parent): \(error.localizedDescription); pass --registry PATH"
+                    )
                 }
             }
         }

@@ -21,7 +21,8 @@ struct Alias: ParsableCommand {
 }
 
 struct Rename: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a model.", discussion: "Example:\n  zoo rename my-dcgan dcgan-v2")
+    static let configuration = CommandConfiguration(
+        commandName: "rename", abstract: "Rename a model.", discussion: "Example:\n  zoo rename my-dcgan dcgan-v2")
     @Argument(help: "Current name.") var old: String
     @Argument(help: "New name.") var new: String
     @OptionGroup var registry: RegistryOptions
@@ -56,7 +57,9 @@ struct Export: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
-        if FileManager.default.fileExists(atPath: file) { throw UsageError("\(file) already exists; choose another file name") }
+        if FileManager.default.fileExists(atPath: file) {
+            throw UsageError("\(file) already exists; choose another file name")
+        }
         try OutputFile.checkWritable(file)
         try Locations.store(registry.path).export(name, to: file)
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
@@ -102,5 +105,7 @@ struct Verify: ParsableCommand {
 
 struct VerifyFailed: Error, CustomStringConvertible {
     let count: Int
-    var description: String { "\(count) problem(s) found; restore the registry from an export or delete the damaged models" }
+    var description: String {
+        "\(count) problem(s) found; restore the registry from an export or delete the damaged models"
+    }
 }

@@ -16,22 +16,30 @@ final class ProgressPrinter {
         let metrics = p.metrics.map { "\($0.name) \(Format.number($0.value))" }.joined(separator: " ")
         let speed = String(format: "%.0f img/s", p.imagesPerSecond)
         if isTerminal {
-            guard p.event != .step || now.timeIntervalSince(lastDraw) > 0.1 || p.globalStep == p.totalSteps else { return }
+            guard p.event != .step || now.timeIntervalSince(lastDraw) > 0.1 || p.globalStep == p.totalSteps else {
+                return
+            }
             lastDraw = now
             let width = 24
             let fraction = Double(p.stepInEpoch) / Double(max(p.stepsPerEpoch, 1))
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            let line = "epoch \(p.epoch)/\(p.epochs) \(bar) \(p.stepInEpoch)/\(p.stepsPerEpoch)  \(metrics)  \(speed)  ETA \(Format.duration(p.eta))"
+            let line =
+                "epoch \(p.epoch)/\(p.epochs) \(bar) \(p.stepInEpoch)/\(p.stepsPerEpoch)  \(metrics)  \(speed)  ETA \(Format.duration(p.eta))"
             FileHandle.standardError.write("\r\u{1B}[2K" + line)
             if p.event == .epochEnd {
-                FileHandle.standardError.write("\r\u{1B}[2Kepoch \(p.epoch)/\(p.epochs) done  \(metrics)  \(speed)  \(Format.duration(p.elapsed)) elapsed\n")
+                FileHandle.standardError.write(
+                    "\r\u{1B}[2Kepoch \(p.epoch)/\(p.epochs) done  \(metrics)  \(speed)  \(Format.duration(p.elapsed)) elapsed\n"
+                )
             }
             return
         }
         if p.event == .epochEnd || now.timeIntervalSince(lastPlain) >= plainInterval {
             lastPlain = now
-            let what = p.event == .epochEnd ? "epoch \(p.epoch)/\(p.epochs) done" : "epoch \(p.epoch)/\(p.epochs) step \(p.stepInEpoch)/\(p.stepsPerEpoch)"
+            let what =
+                p.event == .epochEnd
+                ? "epoch \(p.epoch)/\(p.epochs) done"
+                : "epoch \(p.epoch)/\(p.epochs) step \(p.stepInEpoch)/\(p.stepsPerEpoch)"
             FileHandle.standardError.write("\(what)  \(metrics)  \(speed)  ETA \(Format.duration(p.eta))\n")
         }
     }

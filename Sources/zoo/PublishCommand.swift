@@ -8,12 +8,12 @@ struct Publish: ParsableCommand {
         commandName: "publish",
         abstract: "Copy models into a shippable registry: latest weights, history and metrics, no optimizer state.",
         discussion: """
-        This is how Zoo/pretrained.sqlite is made (see tools/ship-zoo). A published model can \
-        generate and be evaluated, but not resumed.
+            This is how Zoo/pretrained.sqlite is made (see tools/ship-zoo). A published model can \
+            generate and be evaluated, but not resumed.
 
-        Example:
-          zoo publish dcgan-mnist cgan-mnist --to shipped.sqlite --float16
-        """)
+            Example:
+              zoo publish dcgan-mnist cgan-mnist --to shipped.sqlite --float16
+            """)
 
     @Argument(help: "Models to publish.") var names: [String]
     @Option(help: "Target registry file (created if missing).") var to: String

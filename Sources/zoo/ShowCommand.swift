@@ -65,15 +65,18 @@ struct ModelCard {
         if !checkpoints.isEmpty {
             let loaded = try store.load(name, weightsOnly: true)
             let stored = loaded.storedNetworks
-            counts = loaded.architecture.networks.filter { stored.contains($0.name) }.map { ($0.name, $0.network.trainableCount) }
+            counts = loaded.architecture.networks.filter { stored.contains($0.name) }.map {
+                ($0.name, $0.network.trainableCount)
+            }
             if previewCount > 0, loaded.architecture is any ImageGenerating {
                 preview = try store.generate(with: loaded, count: previewCount, labels: nil, seed: 0).copy()
             }
         }
         let aliases = try store.aliases(of: name).map { (alias: $0.alias, epoch: $0.epoch) }
-        return ModelCard(info: info, descriptor: descriptor, log: try store.trainingLog(of: name),
-                         metrics: try store.metrics(of: name), checkpoints: checkpoints, aliases: aliases,
-                         preview: preview, parameterCounts: counts, frameCount: try store.progressFrameCount(of: name))
+        return ModelCard(
+            info: info, descriptor: descriptor, log: try store.trainingLog(of: name),
+            metrics: try store.metrics(of: name), checkpoints: checkpoints, aliases: aliases,
+            preview: preview, parameterCounts: counts, frameCount: try store.progressFrameCount(of: name))
     }
 
     /// The step metrics the history holds, in the architecture's order (then any others).
@@ -85,22 +88,30 @@ struct ModelCard {
 
     var latestMetrics: [MetricRow] {
         var seen = Set<String>()
-        return metrics.sorted { $0.createdAt > $1.createdAt }.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+        return metrics.sorted { $0.createdAt > $1.createdAt }.filter { seen.insert($0.name).inserted }.sorted {
+            $0.name < $1.name
+        }
     }
 
     var terminalText: String {
         var out: [String] = []
-        out.append("\(info.name)  —  \(descriptor?.title ?? info.architecture) on \(info.dataset)  [\(info.status.rawValue)]")
+        out.append(
+            "\(info.name)  —  \(descriptor?.title ?? info.architecture) on \(info.dataset)  [\(info.status.rawValue)]")
         if let d = info.description, !d.isEmpty { out.append("  \(d)") }
         if let e = info.error, !e.isEmpty { out.append("  error: \(e)") }
-        out.append("  created \(Format.age(info.createdAt)), updated \(Format.age(info.updatedAt)), seed \(info.seed)"
-                   + (info.parent.map { ", derived from \($0)" } ?? ""))
+        out.append(
+            "  created \(Format.age(info.createdAt)), updated \(Format.age(info.updatedAt)), seed \(info.seed)"
+                + (info.parent.map { ", derived from \($0)" } ?? ""))
         if !parameterCounts.isEmpty {
-            out.append("  parameters: " + parameterCounts.map { "\($0.network) \(Format.count($0.trainable))" }.joined(separator: ", "))
+            out.append(
+                "  parameters: "
+                    + parameterCounts.map { "\($0.network) \(Format.count($0.trainable))" }.joined(separator: ", "))
         }
         out.append("\nHyperparameters")
         if let h = hyperparameters {
-            out.append("  recipe " + (h.recipe ?? "none (trained before recipes)") + ": " + Format.hyperparameters(h, gan: descriptor?.kind != .classifier))
+            out.append(
+                "  recipe " + (h.recipe ?? "none (trained before recipes)") + ": "
+                    + Format.hyperparameters(h, gan: descriptor?.kind != .classifier))
         } else {
             out.append("  \(info.hyperparameters)")
         }
@@ -110,29 +121,39 @@ struct ModelCard {
         } else {
             for name in metricNames {
                 let values = log.map { $0.value(name) ?? .nan }
-                out.append("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Sparkline.render(values, width: 40))  last \(Format.number(values.last ?? .nan))")
+                out.append(
+                    "  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Sparkline.render(values, width: 40))  last \(Format.number(values.last ?? .nan))"
+                )
             }
             let seconds = log.map(\.seconds).reduce(0, +)
-            out.append("  \(Format.duration(seconds)) of training, \(Format.number(seconds / Double(log.count), digits: 1)) s/epoch")
+            out.append(
+                "  \(Format.duration(seconds)) of training, \(Format.number(seconds / Double(log.count), digits: 1)) s/epoch"
+            )
         }
         let curve = qualityCurve
         if !curve.isEmpty {
             out.append("\nQuality during training (--eval-every, n=\(Trainer.evaluationSamples), by epoch)")
             for name in ["score", "fd", "requested_accuracy", "classes_covered"] {
                 guard let points = curve[name], let first = points.first, let last = points.last else { continue }
-                out.append("  \(name.padding(toLength: 19, withPad: " ", startingAt: 0)) \(Sparkline.render(points.map(\.value), width: min(40, points.count)))  "
-                           + "\(Format.number(first.value)) at epoch \(first.epoch) → \(Format.number(last.value)) at epoch \(last.epoch)")
+                out.append(
+                    "  \(name.padding(toLength: 19, withPad: " ", startingAt: 0)) \(Sparkline.render(points.map(\.value), width: min(40, points.count)))  "
+                        + "\(Format.number(first.value)) at epoch \(first.epoch) → \(Format.number(last.value)) at epoch \(last.epoch)"
+                )
             }
         }
-        out.append("\nProgress frames: " + (frameCount == 0
-            ? "none (trained before zoo stored them)"
-            : "\(frameCount), one per epoch (`zoo progress \(info.name) --out \(info.name).gif`)"))
+        out.append(
+            "\nProgress frames: "
+                + (frameCount == 0
+                    ? "none (trained before zoo stored them)"
+                    : "\(frameCount), one per epoch (`zoo progress \(info.name) --out \(info.name).gif`)"))
         out.append("\nMetrics")
         if latestMetrics.isEmpty {
             out.append("  none (run `zoo evaluate \(info.name)`)")
         } else {
             for m in latestMetrics {
-                out.append("  \(m.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(Format.number(m.value, digits: 4))  (n=\(m.sampleCount.map(String.init) ?? "?"), \(m.evaluator ?? "unknown evaluator"))")
+                out.append(
+                    "  \(m.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(Format.number(m.value, digits: 4))  (n=\(m.sampleCount.map(String.init) ?? "?"), \(m.evaluator ?? "unknown evaluator"))"
+                )
             }
         }
         out.append("\nCheckpoints (\(checkpoints.count))")
@@ -140,7 +161,9 @@ struct ModelCard {
             out.append("  epoch \(c.epoch)  step \(c.step)\(c.isFinal ? "  final" : "")  \(Format.age(c.createdAt))")
         }
         if checkpoints.count > 5 { out.append("  … \(checkpoints.count - 5) earlier") }
-        if !aliases.isEmpty { out.append("Aliases: " + aliases.map { "\($0.alias) → epoch \($0.epoch)" }.joined(separator: ", ")) }
+        if !aliases.isEmpty {
+            out.append("Aliases: " + aliases.map { "\($0.alias) → epoch \($0.epoch)" }.joined(separator: ", "))
+        }
         if let preview {
             out.append("\nPreview (seed 0)")
             out.append(TerminalPreview.render(preview, columns: Terminal.previewColumns(maximum: preview.batch)))
@@ -150,17 +173,28 @@ struct ModelCard {
 
     var json: [String: Any] {
         var result: [String: Any] = [
-            "name": info.name, "architecture": info.architecture, "dataset": info.dataset, "status": info.status.rawValue,
-            "seed": info.seed, "hyperparameters": (try? JSONSerialization.jsonObject(with: Data(info.hyperparameters.utf8))) ?? [:],
-            "created": ISO8601DateFormatter().string(from: info.createdAt), "updated": ISO8601DateFormatter().string(from: info.updatedAt),
-            "parameters": Dictionary(parameterCounts.map { ($0.network, $0.trainable) }, uniquingKeysWith: { a, _ in a }),
+            "name": info.name, "architecture": info.architecture, "dataset": info.dataset,
+            "status": info.status.rawValue,
+            "seed": info.seed,
+            "hyperparameters": (try? JSONSerialization.jsonObject(with: Data(info.hyperparameters.utf8))) ?? [:],
+            "created": ISO8601DateFormatter().string(from: info.createdAt),
+            "updated": ISO8601DateFormatter().string(from: info.updatedAt),
+            "parameters": Dictionary(
+                parameterCounts.map { ($0.network, $0.trainable) }, uniquingKeysWith: { a, _ in a }),
             "history": log.map { row -> [String: Any] in
                 var entry: [String: Any] = ["epoch": row.epoch, "step": row.step, "seconds": row.seconds]
                 for metric in row.metrics { entry[metric.name] = metric.value }
                 return entry
             },
-            "metrics": latestMetrics.map { ["name": $0.name, "value": $0.value, "samples": $0.sampleCount ?? NSNull(), "evaluator": $0.evaluator ?? NSNull()] as [String: Any] },
-            "checkpoints": checkpoints.map { ["epoch": $0.epoch, "step": $0.step, "final": $0.isFinal] as [String: Any] },
+            "metrics": latestMetrics.map {
+                [
+                    "name": $0.name, "value": $0.value, "samples": $0.sampleCount ?? NSNull(),
+                    "evaluator": $0.evaluator ?? NSNull(),
+                ] as [String: Any]
+            },
+            "checkpoints": checkpoints.map {
+                ["epoch": $0.epoch, "step": $0.step, "final": $0.isFinal] as [String: Any]
+            },
             "aliases": Dictionary(aliases.map { ($0.alias, $0.epoch) }, uniquingKeysWith: { a, _ in a }),
             "progressFrames": frameCount,
             "qualityCurve": qualityCurve.mapValues { $0.map { ["epoch": $0.epoch, "value": $0.value] } },

@@ -8,15 +8,15 @@ struct Train: ParsableCommand {
         commandName: "train",
         abstract: "Train a new model of an architecture on MNIST or Fashion-MNIST.",
         discussion: """
-        Writes a checkpoint every epoch (and every --checkpoint-every steps). Ctrl-C finishes \
-        the current step, checkpoints and exits; continue with `zoo resume NAME`.
+            Writes a checkpoint every epoch (and every --checkpoint-every steps). Ctrl-C finishes \
+            the current step, checkpoints and exits; continue with `zoo resume NAME`.
 
-        Examples:
-          zoo train dcgan --name my-dcgan --epochs 5
-          zoo train cgan --name my-cgan --epochs 20 --seed 7
-          zoo train cgan --name seed-cgan --recipe seed
-          zoo train classifier --name mnist-classifier
-        """)
+            Examples:
+              zoo train dcgan --name my-dcgan --epochs 5
+              zoo train cgan --name my-cgan --epochs 20 --seed 7
+              zoo train cgan --name seed-cgan --recipe seed
+              zoo train classifier --name mnist-classifier
+            """)
 
     @Argument(help: "Architecture (see `zoo architectures`).") var architecture: String
     @Option(help: "Name of the new model: [a-z0-9][a-z0-9._-]{0,63}.") var name: String
@@ -24,28 +24,40 @@ struct Train: ParsableCommand {
     @Option(help: "Batch size (default: the architecture's).") var batchSize: Int?
     @Option(help: "Random seed for initial weights, noise and data order.") var seed: UInt64 = 1
     @Option(help: "Dataset: mnist or fashion.") var dataset: DatasetChoice = .mnist
-    @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).") var data: String?
+    @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).")
+    var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
-    @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).") var generatorLR: Float?
-    @Option(name: .customLong("discriminator-lr"), help: "Adam learning rate of the discriminator.") var discriminatorLR: Float?
+    @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).")
+    var generatorLR: Float?
+    @Option(name: .customLong("discriminator-lr"), help: "Adam learning rate of the discriminator.")
+    var discriminatorLR: Float?
     @Option(help: "Adam β1 (default: the architecture's; 0.9 for the seeds).") var beta1: Float?
-    @Option(help: "Named hyperparameters of the architecture (default: its first; `zoo architectures` lists them, e.g. seed).") var recipe: String?
+    @Option(
+        help:
+            "Named hyperparameters of the architecture (default: its first; `zoo architectures` lists them, e.g. seed)."
+    ) var recipe: String?
     @Option(name: .customLong("d-steps"), help: "Discriminator updates per generator update.") var dSteps: Int?
-    @Option(help: "One-sided label smoothing: D's target for real images becomes 1 − S (0: off).") var labelSmoothing: Float?
+    @Option(help: "One-sided label smoothing: D's target for real images becomes 1 − S (0: off).") var labelSmoothing:
+        Float?
     @Option(help: "σ of Gaussian noise on D's inputs, annealed linearly to 0 (0: off).") var instanceNoise: Float?
-    @Option(help: "Epochs over which the instance noise reaches 0 (default: the whole run).") var instanceNoiseEpochs: Int?
+    @Option(help: "Epochs over which the instance noise reaches 0 (default: the whole run).") var instanceNoiseEpochs:
+        Int?
     @Option(help: "Decay of the generator's moving average, used to draw (e.g. 0.999; 0: none).") var ema: Float?
-    @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).") var evalEvery: Int?
-    @Option(help: "Classifier for --eval-every (default: the dataset's, mnist-classifier or fashion-classifier).") var classifier: String?
+    @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).")
+    var evalEvery: Int?
+    @Option(help: "Classifier for --eval-every (default: the dataset's, mnist-classifier or fashion-classifier).")
+    var classifier: String?
     @Option(help: "Use only the first N training images (quick experiments).") var limit: Int?
-    @Option(name: .customLong("description"), help: "A description stored with the model.") var modelDescription: String?
+    @Option(name: .customLong("description"), help: "A description stored with the model.") var modelDescription:
+        String?
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         let datasetChoice = dataset
         if let limit, limit < 1 { throw UsageError("--limit must be ≥ 1") }
-        var request = TrainingRequest(architecture: architecture, name: name,
-                                      dataDirectory: datasetChoice.directory(given: data, mnistDefault: Locations.dataDirectory(nil)))
+        var request = TrainingRequest(
+            architecture: architecture, name: name,
+            dataDirectory: datasetChoice.directory(given: data, mnistDefault: Locations.dataDirectory(nil)))
         request.dataset = datasetChoice
         request.epochs = epochs
         request.batchSize = batchSize
@@ -63,7 +75,8 @@ struct Train: ParsableCommand {
         request.emaDecay = ema
         request.description = modelDescription
         let trainer = Trainer(store: try Locations.store(registry.path))
-        try TrainingSession.attachEvaluator(trainer, every: evalEvery, classifier: classifier, dataset: datasetChoice.rawValue, data: data)
+        try TrainingSession.attachEvaluator(
+            trainer, every: evalEvery, classifier: classifier, dataset: datasetChoice.rawValue, data: data)
         let outcome = try TrainingSession.run(trainer) { try $0.train(request) }
         TrainingSession.summarise(outcome)
     }
@@ -77,19 +90,25 @@ struct Resume: ParsableCommand {
 
     @Argument(help: "Model name.") var name: String
     @Option(help: "Train until this many epochs in total (default: the model's planned epochs).") var epochs: Int?
-    @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).") var data: String?
+    @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).")
+    var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
-    @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).") var evalEvery: Int?
+    @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).")
+    var evalEvery: Int?
     @Option(help: "Classifier for --eval-every (default: the dataset's).") var classifier: String?
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         let trainer = Trainer(store: try Locations.store(registry.path))
         let dataset = try trainer.store.model(named: name).dataset
-        try TrainingSession.attachEvaluator(trainer, every: evalEvery, classifier: classifier, dataset: dataset, data: data)
+        try TrainingSession.attachEvaluator(
+            trainer, every: evalEvery, classifier: classifier, dataset: dataset, data: data)
         let outcome = try TrainingSession.run(trainer) {
-            try $0.resume(name, epochs: epochs, dataDirectory: (DatasetChoice(rawValue: dataset) ?? .mnist).directory(given: data, mnistDefault: Locations.dataDirectory(nil)),
-                          checkpointEvery: checkpointEvery)
+            try $0.resume(
+                name, epochs: epochs,
+                dataDirectory: (DatasetChoice(rawValue: dataset) ?? .mnist).directory(
+                    given: data, mnistDefault: Locations.dataDirectory(nil)),
+                checkpointEvery: checkpointEvery)
         }
         TrainingSession.summarise(outcome)
     }
@@ -98,7 +117,9 @@ struct Resume: ParsableCommand {
 enum TrainingSession {
     /// Sets up `--eval-every`: the evaluator loads before training starts, so a missing
     /// classifier or test set fails at once, not after the first K epochs.
-    static func attachEvaluator(_ trainer: Trainer, every k: Int?, classifier: String?, dataset: String, data: String?) throws {
+    static func attachEvaluator(_ trainer: Trainer, every k: Int?, classifier: String?, dataset: String, data: String?)
+        throws
+    {
         guard let k else { return }
         guard (1...10_000).contains(k) else { throw UsageError("--eval-every must be in 1...10000") }
         let judge = classifier ?? Evaluator.defaultClassifier(for: dataset)
@@ -109,7 +130,8 @@ enum TrainingSession {
         trainer.evaluated = { epoch, result in
             switch result {
             case let .success(r):
-                var line = "  eval epoch \(epoch): score \(Format.number(r.score)), FD \(Format.number(r.frechetDistance)), classes \(r.classesCovered)"
+                var line =
+                    "  eval epoch \(epoch): score \(Format.number(r.score)), FD \(Format.number(r.frechetDistance)), classes \(r.classesCovered)"
                 if let a = r.requestedAccuracy { line += ", requested \(Format.number(a * 100, digits: 1)) %" }
                 FileHandle.standardError.write(line + " (n=\(r.samples))\n")
             case let .failure(error):
@@ -129,10 +151,14 @@ enum TrainingSession {
 
     static func summarise(_ o: TrainingOutcome) {
         if o.interrupted {
-            print("Stopped at step \(o.steps) (\(o.epochsCompleted) epochs complete); checkpoint saved. Continue with: zoo resume \(o.model)")
+            print(
+                "Stopped at step \(o.steps) (\(o.epochsCompleted) epochs complete); checkpoint saved. Continue with: zoo resume \(o.model)"
+            )
         } else {
             let next = o.isClassifier ? "zoo evaluate \(o.model)" : "zoo generate \(o.model) --out \(o.model).png"
-            print("Trained \(o.model): \(o.epochsCompleted) epochs, \(o.steps) steps in \(Format.duration(o.seconds)). Try: \(next)")
+            print(
+                "Trained \(o.model): \(o.epochsCompleted) epochs, \(o.steps) steps in \(Format.duration(o.seconds)). Try: \(next)"
+            )
         }
     }
 }

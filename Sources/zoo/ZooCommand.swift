@@ -8,19 +8,20 @@ struct ZooCommand: ParsableCommand {
         commandName: "zoo",
         abstract: "A GAN model zoo: train, list, evaluate and draw from models by name.",
         discussion: """
-        Models live in one SQLite registry (--registry, $ZOO_REGISTRY, or \
-        $XDG_DATA_HOME/zoo/registry.sqlite). The shipped pretrained models are added to a new registry.
+            Models live in one SQLite registry (--registry, $ZOO_REGISTRY, or \
+            $XDG_DATA_HOME/zoo/registry.sqlite). The shipped pretrained models are added to a new registry.
 
-        Examples:
-          zoo list
-          zoo generate cdcgan-mnist --digit 7 --out seven.png
-          zoo train dcgan --name my-dcgan --epochs 5
-          zoo show my-dcgan
-        """,
+            Examples:
+              zoo list
+              zoo generate cdcgan-mnist --digit 7 --out seven.png
+              zoo train dcgan --name my-dcgan --epochs 5
+              zoo show my-dcgan
+            """,
         version: "0.1.0",
         subcommands: [
             Architectures.self, List.self, Show.self, Train.self, Resume.self, Generate.self, Evaluate.self,
-            Card.self, ProgressAnimation.self, Alias.self, Rename.self, Delete.self, Export.self, Import.self, Verify.self, Publish.self,
+            Card.self, ProgressAnimation.self, Alias.self, Rename.self, Delete.self, Export.self, Import.self,
+            Verify.self, Publish.self,
         ])
 }
 

@@ -17,12 +17,15 @@ final class CLITests: XCTestCase {
 
     static var zooBinary: URL {
         // The test executable sits in the products folder next to `zoo` (debug or release).
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("zoo")
     }
 
     @discardableResult
-    func zoo(_ args: String..., withRegistry: Bool = true) throws -> Result { try zoo(args, withRegistry: withRegistry) }
+    func zoo(_ args: String..., withRegistry: Bool = true) throws -> Result {
+        try zoo(args, withRegistry: withRegistry)
+    }
 
     func zoo(_ args: [String], withRegistry: Bool = true) throws -> Result {
         let process = Process()
@@ -30,7 +33,7 @@ final class CLITests: XCTestCase {
         process.arguments = args + (withRegistry ? ["--registry", registry] : [])
         process.currentDirectoryURL = dir
         var env = ProcessInfo.processInfo.environment
-        env["ZOO_PRETRAINED"] = ""      // start from an empty registry
+        env["ZOO_PRETRAINED"] = ""  // start from an empty registry
         env["ZOO_DATA"] = data
         env.removeValue(forKey: "ZOO_REGISTRY")
         process.environment = env
@@ -41,14 +44,16 @@ final class CLITests: XCTestCase {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(code: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            code: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     override class func setUp() {
         super.setUp()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-cli-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url.appendingPathComponent("mnist"), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            at: url.appendingPathComponent("mnist"), withIntermediateDirectories: true)
         try? SyntheticMNIST.write(to: url.appendingPathComponent("mnist"), count: 96)
         workspace = url
     }
@@ -61,7 +66,10 @@ final class CLITests: XCTestCase {
     /// Trains the two tiny models the other tests use, once.
     func ensureModels() throws {
         if FileManager.default.fileExists(atPath: registry),
-           (try zoo("list", "--json")).stdout.contains("tiny-dcgan") { return }
+            (try zoo("list", "--json")).stdout.contains("tiny-dcgan")
+        {
+            return
+        }
         let a = try zoo("train", "cgan", "--name", "tiny-cgan", "--epochs", "2", "--batch-size", "32", "--data", data)
         XCTAssertEqual(a.code, 0, a.stderr)
         let b = try zoo("train", "dcgan", "--name", "tiny-dcgan", "--epochs", "1", "--batch-size", "32")
@@ -88,14 +96,16 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(card?["architecture"] as? String, "dcgan")
 
         let png = dir.appendingPathComponent("seven.png")
-        let gen = try zoo("generate", "tiny-cgan", "--digit", "7", "--count", "6", "--grid", "2x3", "--scale", "1", "--out", png.path)
+        let gen = try zoo(
+            "generate", "tiny-cgan", "--digit", "7", "--count", "6", "--grid", "2x3", "--scale", "1", "--out", png.path)
         XCTAssertEqual(gen.code, 0, gen.stderr)
         let (width, height) = try pngSize(png)
         // 3 columns and 2 rows of 28-pixel digits with 2-pixel gaps around each.
         XCTAssertEqual(width, 3 * 28 + 4 * 2)
         XCTAssertEqual(height, 2 * 28 + 3 * 2)
 
-        let rows = try zoo("generate", "tiny-cgan", "--out", dir.appendingPathComponent("rows.png").path, "--scale", "1")
+        let rows = try zoo(
+            "generate", "tiny-cgan", "--out", dir.appendingPathComponent("rows.png").path, "--scale", "1")
         XCTAssertEqual(rows.code, 0, rows.stderr)
         XCTAssertEqual(try pngSize(dir.appendingPathComponent("rows.png")).1, 10 * 28 + 11 * 2)
     }
@@ -108,16 +118,25 @@ final class CLITests: XCTestCase {
         func zoo(_ args: [String]) throws -> Result { try self.zoo(args + ["--registry", own], withRegistry: false) }
         let archs = try self.zoo("architectures", withRegistry: false)
         XCTAssertEqual(archs.code, 0)
-        XCTAssertTrue(archs.stdout.contains("recipe seed (--recipe seed)") && archs.stdout.contains("simple-gan")
-                      && archs.stdout.contains("dcgan-variant"), archs.stdout)
-        let archJSON = try JSONSerialization.jsonObject(with: Data(try self.zoo("architectures", "--json", withRegistry: false).stdout.utf8)) as? [[String: Any]]
+        XCTAssertTrue(
+            archs.stdout.contains("recipe seed (--recipe seed)") && archs.stdout.contains("simple-gan")
+                && archs.stdout.contains("dcgan-variant"), archs.stdout)
+        let archJSON =
+            try JSONSerialization.jsonObject(
+                with: Data(try self.zoo("architectures", "--json", withRegistry: false).stdout.utf8))
+            as? [[String: Any]]
         let dcgan = archJSON?.first { $0["name"] as? String == "dcgan" }
-        XCTAssertEqual((dcgan?["defaults"] as? [String: Any])?["recipe"] as? String, "default", "defaults is an object, not a JSON string")
+        XCTAssertEqual(
+            (dcgan?["defaults"] as? [String: Any])?["recipe"] as? String, "default",
+            "defaults is an object, not a JSON string")
         XCTAssertEqual((dcgan?["recipes"] as? [[String: Any]])?.map { $0["name"] as? String }, ["default", "seed"])
 
-        let seed = try zoo("train", "simple-gan", "--name", "seed-simple", "--recipe", "seed", "--epochs", "2", "--limit", "64")
+        let seed = try zoo(
+            "train", "simple-gan", "--name", "seed-simple", "--recipe", "seed", "--epochs", "2", "--limit", "64")
         XCTAssertEqual(seed.code, 0, seed.stderr)
-        let card = try JSONSerialization.jsonObject(with: Data(try zoo("show", "seed-simple", "--json", "--no-preview").stdout.utf8)) as? [String: Any]
+        let card =
+            try JSONSerialization.jsonObject(
+                with: Data(try zoo("show", "seed-simple", "--json", "--no-preview").stdout.utf8)) as? [String: Any]
         let h = card?["hyperparameters"] as? [String: Any]
         XCTAssertEqual(h?["recipe"] as? String, "seed")
         XCTAssertEqual(h?["loop"] as? String, "keras")
@@ -129,26 +148,31 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(progress.code, 0, progress.stderr)
         XCTAssertTrue(progress.stdout.contains("2 frames, epochs 1–2"), progress.stdout)
         XCTAssertEqual(try Data(contentsOf: gif).prefix(6), Data("GIF89a".utf8))
-        let frame = try zoo("progress", "seed-simple", "--epoch", "2", "--scale", "1", "--out", dir.appendingPathComponent("f2.png").path)
+        let frame = try zoo(
+            "progress", "seed-simple", "--epoch", "2", "--scale", "1", "--out",
+            dir.appendingPathComponent("f2.png").path)
         XCTAssertEqual(frame.code, 0, frame.stderr)
         XCTAssertEqual(try pngSize(dir.appendingPathComponent("f2.png")).0, 4 * 28 + 5 * 2)
         let missing = try zoo("progress", "seed-simple", "--epoch", "9")
         XCTAssertEqual(missing.code, 1)
         XCTAssertTrue(missing.stderr.contains("no progress frame for epoch 9; it has epochs 1–2"), missing.stderr)
 
-        let averaged = try zoo("train", "cgan", "--name", "averaged", "--epochs", "1", "--batch-size", "32", "--ema", "0.9",
-                               "--label-smoothing", "0.1", "--d-steps", "2")
+        let averaged = try zoo(
+            "train", "cgan", "--name", "averaged", "--epochs", "1", "--batch-size", "32", "--ema", "0.9",
+            "--label-smoothing", "0.1", "--d-steps", "2")
         XCTAssertEqual(averaged.code, 0, averaged.stderr)
         let a = dir.appendingPathComponent("ema.png"), b = dir.appendingPathComponent("raw.png")
         XCTAssertEqual(try zoo("generate", "averaged", "--scale", "1", "--out", a.path).code, 0)
         XCTAssertEqual(try zoo("generate", "averaged", "--scale", "1", "--no-ema", "--out", b.path).code, 0)
         XCTAssertNotEqual(try Data(contentsOf: a), try Data(contentsOf: b), "--no-ema draws from other weights")
 
-        for (args, message) in [(["train", "cgan", "--name", "r", "--recipe", "fast"], "no recipe 'fast'"),
-                                (["train", "cgan", "--name", "e", "--ema", "1.5"], "--ema"),
-                                (["train", "cgan", "--name", "k", "--d-steps", "0"], "--d-steps"),
-                                (["train", "cgan", "--name", "v", "--eval-every", "0"], "--eval-every"),
-                                (["train", "cgan", "--name", "c", "--eval-every", "1", "--classifier", "nobody"], "nobody")] {
+        for (args, message) in [
+            (["train", "cgan", "--name", "r", "--recipe", "fast"], "no recipe 'fast'"),
+            (["train", "cgan", "--name", "e", "--ema", "1.5"], "--ema"),
+            (["train", "cgan", "--name", "k", "--d-steps", "0"], "--d-steps"),
+            (["train", "cgan", "--name", "v", "--eval-every", "0"], "--eval-every"),
+            (["train", "cgan", "--name", "c", "--eval-every", "1", "--classifier", "nobody"], "nobody"),
+        ] {
             let r = try zoo(args)
             XCTAssertNotEqual(r.code, 0, args.joined(separator: " "))
             XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
@@ -161,8 +185,10 @@ final class CLITests: XCTestCase {
         let own = dir.appendingPathComponent("term.sqlite").path
         let process = Process()
         process.executableURL = Self.zooBinary
-        process.arguments = ["train", "dcgan", "--name", "term", "--epochs", "200", "--batch-size", "32", "--checkpoint-every", "2",
-                             "--registry", own]
+        process.arguments = [
+            "train", "dcgan", "--name", "term", "--epochs", "200", "--batch-size", "32", "--checkpoint-every", "2",
+            "--registry", own,
+        ]
         var env = ProcessInfo.processInfo.environment
         env["ZOO_PRETRAINED"] = ""
         env["ZOO_DATA"] = data
@@ -173,24 +199,36 @@ final class CLITests: XCTestCase {
         try process.run()
         // Wait for the first checkpoint to exist, then ask it to stop.
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, (try? zoo(["show", "term", "--json", "--no-preview", "--registry", own], withRegistry: false))?.code != 0 {
+        while Date() < deadline,
+            (try? zoo(["show", "term", "--json", "--no-preview", "--registry", own], withRegistry: false))?.code != 0
+        {
             Thread.sleep(forTimeInterval: 0.2)
         }
-        process.terminate()   // SIGTERM
+        process.terminate()  // SIGTERM
         process.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertEqual(process.terminationReason, .exit, stderr)
         XCTAssertEqual(process.terminationStatus, 0, stderr)
         XCTAssertTrue(stderr.contains("stopping after this step"), stderr)
         XCTAssertFalse(stderr.contains("error"), stderr)
-        let card = try JSONSerialization.jsonObject(with: Data(try zoo(["show", "term", "--json", "--no-preview", "--registry", own],
-                                                                       withRegistry: false).stdout.utf8)) as? [String: Any]
+        let card =
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    try zoo(
+                        ["show", "term", "--json", "--no-preview", "--registry", own],
+                        withRegistry: false
+                    ).stdout.utf8)) as? [String: Any]
         XCTAssertEqual(card?["status"] as? String, "training", "stopped, not failed")
         let epochs = ((card?["checkpoints"] as? [[String: Any]]) ?? []).compactMap { $0["epoch"] as? Int }.max() ?? 0
         let resumed = try zoo(["resume", "term", "--epochs", "\(epochs + 1)", "--registry", own], withRegistry: false)
         XCTAssertEqual(resumed.code, 0, resumed.stderr)
-        let after = try JSONSerialization.jsonObject(with: Data(try zoo(["show", "term", "--json", "--no-preview", "--registry", own],
-                                                                        withRegistry: false).stdout.utf8)) as? [String: Any]
+        let after =
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    try zoo(
+                        ["show", "term", "--json", "--no-preview", "--registry", own],
+                        withRegistry: false
+                    ).stdout.utf8)) as? [String: Any]
         XCTAssertEqual(after?["status"] as? String, "ready")
     }
 
@@ -199,7 +237,7 @@ final class CLITests: XCTestCase {
         let before = try zoo("list", "--json").stdout
         let out = dir.appendingPathComponent("x.png").path
         let cases: [([String], String)] = [
-            (["generate", "tiny-cgn", "--out", out], "tiny-cgan"),                       // suggestion
+            (["generate", "tiny-cgn", "--out", out], "tiny-cgan"),  // suggestion
             (["generate", "tiny-dcgan", "--digit", "3", "--out", out], "not conditional"),
             (["generate", "tiny-cgan", "--digit", "11", "--out", out], "0...9"),
             (["generate", "tiny-dcgan", "--count", "0", "--out", out], "1...10000"),
@@ -217,16 +255,21 @@ final class CLITests: XCTestCase {
             let r = try zoo(args)
             XCTAssertTrue(r.code == 1 || r.code == 2, "\(args): exit \(r.code)")
             XCTAssertTrue(r.stderr.contains(needle), "\(args): stderr lacks '\(needle)': \(r.stderr)")
-            XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("Stack dump"), "\(args): crashed: \(r.stderr)")
+            XCTAssertFalse(
+                r.stderr.contains("Fatal error") || r.stderr.contains("Stack dump"), "\(args): crashed: \(r.stderr)")
             XCTAssertEqual(r.stdout.isEmpty || !r.stdout.contains("Wrote"), true)
         }
         XCTAssertEqual(try zoo("generate", "tiny-dcgan", "--bogus-option").code, 2, "unknown options are usage errors")
         // A value the command cannot use is a usage error too, wherever it is checked.
-        for args in [["generate", "tiny-cgan", "--digit", "12", "--out", out], ["generate", "tiny-dcgan", "--digit", "3", "--out", out],
-                     ["train", "dcgna", "--name", "typo"], ["train", "cgan", "--name", "x", "--recipe", "nope"]] {
+        for args in [
+            ["generate", "tiny-cgan", "--digit", "12", "--out", out],
+            ["generate", "tiny-dcgan", "--digit", "3", "--out", out],
+            ["train", "dcgna", "--name", "typo"], ["train", "cgan", "--name", "x", "--recipe", "nope"],
+        ] {
             XCTAssertEqual(try zoo(args).code, 2, args.joined(separator: " "))
         }
-        XCTAssertEqual(try zoo("show", "missing-model").code, 1, "a model that is not there is a failure, not a usage error")
+        XCTAssertEqual(
+            try zoo("show", "missing-model").code, 1, "a model that is not there is a failure, not a usage error")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         XCTAssertEqual(try zoo("list", "--json").stdout, before, "a failed command changed the registry")
     }
@@ -241,7 +284,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(imported.code, 0, imported.stderr)
         let alias = try zoo("alias", "cgan-copy", "best", "--checkpoint", "1")
         XCTAssertEqual(alias.code, 0, alias.stderr)
-        let fromAlias = try zoo("generate", "cgan-copy", "--checkpoint", "best", "--out", dir.appendingPathComponent("b.png").path)
+        let fromAlias = try zoo(
+            "generate", "cgan-copy", "--checkpoint", "best", "--out", dir.appendingPathComponent("b.png").path)
         XCTAssertEqual(fromAlias.code, 0, fromAlias.stderr)
         XCTAssertEqual(try zoo("rename", "cgan-copy", "cgan-renamed").code, 0)
         XCTAssertEqual(try zoo("delete", "cgan-renamed").code, 0)
@@ -269,12 +313,16 @@ enum SyntheticMNIST {
             labels.append(contentsOf: be(n))
             for i in 0..<n {
                 labels.append(UInt8(i % 10))
-                for y in 0..<28 { for x in 0..<28 { images.append(abs(x - (4 + 2 * (i % 10))) <= 1 && y > 4 && y < 24 ? 230 : 10) } }
+                for y in 0..<28 {
+                    for x in 0..<28 { images.append(abs(x - (4 + 2 * (i % 10))) <= 1 && y > 4 && y < 24 ? 230 : 10) }
+                }
             }
             try images.write(to: directory.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
             try labels.write(to: directory.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
         }
     }
 
-    static func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    static func be(_ v: Int) -> [UInt8] {
+        [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
+    }
 }

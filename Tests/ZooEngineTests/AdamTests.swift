@@ -1,10 +1,13 @@
 import XCTest
+
 @testable import ZooEngine
 
 final class AdamTests: XCTestCase {
     /// A well-conditioned least-squares problem: min ‖A·w − b‖², A [8, 3].
-    private let a: [Float] = [1, 0.2, -0.3, 0.1, 1.2, 0.4, -0.5, 0.3, 0.9, 0.7, -0.2, 0.1,
-                              0.3, 0.8, -0.6, -0.4, 0.1, 1.1, 0.9, -0.7, 0.2, 0.2, 0.5, 0.6]
+    private let a: [Float] = [
+        1, 0.2, -0.3, 0.1, 1.2, 0.4, -0.5, 0.3, 0.9, 0.7, -0.2, 0.1,
+        0.3, 0.8, -0.6, -0.4, 0.1, 1.1, 0.9, -0.7, 0.2, 0.2, 0.5, 0.6,
+    ]
     private let b: [Float] = [0.5, -1, 2, 0.3, 1.5, -0.7, 0.8, 1.1]
 
     /// The normal equations AᵀA·w = Aᵀb, solved by Gaussian elimination in Double.

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZooEngine
 
 /// A steady-state training step reuses every layer-owned buffer: the second forward/backward
@@ -6,7 +7,7 @@ import XCTest
 final class AllocationTests: XCTestCase {
     private func checkStable(_ layer: Layer, input: Tensor, file: StaticString = #filePath, line: UInt = #line) {
         let dy = randomTensor(layer.forward(input, training: true).shape, seed: 5)
-        _ = layer.backward(dy, needs: .all)   // warm-up
+        _ = layer.backward(dy, needs: .all)  // warm-up
 
         let y1 = layer.forward(input, training: true).data
         let dx1 = layer.backward(dy, needs: .all).data
@@ -18,20 +19,26 @@ final class AllocationTests: XCTestCase {
         // A smaller batch fits the existing buffers, and going back needs no new ones either.
         let half = randomTensor([1] + input.shape.dropFirst(), seed: 6)
         _ = layer.backward(randomTensor(layer.forward(half, training: true).shape, seed: 7), needs: .all)
-        XCTAssertEqual(layer.forward(input, training: true).data, y1, "\(type(of: layer)) after a smaller batch", file: file, line: line)
+        XCTAssertEqual(
+            layer.forward(input, training: true).data, y1, "\(type(of: layer)) after a smaller batch", file: file,
+            line: line)
         XCTAssertEqual(layer.backward(dy, needs: .all).data, dx1, file: file, line: line)
     }
 
-    func testDense() { checkStable(Dense(inputs: 6, outputs: 4, rng: RandomSource(seed: 1)), input: randomTensor([3, 6], seed: 2)) }
+    func testDense() {
+        checkStable(Dense(inputs: 6, outputs: 4, rng: RandomSource(seed: 1)), input: randomTensor([3, 6], seed: 2))
+    }
 
     func testConv2D() {
-        checkStable(Conv2D(inChannels: 2, outChannels: 3, kernel: 5, stride: 2, rng: RandomSource(seed: 3)),
-                    input: randomTensor([2, 2, 8, 8], seed: 4))
+        checkStable(
+            Conv2D(inChannels: 2, outChannels: 3, kernel: 5, stride: 2, rng: RandomSource(seed: 3)),
+            input: randomTensor([2, 2, 8, 8], seed: 4))
     }
 
     func testConv2DTranspose() {
-        checkStable(Conv2DTranspose(inChannels: 3, outChannels: 2, kernel: 5, stride: 2, rng: RandomSource(seed: 5)),
-                    input: randomTensor([2, 3, 4, 4], seed: 6))
+        checkStable(
+            Conv2DTranspose(inChannels: 3, outChannels: 2, kernel: 5, stride: 2, rng: RandomSource(seed: 5)),
+            input: randomTensor([2, 3, 4, 4], seed: 6))
     }
 
     func testBatchNorm() {
@@ -40,7 +47,9 @@ final class AllocationTests: XCTestCase {
     }
 
     func testActivations() {
-        let layers: [Layer] = [LeakyReLU(alpha: 0.3), ReLU(), Tanh(), Sigmoid(), Dropout(rate: 0.3, rng: RandomSource(seed: 9))]
+        let layers: [Layer] = [
+            LeakyReLU(alpha: 0.3), ReLU(), Tanh(), Sigmoid(), Dropout(rate: 0.3, rng: RandomSource(seed: 9)),
+        ]
         for layer in layers { checkStable(layer, input: randomTensor([2, 3, 2, 2], seed: 10)) }
     }
 }

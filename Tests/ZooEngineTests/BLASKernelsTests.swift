@@ -1,6 +1,7 @@
 import CBLASCore
 import Foundation
 import XCTest
+
 @testable import ZooEngine
 
 /// OpenBLAS's kernel family after start-up, and GEMMs through it against a naive loop.
@@ -33,8 +34,9 @@ final class BLASKernelsTests: XCTestCase {
         let (m, n, k) = (197, 263, 151)
         let a = randomTensor([m * k], seed: 4), b = randomTensor([k * n], seed: 5)
         let c = Tensor(shape: [m * n])
-        gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a.data, lda: k, b.data, ldb: n,
-             beta: 0, c.data, ldc: n)
+        gemm(
+            transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a.data, lda: k, b.data, ldb: n,
+            beta: 0, c.data, ldc: n)
         var expected = [Float](repeating: 0, count: m * n)
         for i in 0..<m {
             for p in 0..<k {

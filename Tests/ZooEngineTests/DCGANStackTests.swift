@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZooEngine
 
 /// The DCGAN networks (DESIGN.md; Zoo/DCGAN/DCGAN.swift) built from engine layers: shapes,
@@ -10,7 +11,10 @@ final class DCGANStackTests: XCTestCase {
             ("bn0", BatchNorm(features: 7 * 7 * 256)),
             ("act0", LeakyReLU(alpha: 0.3)),
             ("reshape", Reshape([256, 7, 7])),
-            ("deconv1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)),
+            (
+                "deconv1",
+                Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)
+            ),
             ("bn1", BatchNorm(features: 128)),
             ("act1", LeakyReLU(alpha: 0.3)),
             ("deconv2", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng)),
@@ -61,7 +65,8 @@ final class DCGANStackTests: XCTestCase {
         let dFake = d.backward(dLogits, needs: .input)
         XCTAssertEqual(dFake.shape, [2, 1, 28, 28])
         g.backward(dFake, needs: .parameters)
-        XCTAssert(d.trainableParameters.allSatisfy { $0.grad.array.allSatisfy { $0 == 0 } }, "frozen D accumulated grads")
+        XCTAssert(
+            d.trainableParameters.allSatisfy { $0.grad.array.allSatisfy { $0 == 0 } }, "frozen D accumulated grads")
         for p in g.trainableParameters {
             let grad = p.grad.array
             XCTAssert(grad.allSatisfy(\.isFinite), "non-finite gradient in G")

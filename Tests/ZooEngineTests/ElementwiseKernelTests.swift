@@ -1,5 +1,6 @@
 import CConvKernels
 import XCTest
+
 @testable import ZooEngine
 
 /// The C elementwise kernels (elementwise.c: AVX-512, AVX2 and baseline vector loops plus a
@@ -29,7 +30,8 @@ final class ElementwiseKernelTests: XCTestCase {
                 for i in 0..<n { v[i] = abs(v[i]) }
                 let (w2, g2, m2, v2) = (w.copy(), g.copy(), m.copy(), v.copy())
                 zoo_adam_update(w.data, g.data, m.data, v.data, 0.9, 0.999, 1e-3, 1e-7, n)
-                adamUpdate(w: w2.data, g: g2.data, m: m2.data, v: v2.data, b1: 0.9, b2: 0.999, alpha: 1e-3, eps: 1e-7, 0..<n)
+                adamUpdate(
+                    w: w2.data, g: g2.data, m: m2.data, v: v2.data, b1: 0.9, b2: 0.999, alpha: 1e-3, eps: 1e-7, 0..<n)
                 for (name, c, swift) in [("w", w, w2), ("g", g, g2), ("m", m, m2), ("v", v, v2)] {
                     XCTAssertEqual(bits(c), bits(swift), "\(name), n \(n), level \(level)")
                 }
@@ -53,7 +55,8 @@ final class ElementwiseKernelTests: XCTestCase {
             for n in Self.lengths {
                 let y = randomTensor([n], seed: 5, std: 0.5), dy = randomTensor([n], seed: 6), dx = Tensor(shape: [n])
                 zoo_tanh_backward(y.data, dy.data, dx.data, n)
-                XCTAssertEqual(bits(dx), (0..<n).map { (dy[$0] * (1 - y[$0] * y[$0])).bitPattern }, "n \(n), level \(level)")
+                XCTAssertEqual(
+                    bits(dx), (0..<n).map { (dy[$0] * (1 - y[$0] * y[$0])).bitPattern }, "n \(n), level \(level)")
             }
         }
     }
@@ -70,7 +73,8 @@ final class ElementwiseKernelTests: XCTestCase {
                     let backward = Tensor(shape: [n]), backwardRef = Tensor(shape: [n])
                     zoo_leaky(x.data, d.data, backward.data, slope, n)
                     leakyBackward(x.data, d.data, backwardRef.data, slope: slope, 0..<n)
-                    XCTAssertEqual(bits(backward), bits(backwardRef), "backward, slope \(slope), n \(n), level \(level)")
+                    XCTAssertEqual(
+                        bits(backward), bits(backwardRef), "backward, slope \(slope), n \(n), level \(level)")
                 }
             }
         }
@@ -109,10 +113,13 @@ final class DropoutMaskTests: XCTestCase {
                 let x = randomTensor([count], seed: 8)
                 let y = layer.forward(x, training: true).array
                 let mask = Dropout.referenceMask(count: count, rate: rate, rng: RandomSource(seed: 7))
-                XCTAssertEqual(y.map(\.bitPattern), zip(x.array, mask).map { ($0 * $1).bitPattern }, "n \(count), rate \(rate), level \(level)")
+                XCTAssertEqual(
+                    y.map(\.bitPattern), zip(x.array, mask).map { ($0 * $1).bitPattern },
+                    "n \(count), rate \(rate), level \(level)")
                 let dy = randomTensor([count], seed: 9)
                 let dx = layer.backward(dy, needs: .input).array
-                XCTAssertEqual(dx.map(\.bitPattern), zip(dy.array, mask).map { ($0 * $1).bitPattern }, "backward, level \(level)")
+                XCTAssertEqual(
+                    dx.map(\.bitPattern), zip(dy.array, mask).map { ($0 * $1).bitPattern }, "backward, level \(level)")
                 if rate < 0.9 {
                     let kept = mask.filter { $0 != 0 }.count
                     XCTAssertGreaterThan(kept, 0)
@@ -135,11 +142,13 @@ final class BatchNormKernelTests: XCTestCase {
         randomizeBias(layer.beta, seed: 4)
         for i in 0..<features { layer.gamma.value[i] = 1 + 0.01 * Float(i % 7) }
         let x = randomTensor([9, features], seed: 5, std: 2)
-        if !training { _ = layer.forward(x, training: true) }   // moving statistics to use
+        if !training { _ = layer.forward(x, training: true) }  // moving statistics to use
         let y = layer.forward(x, training: training).array
         let dx = layer.backward(randomTensor([9, features], seed: 6), needs: .all).array
-        return [y, dx, layer.gamma.grad.array, layer.beta.grad.array, layer.movingMean.value.array,
-                layer.movingVariance.value.array]
+        return [
+            y, dx, layer.gamma.grad.array, layer.beta.grad.array, layer.movingMean.value.array,
+            layer.movingVariance.value.array,
+        ]
     }
 
     func testVectorKernelsEqualSwiftLoops() {
@@ -150,8 +159,10 @@ final class BatchNormKernelTests: XCTestCase {
                         let c = run(vector: true, features: features, slope: slope, training: training)
                         let swift = run(vector: false, features: features, slope: slope, training: training)
                         for (i, (a, b)) in zip(c, swift).enumerated() {
-                            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern),
-                                           "output \(i), \(features) features, slope \(String(describing: slope)), training \(training), level \(level)")
+                            XCTAssertEqual(
+                                a.map(\.bitPattern), b.map(\.bitPattern),
+                                "output \(i), \(features) features, slope \(String(describing: slope)), training \(training), level \(level)"
+                            )
                         }
                         XCTAssertGreaterThan(c[1].map(abs).max() ?? 0, 0, "a zero gradient proves nothing")
                     }

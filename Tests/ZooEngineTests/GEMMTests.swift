@@ -1,6 +1,7 @@
 import CBLAS
 import Foundation
 import XCTest
+
 @testable import ZooEngine
 
 /// The engine's own GEMM split (blocks of C rows or columns on its threads) against a
@@ -15,7 +16,7 @@ final class GEMMTests: XCTestCase {
     func testConfigureStopsOpenBLASWorkers() throws {
         blas_thread_shutdown_()
         let idle = try Self.threadsNamedLikeMain()
-        openblas_set_num_threads(2)   // restarts OpenBLAS's pool: at least one worker beside the caller
+        openblas_set_num_threads(2)  // restarts OpenBLAS's pool: at least one worker beside the caller
         let workers = try Self.threadsNamedLikeMain().subtracting(idle)
         XCTAssertFalse(workers.isEmpty, "openblas_set_num_threads(2) started no thread")
         Threads.configure(2)
@@ -42,8 +43,9 @@ final class GEMMTests: XCTestCase {
         var ids = Set<String>()
         for tid in try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") where tid != me {
             guard read("/proc/self/task/\(tid)/comm") == mainName,
-                  let stat = read("/proc/self/task/\(tid)/stat"),
-                  let close = stat.lastIndex(of: ")") else { continue }
+                let stat = read("/proc/self/task/\(tid)/stat"),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             // The state follows the name, which is in parentheses and may hold spaces.
             let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
             if state != "Z" && state != "X" { ids.insert(tid) }
@@ -54,7 +56,7 @@ final class GEMMTests: XCTestCase {
     func testSplitGEMMMatchesNaive() {
         Threads.configure(2)
         let savedThreshold = Threads.gemmSplitThreshold
-        Threads.gemmSplitThreshold = 0   // split even these small products
+        Threads.gemmSplitThreshold = 0  // split even these small products
         defer { Threads.gemmSplitThreshold = savedThreshold }
         XCTAssertTrue(Threads.ownGEMMThreads)
         for (m, n, k) in [(37, 300, 45), (300, 37, 45), (64, 64, 64), (33, 33, 1)] {
@@ -78,9 +80,12 @@ final class GEMMTests: XCTestCase {
                             expected[i * ldc + j] = 0.5 * sum + expected[i * ldc + j]
                         }
                     }
-                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a.data, lda: lda, b.data, ldb: ldb,
-                         beta: 1, c.data, ldc: ldc)
-                    assertClose(c.array, expected, tolerance: 1e-4, "gemm \(m)×\(n)×\(k) transA \(transA) transB \(transB)")
+                    gemm(
+                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a.data, lda: lda, b.data,
+                        ldb: ldb,
+                        beta: 1, c.data, ldc: ldc)
+                    assertClose(
+                        c.array, expected, tolerance: 1e-4, "gemm \(m)×\(n)×\(k) transA \(transA) transB \(transB)")
                 }
             }
         }

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import ZooData
 import ZooEngine
+
+@testable import ZooData
 
 final class IDXTests: XCTestCase {
     private var dir: URL!
@@ -17,7 +18,9 @@ final class IDXTests: XCTestCase {
 
     // MARK: - Synthetic files
 
-    private func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+    private func be32(_ v: Int) -> [UInt8] {
+        [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
+    }
 
     private func imagesFile(count: Int, rows: Int = 28, cols: Int = 28, magic: Int = 0x803) -> [UInt8] {
         var bytes = be32(magic) + be32(count) + be32(rows) + be32(cols)
@@ -51,8 +54,10 @@ final class IDXTests: XCTestCase {
         return [UInt8](try Data(contentsOf: gz))
     }
 
-    private func expect(_ expected: (IDXError) -> Bool, _ body: () throws -> Void,
-                        file: StaticString = #filePath, line: UInt = #line) {
+    private func expect(
+        _ expected: (IDXError) -> Bool, _ body: () throws -> Void,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         do {
             try body()
             XCTFail("no error thrown", file: file, line: line)
@@ -152,7 +157,9 @@ final class IDXTests: XCTestCase {
         let long = try write(full + [1, 2, 3], "long")
         expect({ if case .trailingBytes = $0 { true } else { false } }) { _ = try IDX.readImages(path: long) }
         let cutLabels = try write(Array(labelsFile([1, 2, 3]).dropLast()), "cutLabels")
-        expect({ if case .truncated(_, 11, 10) = $0 { true } else { false } }) { _ = try IDX.readLabels(path: cutLabels) }
+        expect({ if case .truncated(_, 11, 10) = $0 { true } else { false } }) {
+            _ = try IDX.readLabels(path: cutLabels)
+        }
     }
 
     func testAbsurdDimensionsRejectedBeforeAllocating() throws {
@@ -179,7 +186,9 @@ final class IDXTests: XCTestCase {
 
     func testLabelOutOfRange() throws {
         let path = try write(labelsFile([1, 9, 10, 3]), "labels")
-        expect({ if case .labelOutOfRange(_, 2, 10) = $0 { true } else { false } }) { _ = try IDX.readLabels(path: path) }
+        expect({ if case .labelOutOfRange(_, 2, 10) = $0 { true } else { false } }) {
+            _ = try IDX.readLabels(path: path)
+        }
     }
 
     func testCorruptGzip() throws {
@@ -190,7 +199,7 @@ final class IDXTests: XCTestCase {
         expect({ if case .corruptGzip = $0 { true } else { false } }) { _ = try IDX.readImages(path: corrupt) }
 
         var badCRC = gz
-        badCRC[gz.count - 6] ^= 0x01   // inside the CRC-32 trailer: data inflates fine, check must fail
+        badCRC[gz.count - 6] ^= 0x01  // inside the CRC-32 trailer: data inflates fine, check must fail
         let crc = try write(badCRC, "crc.gz")
         expect({ if case .corruptGzip = $0 { true } else { false } }) { _ = try IDX.readImages(path: crc) }
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZooEngine
 
 /// Finite-difference checks of every layer's input and parameter gradients.
@@ -15,7 +16,8 @@ final class LayerGradientTests: XCTestCase {
         // (size, kernel, stride): stride 1 and 2, odd and even sizes.
         for (size, k, stride) in [(5, 3, 1), (6, 3, 1), (6, 5, 2), (7, 5, 2), (5, 3, 2)] {
             for useBias in [true, false] {
-                let layer = Conv2D(inChannels: 2, outChannels: 2, kernel: k, stride: stride, bias: useBias, rng: RandomSource(seed: 4))
+                let layer = Conv2D(
+                    inChannels: 2, outChannels: 2, kernel: k, stride: stride, bias: useBias, rng: RandomSource(seed: 4))
                 randomizeBias(layer.bias, seed: 5)
                 gradientCheck(layer: layer, input: randomTensor([2, 2, size, size], seed: 6))
             }
@@ -26,8 +28,9 @@ final class LayerGradientTests: XCTestCase {
         // 7 → 14 and 5 → 10 at stride 2 (the DCGAN upsampling), and stride 1.
         for (size, k, stride) in [(7, 5, 2), (5, 5, 2), (4, 5, 1), (3, 3, 2)] {
             for useBias in [true, false] {
-                let layer = Conv2DTranspose(inChannels: 2, outChannels: 2, kernel: k, stride: stride, bias: useBias,
-                                            rng: RandomSource(seed: 7))
+                let layer = Conv2DTranspose(
+                    inChannels: 2, outChannels: 2, kernel: k, stride: stride, bias: useBias,
+                    rng: RandomSource(seed: 7))
                 randomizeBias(layer.bias, seed: 8)
                 gradientCheck(layer: layer, input: randomTensor([1, 2, size, size], seed: 9))
             }
@@ -94,7 +97,7 @@ final class LayerGradientTests: XCTestCase {
     func testFastTanhMatchesTanh() {
         var worst = 0.0
         for i in -200_000...200_000 {
-            let x = Float(i) * 5e-5          // −10 … 10, dense near 0 and the clamp
+            let x = Float(i) * 5e-5  // −10 … 10, dense near 0 and the clamp
             let y = fastTanh(x)
             XCTAssertLessThanOrEqual(abs(y), 1)
             worst = max(worst, abs(Double(y) - Foundation.tanh(Double(x))))
@@ -116,7 +119,9 @@ final class LayerGradientTests: XCTestCase {
     }
 
     func testDropoutInference() {
-        gradientCheck(layer: Dropout(rate: 0.4, rng: RandomSource(seed: 24)), input: randomTensor([3, 5], seed: 25), training: false)
+        gradientCheck(
+            layer: Dropout(rate: 0.4, rng: RandomSource(seed: 24)), input: randomTensor([3, 5], seed: 25),
+            training: false)
     }
 
     func testReshape() {

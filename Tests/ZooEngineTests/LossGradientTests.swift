@@ -1,19 +1,23 @@
 import XCTest
+
 @testable import ZooEngine
 
 /// Finite-difference checks of the losses and ConcatColumns (not `Layer`s, so they use the
 /// closure-based helpers directly), and a check that the helper itself can fail.
 final class LossGradientTests: XCTestCase {
-    private func checkLoss(_ input: Tensor, eps: Float = 1e-2, loss: @escaping (Tensor?) -> Float,
-                           file: StaticString = #filePath, line: UInt = #line) {
+    private func checkLoss(
+        _ input: Tensor, eps: Float = 1e-2, loss: @escaping (Tensor?) -> Float,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let grad = Tensor(shape: [0])
         _ = loss(grad)
         let analytic = grad.array
         XCTAssertEqual(grad.shape, input.shape, file: file, line: line)
         let indices = sampleIndices(count: input.count)
         let numeric = numericGradient(of: { Double(loss(nil)) }, perturbing: input, indices: indices, eps: eps)
-        let problems = gradientMismatches(analytic: indices.map { analytic[$0] }, numeric: numeric,
-                                          indices: indices, tolerance: 1e-2, label: "dz")
+        let problems = gradientMismatches(
+            analytic: indices.map { analytic[$0] }, numeric: numeric,
+            indices: indices, tolerance: 1e-2, label: "dz")
         XCTAssert(problems.isEmpty, problems.prefix(8).joined(separator: "\n"), file: file, line: line)
     }
 
@@ -68,10 +72,13 @@ final class LossGradientTests: XCTestCase {
             return (0..<out.count).reduce(0.0) { $0 + Double(out[$1]) * Double(r[$1]) }
         }
         let ia = Array(0..<a.count), ib = Array(0..<b.count)
-        let problems = gradientMismatches(analytic: da, numeric: numericGradient(of: loss, perturbing: a, indices: ia, eps: 1e-2),
-                                          indices: ia, tolerance: 1e-2, label: "da")
-            + gradientMismatches(analytic: db, numeric: numericGradient(of: loss, perturbing: b, indices: ib, eps: 1e-2),
-                                 indices: ib, tolerance: 1e-2, label: "db")
+        let problems =
+            gradientMismatches(
+                analytic: da, numeric: numericGradient(of: loss, perturbing: a, indices: ia, eps: 1e-2),
+                indices: ia, tolerance: 1e-2, label: "da")
+            + gradientMismatches(
+                analytic: db, numeric: numericGradient(of: loss, perturbing: b, indices: ib, eps: 1e-2),
+                indices: ib, tolerance: 1e-2, label: "db")
         XCTAssert(problems.isEmpty, problems.joined(separator: "\n"))
     }
 

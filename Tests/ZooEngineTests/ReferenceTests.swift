@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZooEngine
 
 /// The GEMM/im2col kernels against the direct loops in `Reference`: forward, dx and
@@ -12,14 +13,16 @@ final class ReferenceTests: XCTestCase {
             let x = randomTensor([n, inputs], seed: 3)
             let y = layer.forward(x, training: true)
             XCTAssertEqual(y.shape, [n, outputs])
-            let expected = Reference.denseForward(x: x.array, n: n, inputs: inputs, outputs: outputs,
-                                                  kernel: layer.kernel.value.array, bias: layer.bias?.value.array)
+            let expected = Reference.denseForward(
+                x: x.array, n: n, inputs: inputs, outputs: outputs,
+                kernel: layer.kernel.value.array, bias: layer.bias?.value.array)
             assertClose(y.array, expected, "dense forward bias=\(useBias)")
 
             let dy = randomTensor([n, outputs], seed: 4)
             let dx = layer.backward(dy, needs: .all).array
-            let ref = Reference.denseBackward(x: x.array, dy: dy.array, n: n, inputs: inputs, outputs: outputs,
-                                              kernel: layer.kernel.value.array)
+            let ref = Reference.denseBackward(
+                x: x.array, dy: dy.array, n: n, inputs: inputs, outputs: outputs,
+                kernel: layer.kernel.value.array)
             assertClose(dx, ref.dx, "dense dx bias=\(useBias)")
             assertClose(layer.kernel.grad.array, ref.dW, "dense dW bias=\(useBias)")
             if let bias = layer.bias { assertClose(bias.grad.array, ref.db, "dense db") }
@@ -50,11 +53,13 @@ final class ReferenceTests: XCTestCase {
             for useBias in [true, false] {
                 let s = Reference.ConvShape(n: 3, c: 2, h: 7, w: 7, outChannels: 3, k: 5, stride: 2)
                 let patchTimesPositions = s.c * s.k * s.k * 16
-                checkConv2D(s, expectedOut: 4, bias: useBias, tag: "chunk \(chunkSamples)",
-                            columnBudget: chunkSamples * patchTimesPositions)
+                checkConv2D(
+                    s, expectedOut: 4, bias: useBias, tag: "chunk \(chunkSamples)",
+                    columnBudget: chunkSamples * patchTimesPositions)
                 let t = Reference.ConvShape(n: 3, c: 2, h: 5, w: 5, outChannels: 3, k: 5, stride: 2)
-                checkTranspose(t, expectedOut: 10, bias: useBias, tag: "chunk \(chunkSamples)",
-                               columnBudget: chunkSamples * t.outChannels * t.k * t.k * 25)
+                checkTranspose(
+                    t, expectedOut: 10, bias: useBias, tag: "chunk \(chunkSamples)",
+                    columnBudget: chunkSamples * t.outChannels * t.k * t.k * 25)
             }
         }
     }
@@ -63,7 +68,8 @@ final class ReferenceTests: XCTestCase {
     /// output must not depend on that, and a backward after an inference forward must use the
     /// buffers that forward sized.
     func testTransposeInferenceChunksMatchTraining() {
-        let layer = Conv2DTranspose(inChannels: 16, outChannels: 16, kernel: 5, stride: 2, bias: true, rng: RandomSource(seed: 3))
+        let layer = Conv2DTranspose(
+            inChannels: 16, outChannels: 16, kernel: 5, stride: 2, bias: true, rng: RandomSource(seed: 3))
         randomizeBias(layer.bias, seed: 4)
         // 400·49 column floats a sample: inference chunks hold 53 samples, training chunks all 80.
         let x = randomTensor([80, 16, 7, 7], seed: 5)
@@ -77,21 +83,27 @@ final class ReferenceTests: XCTestCase {
         // The backward's GEMMs take the forward's chunking too (53 + 27 samples, or all 80), so
         // the same rounding caveat holds: OpenBLAS's Zen kernels gave 1.4e-5 here, where SkylakeX
         // stayed within 1e-6. A backward on wrongly sized buffers is off by far more.
-        assertClose(afterInference, layer.backward(dy, needs: .input).array, tolerance: 2e-5, "backward after either forward")
+        assertClose(
+            afterInference, layer.backward(dy, needs: .input).array, tolerance: 2e-5, "backward after either forward")
     }
 
-    private func checkConv2D(_ s: Reference.ConvShape, expectedOut: Int?, bias useBias: Bool, tag: String,
-                             columnBudget: Int = ConvGeometry.defaultColumnBudget,
-                             file: StaticString = #filePath, line: UInt = #line) {
-        let layer = Conv2D(inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride, bias: useBias,
-                           rng: RandomSource(seed: 5))
+    private func checkConv2D(
+        _ s: Reference.ConvShape, expectedOut: Int?, bias useBias: Bool, tag: String,
+        columnBudget: Int = ConvGeometry.defaultColumnBudget,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        let layer = Conv2D(
+            inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride, bias: useBias,
+            rng: RandomSource(seed: 5))
         layer.columnBudget = columnBudget
         randomizeBias(layer.bias, seed: 6)
         let x = randomTensor([s.n, s.c, s.h, s.w], seed: 7)
         let y = layer.forward(x, training: true)
-        let ref = Reference.conv2dForward(x: x.array, shape: s, kernel: layer.kernel.value.array, bias: layer.bias?.value.array)
+        let ref = Reference.conv2dForward(
+            x: x.array, shape: s, kernel: layer.kernel.value.array, bias: layer.bias?.value.array)
         XCTAssertEqual(y.shape, [s.n, s.outChannels, ref.outHeight, ref.outWidth], tag, file: file, line: line)
-        XCTAssertEqual(ref.outHeight, (s.h + s.stride - 1) / s.stride, "Keras: ceil(in / stride)", file: file, line: line)
+        XCTAssertEqual(
+            ref.outHeight, (s.h + s.stride - 1) / s.stride, "Keras: ceil(in / stride)", file: file, line: line)
         if let expectedOut { XCTAssertEqual(y.shape[2], expectedOut, tag, file: file, line: line) }
         assertClose(y.array, ref.y, "conv2d forward \(tag)", file: file, line: line)
 
@@ -117,34 +129,42 @@ final class ReferenceTests: XCTestCase {
                 let s = Reference.ConvShape(n: 2, c: 3, h: c.size, w: c.size, outChannels: 2, k: c.k, stride: c.stride)
                 checkTranspose(s, expectedOut: c.out, bias: useBias, tag: "\(c) bias=\(useBias)")
                 // One output channel per forward block, 5 channels: blocks shared unevenly by the workers.
-                let five = Reference.ConvShape(n: 2, c: 3, h: c.size, w: c.size, outChannels: 5, k: c.k, stride: c.stride)
-                checkTranspose(five, expectedOut: c.out, bias: useBias, tag: "\(c) bias=\(useBias) blocks", channelBlockFloats: 1)
+                let five = Reference.ConvShape(
+                    n: 2, c: 3, h: c.size, w: c.size, outChannels: 5, k: c.k, stride: c.stride)
+                checkTranspose(
+                    five, expectedOut: c.out, bias: useBias, tag: "\(c) bias=\(useBias) blocks", channelBlockFloats: 1)
             }
         }
         let s = Reference.ConvShape(n: 1, c: 2, h: 3, w: 5, outChannels: 2, k: 5, stride: 2)
         checkTranspose(s, expectedOut: nil, bias: true, tag: "3x5")
     }
 
-    private func checkTranspose(_ s: Reference.ConvShape, expectedOut: Int?, bias useBias: Bool, tag: String,
-                                columnBudget: Int = ConvGeometry.defaultColumnBudget, channelBlockFloats: Int? = nil,
-                                file: StaticString = #filePath, line: UInt = #line) {
-        let layer = Conv2DTranspose(inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride,
-                                    bias: useBias, rng: RandomSource(seed: 9))
+    private func checkTranspose(
+        _ s: Reference.ConvShape, expectedOut: Int?, bias useBias: Bool, tag: String,
+        columnBudget: Int = ConvGeometry.defaultColumnBudget, channelBlockFloats: Int? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        let layer = Conv2DTranspose(
+            inChannels: s.c, outChannels: s.outChannels, kernel: s.k, stride: s.stride,
+            bias: useBias, rng: RandomSource(seed: 9))
         layer.columnBudget = columnBudget
         if let channelBlockFloats { layer.channelBlockFloats = channelBlockFloats; layer.minimumBlockRows = 1 }
         randomizeBias(layer.bias, seed: 10)
         let x = randomTensor([s.n, s.c, s.h, s.w], seed: 11)
         let y = layer.forward(x, training: true)
-        let ref = Reference.conv2dTransposeForward(x: x.array, shape: s, kernel: layer.kernel.value.array,
-                                                   bias: layer.bias?.value.array)
-        XCTAssertEqual(y.shape, [s.n, s.outChannels, s.h * s.stride, s.w * s.stride], "Keras: in · stride", file: file, line: line)
+        let ref = Reference.conv2dTransposeForward(
+            x: x.array, shape: s, kernel: layer.kernel.value.array,
+            bias: layer.bias?.value.array)
+        XCTAssertEqual(
+            y.shape, [s.n, s.outChannels, s.h * s.stride, s.w * s.stride], "Keras: in · stride", file: file, line: line)
         XCTAssertEqual(y.shape, [s.n, s.outChannels, ref.outHeight, ref.outWidth], tag, file: file, line: line)
         if let expectedOut { XCTAssertEqual(y.shape[2], expectedOut, tag, file: file, line: line) }
         assertClose(y.array, ref.y, "conv2dT forward \(tag)", file: file, line: line)
 
         let dy = randomTensor(y.shape, seed: 12)
         let dx = layer.backward(dy, needs: .all).array
-        let back = Reference.conv2dTransposeBackward(x: x.array, dy: dy.array, shape: s, kernel: layer.kernel.value.array)
+        let back = Reference.conv2dTransposeBackward(
+            x: x.array, dy: dy.array, shape: s, kernel: layer.kernel.value.array)
         assertClose(dx, back.dx, "conv2dT dx \(tag)", file: file, line: line)
         assertClose(layer.kernel.grad.array, back.dW, "conv2dT dW \(tag)", file: file, line: line)
         if let bias = layer.bias { assertClose(bias.grad.array, back.db, "conv2dT db \(tag)", file: file, line: line) }

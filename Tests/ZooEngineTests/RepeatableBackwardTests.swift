@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZooEngine
 
 /// The GAN step runs backward twice over one forward (discriminator parameters, then the
@@ -30,13 +31,15 @@ final class RepeatableBackwardTests: XCTestCase {
     }
 
     func testConv2D() {
-        checkRepeatable(Conv2D(inChannels: 2, outChannels: 3, kernel: 5, stride: 2, rng: RandomSource(seed: 3)),
-                        input: randomTensor([2, 2, 7, 7], seed: 4))
+        checkRepeatable(
+            Conv2D(inChannels: 2, outChannels: 3, kernel: 5, stride: 2, rng: RandomSource(seed: 3)),
+            input: randomTensor([2, 2, 7, 7], seed: 4))
     }
 
     func testConv2DTranspose() {
-        checkRepeatable(Conv2DTranspose(inChannels: 3, outChannels: 2, kernel: 5, stride: 2, rng: RandomSource(seed: 5)),
-                        input: randomTensor([2, 3, 5, 5], seed: 6))
+        checkRepeatable(
+            Conv2DTranspose(inChannels: 3, outChannels: 2, kernel: 5, stride: 2, rng: RandomSource(seed: 5)),
+            input: randomTensor([2, 3, 5, 5], seed: 6))
     }
 
     func testDropout() {

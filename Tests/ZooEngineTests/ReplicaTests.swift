@@ -1,13 +1,16 @@
 import XCTest
+
 @testable import ZooEngine
 
 /// Layer.replica: a copy that shares parameter values but keeps its own gradients and caches.
 final class ReplicaTests: XCTestCase {
     func network() -> Sequential {
         let rng = RandomSource(seed: 3)
-        return Sequential([("flatten", Flatten()), ("dense1", Dense(inputs: 12, outputs: 5, rng: rng)),
-                           ("act", LeakyReLU(alpha: 0.2)), ("dense2", Dense(inputs: 5, outputs: 3, rng: rng)),
-                           ("tanh", Tanh()), ("relu", ReLU()), ("sigmoid", Sigmoid()), ("reshape", Reshape([3, 1]))])
+        return Sequential([
+            ("flatten", Flatten()), ("dense1", Dense(inputs: 12, outputs: 5, rng: rng)),
+            ("act", LeakyReLU(alpha: 0.2)), ("dense2", Dense(inputs: 5, outputs: 3, rng: rng)),
+            ("tanh", Tanh()), ("relu", ReLU()), ("sigmoid", Sigmoid()), ("reshape", Reshape([3, 1])),
+        ])
     }
 
     func testReplicaSharesValuesNotGradients() throws {
@@ -31,7 +34,8 @@ final class ReplicaTests: XCTestCase {
         _ = expected.forward(y, training: true)
         expected.backward(Tensor(shape: [2, 3, 1], repeating: 1), needs: .parameters)
         for (i, b) in theirs.enumerated() {
-            XCTAssertEqual(b.grad.array, expected.trainableParameters[i].grad.array, "\(b.name): the replica's own gradient")
+            XCTAssertEqual(
+                b.grad.array, expected.trainableParameters[i].grad.array, "\(b.name): the replica's own gradient")
         }
         let sums = zip(mine, theirs).map { a, b in zip(a.grad.array, b.grad.array).map(+) }
         net.takeGradients(of: copy)
@@ -48,7 +52,10 @@ final class ReplicaTests: XCTestCase {
     func testLayersWithSharedStateHaveNoReplica() {
         XCTAssertNil(BatchNorm(features: 3).replica())
         XCTAssertNil(Dropout(rate: 0.3, rng: RandomSource(seed: 1)).replica())
-        XCTAssertNil(Sequential([("dense", Dense(inputs: 2, outputs: 2, rng: RandomSource(seed: 1))),
-                                 ("drop", Dropout(rate: 0.3, rng: RandomSource(seed: 1)))]).replica())
+        XCTAssertNil(
+            Sequential([
+                ("dense", Dense(inputs: 2, outputs: 2, rng: RandomSource(seed: 1))),
+                ("drop", Dropout(rate: 0.3, rng: RandomSource(seed: 1))),
+            ]).replica())
     }
 }

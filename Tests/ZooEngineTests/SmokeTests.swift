@@ -1,10 +1,11 @@
 import XCTest
+
 @testable import ZooEngine
 
 final class RandomSourceTests: XCTestCase {
     func testRestoreReproducesStream() {
         let rng = RandomSource(seed: 42)
-        _ = (0..<7).map { _ in rng.normal() }   // odd count: a spare normal is pending
+        _ = (0..<7).map { _ in rng.normal() }  // odd count: a spare normal is pending
         let saved = rng.state
         let a = (0..<100).map { _ in rng.normal() } + (0..<10).map { _ in rng.uniform() }
         let other = RandomSource(seed: 1)

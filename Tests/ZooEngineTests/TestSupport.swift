@@ -1,5 +1,6 @@
 import CConvKernels
 import XCTest
+
 @testable import ZooEngine
 
 /// A tensor of N(0, std) values from a seeded stream, so failures reproduce.
@@ -17,8 +18,10 @@ func relativeError(_ a: Float, _ b: Float, floor: Float = 1e-2) -> Float {
 /// Asserts two arrays agree elementwise to `tolerance` relative. Elements far smaller than
 /// the largest are sums that cancelled: Float32 leaves them an absolute error on the scale of
 /// the large ones, so they are measured against 1% of the largest magnitude instead.
-func assertClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-4,
-                 _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+    _ actual: [Float], _ expected: [Float], tolerance: Float = 1e-4,
+    _ what: String, file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, "\(what): count", file: file, line: line)
     guard actual.count == expected.count else { return }
     let floor = max(1e-3, 1e-2 * (expected.map(abs).max() ?? 0))
@@ -27,8 +30,10 @@ func assertClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-4
         let e = relativeError(actual[i], expected[i], floor: floor)
         if e > worst.error || e.isNaN { worst = (i, e) }
     }
-    XCTAssert(worst.error <= tolerance, "\(what): element \(worst.index) is \(actual[worst.index]), expected \(expected[worst.index]) (rel. error \(worst.error))",
-              file: file, line: line)
+    XCTAssert(
+        worst.error <= tolerance,
+        "\(what): element \(worst.index) is \(actual[worst.index]), expected \(expected[worst.index]) (rel. error \(worst.error))",
+        file: file, line: line)
 }
 
 /// Central-difference derivative of `loss` with respect to `t[i]`, for each i in `indices`.
@@ -54,7 +59,9 @@ func sampleIndices(count: Int, limit: Int = 40, seed: UInt64 = 99) -> [Int] {
 }
 
 /// Differences between analytic and numeric gradients, as messages (empty = all agree).
-func gradientMismatches(analytic: [Float], numeric: [Float], indices: [Int], tolerance: Float, label: String) -> [String] {
+func gradientMismatches(analytic: [Float], numeric: [Float], indices: [Int], tolerance: Float, label: String)
+    -> [String]
+{
     zip(indices, zip(analytic, numeric)).compactMap { index, pair in
         let (a, n) = pair
         let e = relativeError(a, n)
@@ -65,9 +72,11 @@ func gradientMismatches(analytic: [Float], numeric: [Float], indices: [Int], tol
 /// Checks a layer's input gradient and every trainable parameter gradient against central
 /// differences of L = Σ y·R for a fixed random R. `beforeForward` runs before every forward
 /// (Dropout uses it to replay the same mask). Returns the mismatches; `gradientCheck` asserts.
-func gradientCheckMismatches(layer: Layer, input: Tensor, training: Bool = true, eps: Float = 1e-2,
-                             tolerance: Float = 1e-2, seed: UInt64 = 1234,
-                             beforeForward: @escaping () -> Void = {}) -> [String] {
+func gradientCheckMismatches(
+    layer: Layer, input: Tensor, training: Bool = true, eps: Float = 1e-2,
+    tolerance: Float = 1e-2, seed: UInt64 = 1234,
+    beforeForward: @escaping () -> Void = {}
+) -> [String] {
     beforeForward()
     let y0 = layer.forward(input, training: training)
     let r = randomTensor(y0.shape, seed: seed)
@@ -85,24 +94,30 @@ func gradientCheckMismatches(layer: Layer, input: Tensor, training: Bool = true,
     }
     var problems: [String] = []
     let xi = sampleIndices(count: input.count)
-    problems += gradientMismatches(analytic: xi.map { dx[$0] },
-                                   numeric: numericGradient(of: loss, perturbing: input, indices: xi, eps: eps),
-                                   indices: xi, tolerance: tolerance, label: "dx")
+    problems += gradientMismatches(
+        analytic: xi.map { dx[$0] },
+        numeric: numericGradient(of: loss, perturbing: input, indices: xi, eps: eps),
+        indices: xi, tolerance: tolerance, label: "dx")
     for (p, grad) in zip(layer.parameters.filter(\.trainable), paramGrads) {
         let pi = sampleIndices(count: p.value.count)
-        problems += gradientMismatches(analytic: pi.map { grad[$0] },
-                                       numeric: numericGradient(of: loss, perturbing: p.value, indices: pi, eps: eps),
-                                       indices: pi, tolerance: tolerance, label: p.name)
+        problems += gradientMismatches(
+            analytic: pi.map { grad[$0] },
+            numeric: numericGradient(of: loss, perturbing: p.value, indices: pi, eps: eps),
+            indices: pi, tolerance: tolerance, label: p.name)
     }
     return problems
 }
 
-func gradientCheck(layer: Layer, input: Tensor, training: Bool = true, eps: Float = 1e-2, tolerance: Float = 1e-2,
-                   beforeForward: @escaping () -> Void = {}, file: StaticString = #filePath, line: UInt = #line) {
-    let problems = gradientCheckMismatches(layer: layer, input: input, training: training, eps: eps,
-                                           tolerance: tolerance, beforeForward: beforeForward)
-    XCTAssert(problems.isEmpty, "\(type(of: layer)) gradient mismatches:\n" + problems.prefix(8).joined(separator: "\n"),
-              file: file, line: line)
+func gradientCheck(
+    layer: Layer, input: Tensor, training: Bool = true, eps: Float = 1e-2, tolerance: Float = 1e-2,
+    beforeForward: @escaping () -> Void = {}, file: StaticString = #filePath, line: UInt = #line
+) {
+    let problems = gradientCheckMismatches(
+        layer: layer, input: input, training: training, eps: eps,
+        tolerance: tolerance, beforeForward: beforeForward)
+    XCTAssert(
+        problems.isEmpty, "\(type(of: layer)) gradient mismatches:\n" + problems.prefix(8).joined(separator: "\n"),
+        file: file, line: line)
 }
 
 /// Gives a layer's bias (if any) nonzero values: a zero bias would hide a bias bug.
@@ -122,14 +137,17 @@ func atEveryKernelLevel(_ body: (Int32) -> Void) {
 }
 
 /// Asserts max |actual − expected| ≤ tolerance · max |expected|.
-func assertCloseToScale(_ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String,
-                        file: StaticString = #filePath, line: UInt = #line) {
+func assertCloseToScale(
+    _ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, "\(what): count", file: file, line: line)
     let scale = expected.map(abs).max() ?? 0
     let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
     if ProcessInfo.processInfo.environment["WINOGRAD_ERRORS"] != nil { print("\(what): \(worst / scale)") }
-    XCTAssert(worst <= tolerance * scale, "\(what): error \(worst) is \(worst / scale) of the scale \(scale)",
-              file: file, line: line)
+    XCTAssert(
+        worst <= tolerance * scale, "\(what): error \(worst) is \(worst / scale) of the scale \(scale)",
+        file: file, line: line)
 }
 
 /// The Winograd tests' cases: at every kernel level this CPU has, each image size, with and
@@ -139,7 +157,9 @@ func forEachWinogradCase(sizes: [(Int, Int)], _ body: (Int, Int, Bool, Bool, Str
         for (h, w) in sizes {
             for useBias in [true, false] {
                 for oneImageChunks in [false, true] {
-                    body(h, w, useBias, oneImageChunks, "level \(level) \(h)x\(w) bias=\(useBias) one-image chunks=\(oneImageChunks)")
+                    body(
+                        h, w, useBias, oneImageChunks,
+                        "level \(level) \(h)x\(w) bias=\(useBias) one-image chunks=\(oneImageChunks)")
                 }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ZooEngine
 
 /// The engine's worker pool (CThreadPool via Threads.run): every part runs exactly once per
@@ -24,7 +25,7 @@ final class ThreadPoolTests: XCTestCase {
         let deadline = DispatchTime.now().uptimeNanoseconds + 2_000_000_000
         while runs < 5_000 || (!workerTookParts && DispatchTime.now().uptimeNanoseconds < deadline) {
             Threads.run(parts) { part in
-                counts[part] += 1   // each part runs on one thread: no race
+                counts[part] += 1  // each part runs on one thread: no race
                 runners[part] = pthread_self()
             }
             runs += 1
@@ -56,8 +57,9 @@ final class ThreadPoolTests: XCTestCase {
                 Threads.run(parts) { part in totals[caller * parts + part] += 1 }
             }
         }
-        XCTAssertEqual(Array(UnsafeBufferPointer(start: totals, count: callers * parts)),
-                       Array(repeating: runs, count: callers * parts))
+        XCTAssertEqual(
+            Array(UnsafeBufferPointer(start: totals, count: callers * parts)),
+            Array(repeating: runs, count: callers * parts))
     }
 
     /// A worker takes parts of the very run that starts it: each part here waits until one
@@ -65,7 +67,7 @@ final class ThreadPoolTests: XCTestCase {
     /// worker joined it (a worker that missed its first run left that run to the others).
     func testNewWorkerJoinsTheRunThatStartsIt() {
         Threads.configure(2)
-        Threads.run(2) { _ in }   // the first worker is up
+        Threads.run(2) { _ in }  // the first worker is up
         let threads = Int32(3)
         Threads.configure(Int(threads))
         defer { Threads.configure(2) }

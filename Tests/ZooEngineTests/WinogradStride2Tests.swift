@@ -1,5 +1,6 @@
 import CConvKernels
 import XCTest
+
 @testable import ZooEngine
 
 /// The stride-2 5×5 Winograd path (F(4×4, 3×3) over the big image's phases) of Conv2D and
@@ -10,7 +11,8 @@ final class WinogradStride2Tests: XCTestCase {
     /// not multiples of the tile, channel counts that are not multiples of the 16-wide filter
     /// block, with and without bias, and chunks of one image.
     func testConv2DMatchesReference() {
-        forEachWinogradCase(sizes: [(14, 14), (28, 28), (7, 7), (5, 9), (1, 3), (2, 2)]) { h, w, useBias, oneImageChunks, tag in
+        forEachWinogradCase(sizes: [(14, 14), (28, 28), (7, 7), (5, 9), (1, 3), (2, 2)]) {
+            h, w, useBias, oneImageChunks, tag in
             let s = Reference.ConvShape(n: 3, c: 3, h: h, w: w, outChannels: 17, k: 5, stride: 2)
             check(s, transposed: false, bias: useBias, oneImageChunks: oneImageChunks, tag: tag)
         }
@@ -38,8 +40,10 @@ final class WinogradStride2Tests: XCTestCase {
         XCTAssertFalse(convColumns.usesWinograd(batch: n))
         compare(conv, convColumns, input: randomTensor([n, 64, 14, 14], seed: 43), what: "D conv2")
 
-        let deconv = Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, rng: RandomSource(seed: 44))
-        let deconvColumns = Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, rng: RandomSource(seed: 44))
+        let deconv = Conv2DTranspose(
+            inChannels: 128, outChannels: 64, kernel: 5, stride: 2, rng: RandomSource(seed: 44))
+        let deconvColumns = Conv2DTranspose(
+            inChannels: 128, outChannels: 64, kernel: 5, stride: 2, rng: RandomSource(seed: 44))
         randomizeBias(deconv.bias, seed: 45)
         deconvColumns.bias!.value.copy(from: deconv.bias!.value)
         deconvColumns.allowsWinograd = false
@@ -67,9 +71,11 @@ final class WinogradStride2Tests: XCTestCase {
             let fresh = winogradLayer(transposed: transposed, in: c, out: o, seed: 1)
             fresh.parameters[0].value.copy(from: kernel.value)
             fresh.parameters[1].value.copy(from: layer.parameters[1].value)
-            XCTAssertEqual(fresh.forward(x2, training: true).array, y, "transposed=\(transposed) forward after new weights")
+            XCTAssertEqual(
+                fresh.forward(x2, training: true).array, y, "transposed=\(transposed) forward after new weights")
             XCTAssertEqual(fresh.backward(dy, needs: .all).array, dx, "transposed=\(transposed) dx after new weights")
-            XCTAssertEqual(fresh.parameters[0].grad.array, kernel.grad.array, "transposed=\(transposed) dW after a new input")
+            XCTAssertEqual(
+                fresh.parameters[0].grad.array, kernel.grad.array, "transposed=\(transposed) dW after a new input")
         }
     }
 
@@ -80,11 +86,16 @@ final class WinogradStride2Tests: XCTestCase {
         XCTAssertTrue(conv.usesWinograd(batch: conv.winogradMinimumBatch))
         XCTAssertFalse(conv.usesWinograd(batch: conv.winogradMinimumBatch - 1))
         XCTAssertFalse(Conv2D(inChannels: 1, outChannels: 64, kernel: 5, stride: 2, rng: rng).usesWinograd(batch: 256))
-        XCTAssertFalse(Conv2D(inChannels: 64, outChannels: 128, kernel: 5, stride: 1, rng: rng).usesWinograd(batch: 256))
-        XCTAssertFalse(Conv2D(inChannels: 64, outChannels: 128, kernel: 3, stride: 2, rng: rng).usesWinograd(batch: 256))
-        XCTAssertTrue(Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, rng: rng).usesWinograd(batch: 256))
-        XCTAssertFalse(Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, rng: rng).usesWinograd(batch: 256))
-        XCTAssertFalse(Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 3, stride: 2, rng: rng).usesWinograd(batch: 256))
+        XCTAssertFalse(
+            Conv2D(inChannels: 64, outChannels: 128, kernel: 5, stride: 1, rng: rng).usesWinograd(batch: 256))
+        XCTAssertFalse(
+            Conv2D(inChannels: 64, outChannels: 128, kernel: 3, stride: 2, rng: rng).usesWinograd(batch: 256))
+        XCTAssertTrue(
+            Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, rng: rng).usesWinograd(batch: 256))
+        XCTAssertFalse(
+            Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, rng: rng).usesWinograd(batch: 256))
+        XCTAssertFalse(
+            Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 3, stride: 2, rng: rng).usesWinograd(batch: 256))
     }
 
     /// Finite differences through the Winograd forward, input gradient and weight gradient.
@@ -107,17 +118,21 @@ final class WinogradStride2Tests: XCTestCase {
 
     /// A stride-2 5×5 Conv2D (or Conv2DTranspose) that takes the Winograd path at any batch and
     /// channel count.
-    private func winogradLayer(transposed: Bool, in c: Int, out o: Int, bias: Bool = true, seed: UInt64,
-                               oneImageChunks: Bool = false) -> Layer {
+    private func winogradLayer(
+        transposed: Bool, in c: Int, out o: Int, bias: Bool = true, seed: UInt64,
+        oneImageChunks: Bool = false
+    ) -> Layer {
         if transposed {
-            let layer = Conv2DTranspose(inChannels: c, outChannels: o, kernel: 5, stride: 2, bias: bias, rng: RandomSource(seed: seed))
+            let layer = Conv2DTranspose(
+                inChannels: c, outChannels: o, kernel: 5, stride: 2, bias: bias, rng: RandomSource(seed: seed))
             layer.winogradMinimumBatch = 1
             layer.winogradMinimumChannels = 1
             if oneImageChunks { layer.winogradStride2.chunkFloats = 1 }
             XCTAssertTrue(layer.usesWinograd(batch: 1))
             return layer
         }
-        let layer = Conv2D(inChannels: c, outChannels: o, kernel: 5, stride: 2, bias: bias, rng: RandomSource(seed: seed))
+        let layer = Conv2D(
+            inChannels: c, outChannels: o, kernel: 5, stride: 2, bias: bias, rng: RandomSource(seed: seed))
         layer.winogradMinimumBatch = 1
         layer.winogradMinimumChannels = 1
         if oneImageChunks { layer.winograd.chunkFloats = 1 }
@@ -125,25 +140,34 @@ final class WinogradStride2Tests: XCTestCase {
         return layer
     }
 
-    private func check(_ s: Reference.ConvShape, transposed: Bool, bias useBias: Bool, oneImageChunks: Bool, tag: String,
-                       file: StaticString = #filePath, line: UInt = #line) {
-        let layer = winogradLayer(transposed: transposed, in: s.c, out: s.outChannels, bias: useBias, seed: 9,
-                                  oneImageChunks: oneImageChunks)
+    private func check(
+        _ s: Reference.ConvShape, transposed: Bool, bias useBias: Bool, oneImageChunks: Bool, tag: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        let layer = winogradLayer(
+            transposed: transposed, in: s.c, out: s.outChannels, bias: useBias, seed: 9,
+            oneImageChunks: oneImageChunks)
         let bias = layer.parameters.count > 1 ? layer.parameters[1] : nil
         randomizeBias(bias, seed: 10)
         let x = randomTensor([s.n, s.c, s.h, s.w], seed: 11)
         let kernel = layer.parameters[0].value.array, biasValues = bias?.value.array
-        let ref = transposed ? Reference.conv2dTransposeForward(x: x.array, shape: s, kernel: kernel, bias: biasValues)
-                             : Reference.conv2dForward(x: x.array, shape: s, kernel: kernel, bias: biasValues)
+        let ref =
+            transposed
+            ? Reference.conv2dTransposeForward(x: x.array, shape: s, kernel: kernel, bias: biasValues)
+            : Reference.conv2dForward(x: x.array, shape: s, kernel: kernel, bias: biasValues)
         let dy = randomTensor([s.n, s.outChannels, ref.outHeight, ref.outWidth], seed: 12)
-        let back = transposed ? Reference.conv2dTransposeBackward(x: x.array, dy: dy.array, shape: s, kernel: kernel)
-                              : Reference.conv2dBackward(x: x.array, dy: dy.array, shape: s, kernel: kernel)
+        let back =
+            transposed
+            ? Reference.conv2dTransposeBackward(x: x.array, dy: dy.array, shape: s, kernel: kernel)
+            : Reference.conv2dBackward(x: x.array, dy: dy.array, shape: s, kernel: kernel)
         checkLayer(layer, x: x, y: ref.y, yShape: dy.shape, dy: dy, back: back, tag: tag, file: file, line: line)
     }
 
     /// The forward, dx, dW and db against the reference's; dx alone is the same; dW alone adds.
-    private func checkLayer(_ layer: Layer, x: Tensor, y expected: [Float], yShape: [Int], dy: Tensor,
-                            back: (dx: [Float], dW: [Float], db: [Float]), tag: String, file: StaticString, line: UInt) {
+    private func checkLayer(
+        _ layer: Layer, x: Tensor, y expected: [Float], yShape: [Int], dy: Tensor,
+        back: (dx: [Float], dW: [Float], db: [Float]), tag: String, file: StaticString, line: UInt
+    ) {
         let kernel = layer.parameters[0], bias = layer.parameters.count > 1 ? layer.parameters[1] : nil
         let y = layer.forward(x, training: true)
         XCTAssertEqual(y.shape, yShape, tag, file: file, line: line)
@@ -155,22 +179,29 @@ final class WinogradStride2Tests: XCTestCase {
         XCTAssertEqual(layer.backward(dy, needs: .input).array, dx, "dx alone \(tag)", file: file, line: line)
         let dWOnce = kernel.grad.array
         _ = layer.backward(dy, needs: .parameters)
-        XCTAssertEqual(kernel.grad.array, dWOnce.map { 2 * $0 }, "dW twice is twice once \(tag)", file: file, line: line)
+        XCTAssertEqual(
+            kernel.grad.array, dWOnce.map { 2 * $0 }, "dW twice is twice once \(tag)", file: file, line: line)
     }
 
     /// Winograd layer against column layer with the same weights: forward, dx, dW, db.
-    private func compare(_ winograd: Layer, _ columns: Layer, input x: Tensor, what: String,
-                         file: StaticString = #filePath, line: UInt = #line) {
+    private func compare(
+        _ winograd: Layer, _ columns: Layer, input x: Tensor, what: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let y = winograd.forward(x, training: true)
-        assertCloseToScale(y.array, columns.forward(x, training: true).array, tolerance: Self.dcganTolerance,
-                           "\(what) forward", file: file, line: line)
+        assertCloseToScale(
+            y.array, columns.forward(x, training: true).array, tolerance: Self.dcganTolerance,
+            "\(what) forward", file: file, line: line)
         let dy = randomTensor(y.shape, seed: 47)
-        assertCloseToScale(winograd.backward(dy, needs: .all).array, columns.backward(dy, needs: .all).array,
-                           tolerance: Self.dcganTolerance, "\(what) dx", file: file, line: line)
-        assertCloseToScale(winograd.parameters[0].grad.array, columns.parameters[0].grad.array,
-                           tolerance: Self.dcganTolerance, "\(what) dW", file: file, line: line)
-        assertClose(winograd.parameters[1].grad.array, columns.parameters[1].grad.array, "\(what) db",
-                    file: file, line: line)
+        assertCloseToScale(
+            winograd.backward(dy, needs: .all).array, columns.backward(dy, needs: .all).array,
+            tolerance: Self.dcganTolerance, "\(what) dx", file: file, line: line)
+        assertCloseToScale(
+            winograd.parameters[0].grad.array, columns.parameters[0].grad.array,
+            tolerance: Self.dcganTolerance, "\(what) dW", file: file, line: line)
+        assertClose(
+            winograd.parameters[1].grad.array, columns.parameters[1].grad.array, "\(what) db",
+            file: file, line: line)
     }
 
     /// 256- and 512-long sums at the DCGAN's sizes.

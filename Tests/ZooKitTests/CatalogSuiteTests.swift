@@ -1,8 +1,9 @@
 import XCTest
 import ZooCatalog
 import ZooEngine
-@testable import ZooKit
 import ZooRegistry
+
+@testable import ZooKit
 
 /// Runs over every catalog entry, so a new plugin is tested by being listed.
 final class CatalogSuiteTests: XCTestCase {
@@ -69,7 +70,9 @@ final class CatalogSuiteTests: XCTestCase {
                 let (p, f) = classifier.classify(images)
                 XCTAssertEqual(p.shape, [5, d.classes])
                 XCTAssertEqual(f.batch, 5)
-                for i in 0..<5 { XCTAssertEqual((0..<d.classes).map { p[i * d.classes + $0] }.reduce(0, +), 1, accuracy: 1e-4) }
+                for i in 0..<5 {
+                    XCTAssertEqual((0..<d.classes).map { p[i * d.classes + $0] }.reduce(0, +), 1, accuracy: 1e-4)
+                }
             }
         }
     }
@@ -80,12 +83,13 @@ final class CatalogSuiteTests: XCTestCase {
         for type in testCatalog.entries {
             let (model, rng) = try make(type)
             for (name, network) in model.networks {
-                let shape = try XCTUnwrap(model.inputShape(of: name), "\(type.descriptor.name) declares no input shape for \(name)")
+                let shape = try XCTUnwrap(
+                    model.inputShape(of: name), "\(type.descriptor.name) declares no input shape for \(name)")
                 let x = Tensor(shape: [4] + shape)
                 rng.fillNormal(x, std: 0.5)
                 let saved = rng.state
                 func loss() -> Double {
-                    rng.state = saved   // the same dropout masks every evaluation
+                    rng.state = saved  // the same dropout masks every evaluation
                     let y = network.forward(x, training: true)
                     var sum = 0.0
                     for i in 0..<y.count { sum += Double(y[i]) * Double(i % 7) * 0.1 }
@@ -97,9 +101,11 @@ final class CatalogSuiteTests: XCTestCase {
                 let dy = Tensor(shape: y.shape)
                 for i in 0..<y.count { dy[i] = Float(i % 7) * 0.1 }
                 network.backward(dy, needs: .parameters)
-                let (numeric, analytic) = directionalDerivatives(network.trainableParameters, rng: rng, eps: 1e-4, loss: loss)
-                XCTAssertEqual(numeric, analytic, accuracy: 0.05 * max(1, abs(analytic)),
-                               "\(type.descriptor.name).\(name): numeric \(numeric) vs analytic \(analytic)")
+                let (numeric, analytic) = directionalDerivatives(
+                    network.trainableParameters, rng: rng, eps: 1e-4, loss: loss)
+                XCTAssertEqual(
+                    numeric, analytic, accuracy: 0.05 * max(1, abs(analytic)),
+                    "\(type.descriptor.name).\(name): numeric \(numeric) vs analytic \(analytic)")
             }
         }
     }
@@ -128,7 +134,8 @@ final class CatalogSuiteTests: XCTestCase {
             // then carry no values.
             let network = model.networks[0].name
             let inPlace = try store.load(name, networks: [network], weightsOnly: true, average: false)
-            for (full, direct) in zip(loaded.architecture.namedTensors, inPlace.architecture.namedTensors) where full.network == network {
+            for (full, direct) in zip(loaded.architecture.namedTensors, inPlace.architecture.namedTensors)
+            where full.network == network {
                 XCTAssertEqual(full.tensor.array, direct.tensor.array, "\(name) in place \(full.network).\(full.path)")
             }
             XCTAssertTrue(inPlace.checkpoint.tensors.allSatisfy { $0.values.isEmpty }, name)
@@ -138,7 +145,9 @@ final class CatalogSuiteTests: XCTestCase {
                 // Drawn as `generate` draws: with the generator's average when it has one.
                 let generator = model as! any ImageGenerating
                 let a = generator.withGenerationWeights {
-                    ModelStore.sample(generator, latentSize: d.latentSize, imageShape: d.imageShape, count: 6, labels: labels, seed: 42)
+                    ModelStore.sample(
+                        generator, latentSize: d.latentSize, imageShape: d.imageShape, count: 6, labels: labels,
+                        seed: 42)
                 }
                 let b = try store.generate(model: name, count: 6, labels: labels, seed: 42)
                 XCTAssertEqual(a.array, b.array, "\(name): generated images differ after a registry round trip")

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZooKit
 
 final class EvaluationMathTests: XCTestCase {
@@ -31,7 +32,8 @@ final class EvaluationMathTests: XCTestCase {
             x.append(Double(state >> 11) / Double(1 << 53))
         }
         let (m, c) = try EvaluationMath.meanAndCovariance(x, dimension: 8)
-        XCTAssertEqual(try EvaluationMath.frechetDistance(mean1: m, covariance1: c, mean2: m, covariance2: c), 0, accuracy: 1e-9)
+        XCTAssertEqual(
+            try EvaluationMath.frechetDistance(mean1: m, covariance1: c, mean2: m, covariance2: c), 0, accuracy: 1e-9)
     }
 
     func testDiagonalGaussiansMatchClosedForm() throws {
@@ -43,10 +45,13 @@ final class EvaluationMathTests: XCTestCase {
             for i in 0..<3 { m[i * 3 + i] = v[i] }
             return m
         }
-        let expected = zip(mean1, mean2).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
-            + zip(var1, var2).map { ($0.squareRoot() - $1.squareRoot()) * ($0.squareRoot() - $1.squareRoot()) }.reduce(0, +)
-        let fd = try EvaluationMath.frechetDistance(mean1: mean1, covariance1: diag(var1), mean2: mean2, covariance2: diag(var2))
-        XCTAssertEqual(fd, expected, accuracy: 1e-9)   // 5 + (1 + 1 + 4) = 11
+        let expected =
+            zip(mean1, mean2).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+            + zip(var1, var2).map { ($0.squareRoot() - $1.squareRoot()) * ($0.squareRoot() - $1.squareRoot()) }.reduce(
+                0, +)
+        let fd = try EvaluationMath.frechetDistance(
+            mean1: mean1, covariance1: diag(var1), mean2: mean2, covariance2: diag(var2))
+        XCTAssertEqual(fd, expected, accuracy: 1e-9)  // 5 + (1 + 1 + 4) = 11
         XCTAssertEqual(expected, 11, accuracy: 1e-12)
     }
 
@@ -61,7 +66,8 @@ final class EvaluationMathTests: XCTestCase {
         }
         let a = [2.0, 0.5], b = [1.0, 3.0]
         let expected = 1.0 + (a[0] + a[1] + b[0] + b[1]) - 2 * ((a[0] * b[0]).squareRoot() + (a[1] * b[1]).squareRoot())
-        let fd = try EvaluationMath.frechetDistance(mean1: [1, 0], covariance1: rotated(a), mean2: [0, 0], covariance2: rotated(b))
+        let fd = try EvaluationMath.frechetDistance(
+            mean1: [1, 0], covariance1: rotated(a), mean2: [0, 0], covariance2: rotated(b))
         XCTAssertEqual(fd, expected, accuracy: 1e-9)
     }
 

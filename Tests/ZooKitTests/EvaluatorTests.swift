@@ -2,8 +2,9 @@ import XCTest
 import ZooCatalog
 import ZooData
 import ZooEngine
-@testable import ZooKit
 import ZooRegistry
+
+@testable import ZooKit
 
 final class EvaluatorTests: XCTestCase {
     func testEvaluateStoresMetricsWithProvenance() throws {
@@ -31,7 +32,9 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(Set(rows.map(\.name)), ["score", "fd", "classes_covered", "kl_uniform", "requested_accuracy"])
         for row in rows {
             XCTAssertEqual(row.sampleCount, 100)
-            XCTAssertTrue(row.evaluator?.contains("tiny-classifier@\(evaluator.classifierSHA256.prefix(12))") == true, "\(row.evaluator ?? "nil")")
+            XCTAssertTrue(
+                row.evaluator?.contains("tiny-classifier@\(evaluator.classifierSHA256.prefix(12))") == true,
+                "\(row.evaluator ?? "nil")")
             XCTAssertTrue(row.evaluator?.contains("seed 3") == true)
             XCTAssertNotNil(row.checkpointID)
         }
@@ -64,11 +67,14 @@ final class EvaluatorTests: XCTestCase {
         try Fixtures.writeSyntheticMNIST(to: dir, count: 96, testCount: 200)
         let store = try Fixtures.store(at: dir)
         let rng = RandomSource(seed: 4)
-        for (architecture, name, dataset) in [("classifier", "fashion-judge", "fashion"), ("cgan", "fashion-cgan", "fashion"),
-                                              ("cgan", "mnist-cgan", "mnist")] {
+        for (architecture, name, dataset) in [
+            ("classifier", "fashion-judge", "fashion"), ("cgan", "fashion-cgan", "fashion"),
+            ("cgan", "mnist-cgan", "mnist"),
+        ] {
             let type = try builtinCatalog.lookup(architecture)
             let model = try type.init(hyperparameters: type.descriptor.defaults, rng: rng)
-            try store.save(model, name: name, hyperparameters: type.descriptor.defaults, seed: 4, dataset: dataset, rng: rng)
+            try store.save(
+                model, name: name, hyperparameters: type.descriptor.defaults, seed: 4, dataset: dataset, rng: rng)
         }
         let evaluator = try Evaluator(store: store, classifier: "fashion-judge", dataDirectory: dir.path)
         XCTAssertEqual(evaluator.dataset, "fashion")
@@ -79,8 +85,11 @@ final class EvaluatorTests: XCTestCase {
             XCTAssertTrue(row.evaluator?.hasSuffix("vs fashion-test-200") == true, "\(row.evaluator ?? "nil")")
         }
         XCTAssertThrowsError(try evaluator.evaluate(model: "mnist-cgan", samples: 100, seed: 1)) { error in
-            guard case ZooError.wrongEvaluator(model: "mnist-cgan", dataset: "mnist", classifier: "fashion-judge",
-                                               classifierDataset: "fashion", suggestion: "mnist-classifier")? = error as? ZooError else {
+            guard
+                case ZooError.wrongEvaluator(
+                    model: "mnist-cgan", dataset: "mnist", classifier: "fashion-judge",
+                    classifierDataset: "fashion", suggestion: "mnist-classifier")? = error as? ZooError
+            else {
                 return XCTFail("\(error)")
             }
             XCTAssertTrue("\(error)".contains("--classifier mnist-classifier"))
@@ -107,7 +116,10 @@ final class ShippedZooTests: XCTestCase {
         XCTAssertTrue(report.ok, "\(report.problems)")
         let store = ModelStore(registry: registry, catalog: builtinCatalog)
         let models = try registry.listModels()
-        XCTAssertTrue(Set(models.map(\.name)).isSuperset(of: ["mnist-classifier", "cgan-mnist", "cdcgan-mnist", "dense-gan-mnist", "dcgan-mnist"]))
+        XCTAssertTrue(
+            Set(models.map(\.name)).isSuperset(of: [
+                "mnist-classifier", "cgan-mnist", "cdcgan-mnist", "dense-gan-mnist", "dcgan-mnist",
+            ]))
         // Every shipped model carries its evaluation, so `zoo list` shows figures out of the box.
         for model in models {
             XCTAssertFalse(try registry.metrics(of: model.name).isEmpty, "\(model.name) ships without metrics")
@@ -117,8 +129,10 @@ final class ShippedZooTests: XCTestCase {
         let trainedBeforeFrames: Set<String> = ["dcgan-mnist", "cdcgan-mnist"]
         for model in models where model.architecture != "classifier" && !trainedBeforeFrames.contains(model.name) {
             let frames = try registry.progressFrames(of: model.name)
-            XCTAssertEqual(frames.map(\.epoch), Array(1...max(1, model.epochs)), "\(model.name) ships without all its frames")
-            let h = try Hyperparameters.decode(json: try registry.model(named: model.name).hyperparameters, model: model.name)
+            XCTAssertEqual(
+                frames.map(\.epoch), Array(1...max(1, model.epochs)), "\(model.name) ships without all its frames")
+            let h = try Hyperparameters.decode(
+                json: try registry.model(named: model.name).hyperparameters, model: model.name)
             XCTAssertNotNil(h.recipe, "\(model.name) does not say its recipe")
         }
         for model in models {

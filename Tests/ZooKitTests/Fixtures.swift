@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 import ZooCatalog
 import ZooEngine
-@testable import ZooKit
 import ZooRegistry
+
+@testable import ZooKit
 
 /// Small synthetic MNIST-format data written to a temp folder, so trainer tests need no
 /// download: each "digit" is a blurry bar whose position depends on the label.
@@ -44,15 +45,18 @@ enum Fixtures {
     }
 
     static func store(at directory: URL, catalog: Catalog = builtinCatalog) throws -> ModelStore {
-        ModelStore(registry: try Registry(path: directory.appendingPathComponent("registry.sqlite").path), catalog: catalog)
+        ModelStore(
+            registry: try Registry(path: directory.appendingPathComponent("registry.sqlite").path), catalog: catalog)
     }
 }
 
 /// Directional finite difference over many parameters at once: the analytic gradient
 /// (already in `grad`) dotted with a random ±1 direction on ~1 % of the entries, against
 /// (L(w + εd) − L(w − εd)) / 2ε. Small ε keeps ReLU networks within one linear piece.
-func directionalDerivatives(_ parameters: [Parameter], rng: RandomSource, eps: Float,
-                            loss: () -> Double) -> (numeric: Double, analytic: Double) {
+func directionalDerivatives(
+    _ parameters: [Parameter], rng: RandomSource, eps: Float,
+    loss: () -> Double
+) -> (numeric: Double, analytic: Double) {
     var analytic = 0.0
     var direction: [[Float]] = []
     for p in parameters {
@@ -73,7 +77,9 @@ func directionalDerivatives(_ parameters: [Parameter], rng: RandomSource, eps: F
 extension ModelStore {
     /// The SQLite registry behind a test's store, for checks on raw records.
     var sqlite: Registry {
-        guard let registry = backend as? Registry else { preconditionFailure("the tests' stores are SQLite registries") }
+        guard let registry = backend as? Registry else {
+            preconditionFailure("the tests' stores are SQLite registries")
+        }
         return registry
     }
 }

@@ -1,6 +1,7 @@
 import XCTest
 import ZooCatalog
 import ZooEngine
+
 @testable import ZooKit
 
 /// The adversarial step's gradients, checked against finite differences of its own losses:
@@ -9,13 +10,17 @@ final class GANStepTests: XCTestCase {
     /// Every GAN of the catalog: a new plugin gets these checks by its catalog line alone.
     static let adversarial: [String] = testCatalog.entries.compactMap { type in
         guard let model = try? type.init(hyperparameters: type.descriptor.defaults, rng: RandomSource(seed: 1)),
-              model is any AdversarialArchitecture else { return nil }
+            model is any AdversarialArchitecture
+        else { return nil }
         return type.descriptor.name
     }
 
     func testTheCatalogsGANsAreAllChecked() {
-        XCTAssertTrue(Set(Self.adversarial).isSuperset(of: ["cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant", "test-gan"]),
-                      "\(Self.adversarial)")
+        XCTAssertTrue(
+            Set(Self.adversarial).isSuperset(of: [
+                "cgan", "dense-gan", "dcgan", "cdcgan", "simple-gan", "dcgan-variant", "test-gan",
+            ]),
+            "\(Self.adversarial)")
         XCTAssertFalse(Self.adversarial.contains("classifier"))
     }
 
@@ -42,7 +47,9 @@ final class GANStepTests: XCTestCase {
         model.gan.discriminator.body.zeroGradients()
         _ = loss()
         let (numeric, analytic) = directionalDerivatives(net.trainableParameters, rng: rng, eps: 2e-4, loss: loss)
-        XCTAssertEqual(numeric, analytic, accuracy: 0.05 * max(0.1, abs(analytic)), "\(architecture) \(network) \(model.gan.loss.name)")
+        XCTAssertEqual(
+            numeric, analytic, accuracy: 0.05 * max(0.1, abs(analytic)),
+            "\(architecture) \(network) \(model.gan.loss.name)")
         XCTAssertGreaterThan(abs(analytic), 1e-4, "\(architecture) \(network): gradient vanished")
     }
 
@@ -79,8 +86,10 @@ final class GANStepTests: XCTestCase {
             XCTAssertGreaterThan(shared.sharedPasses, 0, "\(architecture): the shared backward did not run")
             assertSame(two, shared, lossAccuracy: 1e-6, architecture)
         }
-        let withBatchNorm = Sequential([("dense", Dense(inputs: 4, outputs: 2, rng: RandomSource(seed: 1))),
-                                        ("bn", BatchNorm(features: 2))])
+        let withBatchNorm = Sequential([
+            ("dense", Dense(inputs: 4, outputs: 2, rng: RandomSource(seed: 1))),
+            ("bn", BatchNorm(features: 2)),
+        ])
         XCTAssertTrue(withBatchNorm.mixesImages)
     }
 
@@ -115,10 +124,14 @@ final class GANStepTests: XCTestCase {
                 for network in ["generator", "discriminator"] {
                     try check(architecture, network: network) { $0.loss = loss }
                 }
-                let two = try oneStep(architecture, seed: 11) { $0.loss = loss; $0.sharedBackwardLowestLogit = .infinity }
+                let two = try oneStep(architecture, seed: 11) {
+                    $0.loss = loss; $0.sharedBackwardLowestLogit = .infinity
+                }
                 let shared = try oneStep(architecture, seed: 11) { $0.loss = loss }
                 XCTAssertEqual(two.sharedPasses, 0)
-                if loss is WassersteinLoss { XCTAssertGreaterThan(shared.sharedPasses, 0, "\(loss.name): its ratio is always −1") }
+                if loss is WassersteinLoss {
+                    XCTAssertGreaterThan(shared.sharedPasses, 0, "\(loss.name): its ratio is always −1")
+                }
                 assertSame(two, shared, lossAccuracy: 1e-6, "\(architecture) \(loss.name)")
             }
         }
@@ -133,22 +146,27 @@ final class GANStepTests: XCTestCase {
             let plain = try oneStep(architecture, seed: 3) { $0.parallelDiscriminator = false }
             let penalised = try oneStep(architecture, seed: 3) { $0.loss = PenalisedBCE(penalty: penalty) }
             XCTAssertEqual(penalised.parallelSteps, 0, "\(architecture): a penalty runs on D itself")
-            XCTAssertEqual(penalised.losses.generatorLoss, plain.losses.generatorLoss, accuracy: 1e-9, "G's loss has no penalty")
-            XCTAssertGreaterThan(penalised.losses.discriminatorLoss, plain.losses.discriminatorLoss, "\(architecture): the penalty joins D's loss")
+            XCTAssertEqual(
+                penalised.losses.generatorLoss, plain.losses.generatorLoss, accuracy: 1e-9, "G's loss has no penalty")
+            XCTAssertGreaterThan(
+                penalised.losses.discriminatorLoss, plain.losses.discriminatorLoss,
+                "\(architecture): the penalty joins D's loss")
         }
     }
 
     struct OneStep {
         let losses: StepResult
-        let gradients: [[Float]]   // G's then D's trainable parameters
+        let gradients: [[Float]]  // G's then D's trainable parameters
         let sharedPasses: Int
         let parallelSteps: Int
         let wholeSteps: Int
     }
 
     /// computeGradients once, on a batch of 6 uniform images, after `configure` sets up the step.
-    func oneStep(_ architecture: String, seed: UInt64, dropout: Float? = nil,
-                 configure: (GANStep) -> Void) throws -> OneStep {
+    func oneStep(
+        _ architecture: String, seed: UInt64, dropout: Float? = nil,
+        configure: (GANStep) -> Void
+    ) throws -> OneStep {
         let type = try testCatalog.lookup(architecture)
         var h = type.descriptor.defaults
         h.batchSize = 6
@@ -162,14 +180,17 @@ final class GANStepTests: XCTestCase {
         let images = Tensor(shape: [6, 1, 28, 28])
         rng.fillUniform(images, -1, 1)
         let losses = model.gan.computeGradients(Batch(images: images, labels: [0, 1, 2, 3, 4, 5]), rng: rng)
-        let gradients = (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
+        let gradients =
+            (model.gan.generator.body.trainableParameters + model.gan.discriminator.body.trainableParameters)
             .map { $0.grad.array }
-        return OneStep(losses: losses, gradients: gradients, sharedPasses: model.gan.sharedFakeBackwards,
-                       parallelSteps: model.gan.parallelDiscriminatorSteps, wholeSteps: model.gan.parallelWholeSteps)
+        return OneStep(
+            losses: losses, gradients: gradients, sharedPasses: model.gan.sharedFakeBackwards,
+            parallelSteps: model.gan.parallelDiscriminatorSteps, wholeSteps: model.gan.parallelWholeSteps)
     }
 
     func assertSame(_ a: OneStep, _ b: OneStep, lossAccuracy: Double, _ architecture: String) {
-        XCTAssertEqual(a.losses.discriminatorLoss, b.losses.discriminatorLoss, accuracy: lossAccuracy, "\(architecture) D loss")
+        XCTAssertEqual(
+            a.losses.discriminatorLoss, b.losses.discriminatorLoss, accuracy: lossAccuracy, "\(architecture) D loss")
         XCTAssertEqual(a.losses.generatorLoss, b.losses.generatorLoss, accuracy: lossAccuracy, "\(architecture) G loss")
         XCTAssertEqual(a.gradients.count, b.gradients.count, architecture)
         for (x, y) in zip(a.gradients, b.gradients) {
@@ -183,7 +204,9 @@ final class GANStepTests: XCTestCase {
 /// Test-only losses on the seam, as the GAN-family plugins will write them.
 struct LeastSquaresLoss: AdversarialLoss {
     var name: String { "least-squares" }
-    func real(_ z: Float, realTarget: Float) -> (term: Double, slope: Float) { (0.5 * Double((z - realTarget) * (z - realTarget)), z - realTarget) }
+    func real(_ z: Float, realTarget: Float) -> (term: Double, slope: Float) {
+        (0.5 * Double((z - realTarget) * (z - realTarget)), z - realTarget)
+    }
     func fake(_ z: Float) -> (term: Double, slope: Float) { (0.5 * Double(z * z), z) }
     func generator(_ z: Float) -> (term: Double, slope: Float) { (0.5 * Double((z - 1) * (z - 1)), z - 1) }
     func sharedBackwardRatio(_ z: Float) -> Float? { abs(z) > 1e-3 ? (z - 1) / z : nil }
@@ -208,8 +231,10 @@ struct WassersteinLoss: AdversarialLoss {
 /// weight · D(x)² on the real images (a drift term): a penalty that needs its own D pass.
 struct SquaredLogitPenalty: DiscriminatorPenalty {
     let weight: Float
-    func accumulate(discriminator: LabelledNetwork, real: Tensor, fake: Tensor, labels: Tensor?,
-                    inverseN: Float, rng: RandomSource) -> Double {
+    func accumulate(
+        discriminator: LabelledNetwork, real: Tensor, fake: Tensor, labels: Tensor?,
+        inverseN: Float, rng: RandomSource
+    ) -> Double {
         let logits = discriminator.forward(real, oneHot: labels, training: true)
         let upstream = Tensor(shape: logits.shape)
         var sum = 0.0
@@ -226,7 +251,9 @@ struct SquaredLogitPenalty: DiscriminatorPenalty {
 struct PenalisedBCE: AdversarialLoss {
     let penalty: (any DiscriminatorPenalty)?
     var name: String { "bce+penalty" }
-    func real(_ z: Float, realTarget: Float) -> (term: Double, slope: Float) { NonSaturatingBCE().real(z, realTarget: realTarget) }
+    func real(_ z: Float, realTarget: Float) -> (term: Double, slope: Float) {
+        NonSaturatingBCE().real(z, realTarget: realTarget)
+    }
     func fake(_ z: Float) -> (term: Double, slope: Float) { NonSaturatingBCE().fake(z) }
     func generator(_ z: Float) -> (term: Double, slope: Float) { NonSaturatingBCE().generator(z) }
     func sharedBackwardRatio(_ z: Float) -> Float? { NonSaturatingBCE().sharedBackwardRatio(z) }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import ZooEngine
+
 @testable import ZooKit
 
 final class ImageTests: XCTestCase {
@@ -29,14 +30,14 @@ final class ImageTests: XCTestCase {
         XCTAssertEqual(grid.height, 2 * 56 + 3 * 2)
         XCTAssertEqual(grid.pixels.count, grid.width * grid.height)
         func px(_ x: Int, _ y: Int) -> UInt8 { grid.pixels[y * grid.width + x] }
-        XCTAssertEqual(px(0, 0), ImageGrid.background)           // padding
-        XCTAssertEqual(px(2, 2), 255)                            // pixel (0,0), scaled 2×2
+        XCTAssertEqual(px(0, 0), ImageGrid.background)  // padding
+        XCTAssertEqual(px(2, 2), 255)  // pixel (0,0), scaled 2×2
         XCTAssertEqual(px(3, 3), 255)
-        XCTAssertEqual(px(4, 2), 0)                              // image 0 is -1 elsewhere
-        XCTAssertEqual(px(2 + 58 + 10, 2 + 10), 64)              // image 1: -0.5 → 63.75 → 64
-        XCTAssertEqual(px(2 + 2 * 58 + 10, 2 + 10), 128)         // image 2: 0 → 127.5 → 128
-        XCTAssertEqual(px(2 + 58 + 10, 2 + 58 + 10), 255)        // image 4: +1
-        XCTAssertEqual(px(2 + 2 * 58 + 10, 2 + 58 + 10), ImageGrid.background) // no 6th image
+        XCTAssertEqual(px(4, 2), 0)  // image 0 is -1 elsewhere
+        XCTAssertEqual(px(2 + 58 + 10, 2 + 10), 64)  // image 1: -0.5 → 63.75 → 64
+        XCTAssertEqual(px(2 + 2 * 58 + 10, 2 + 10), 128)  // image 2: 0 → 127.5 → 128
+        XCTAssertEqual(px(2 + 58 + 10, 2 + 58 + 10), 255)  // image 4: +1
+        XCTAssertEqual(px(2 + 2 * 58 + 10, 2 + 58 + 10), ImageGrid.background)  // no 6th image
     }
 
     func testPNGRoundTrip() throws {
@@ -58,7 +59,10 @@ final class ImageTests: XCTestCase {
     func testPNGWorstCasesRoundTrip() throws {
         var state: UInt64 = 12345
         func noise(_ n: Int) -> [UInt8] {
-            (0..<n).map { _ in state = state &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: state >> 33) }
+            (0..<n).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407;
+                return UInt8(truncatingIfNeeded: state >> 33)
+            }
         }
         for (width, height) in [(97, 61), (1, 300), (300, 1), (1, 1)] {
             let pixels = noise(width * height)
@@ -74,14 +78,17 @@ final class ImageTests: XCTestCase {
     func testUnwritablePathNamesThePath() {
         let blocker = dir.appendingPathComponent("a-file")
         XCTAssertTrue(FileManager.default.createFile(atPath: blocker.path, contents: Data([1])))
-        let path = blocker.appendingPathComponent("grid.png").path   // parent is a file
+        let path = blocker.appendingPathComponent("grid.png").path  // parent is a file
         XCTAssertThrowsError(try ImageGrid.writePNG(pixels: [0, 255], width: 2, height: 1, to: path)) { error in
             guard case let PNGError.unwritable(p, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(p, path)
             XCTAssertTrue("\(error)".contains(path))
         }
-        XCTAssertThrowsError(try ImageGrid.writePNG(pixels: [0], width: 0, height: 1,
-                                                    to: dir.appendingPathComponent("x.png").path)) { error in
+        XCTAssertThrowsError(
+            try ImageGrid.writePNG(
+                pixels: [0], width: 0, height: 1,
+                to: dir.appendingPathComponent("x.png").path)
+        ) { error in
             guard case PNGError.invalidImage = error else { return XCTFail("\(error)") }
         }
         XCTAssertThrowsError(try ImageGrid.pngData(pixels: [0, 1, 2], width: 2, height: 2))
@@ -98,13 +105,14 @@ final class ImageTests: XCTestCase {
         XCTAssertEqual(back.pixels, [0, 255])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["grid.png"])
 
-        let taken = folder.appendingPathComponent("taken.png")   // a folder where the file should go
+        let taken = folder.appendingPathComponent("taken.png")  // a folder where the file should go
         try FileManager.default.createDirectory(at: taken, withIntermediateDirectories: false)
         XCTAssertThrowsError(try ImageGrid.writePNG(pixels: [0, 255], width: 2, height: 1, to: taken.path)) { error in
             guard case let PNGError.unwritable(p, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(p, taken.path)
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["grid.png", "taken.png"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["grid.png", "taken.png"])
     }
 
     func testReadingGarbageIsATypedError() throws {
@@ -120,7 +128,7 @@ final class ImageTests: XCTestCase {
         let images = batch(5)
         let text = TerminalPreview.render(images, columns: 3)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        XCTAssertEqual(lines.count, 14 + 1 + 14)           // two bands of 14 lines, one blank between
+        XCTAssertEqual(lines.count, 14 + 1 + 14)  // two bands of 14 lines, one blank between
         XCTAssertEqual(lines[0].count, 3 * 28 + 2)
         XCTAssertEqual(lines[15].count, 2 * 28 + 1)
         XCTAssertEqual(lines[14], "")

@@ -1,6 +1,7 @@
 import XCTest
 import ZooCatalog
 import ZooEngine
+
 @testable import ZooKit
 
 /// Seed 004's two networks as the article writes them, and its Keras training loop.
@@ -29,7 +30,8 @@ final class SeedArticleTests: XCTestCase {
             ("flatten", Flatten()), ("dense", Dense(inputs: 784, outputs: 4, rng: rng)), ("relu", ReLU()),
             ("logit", Dense(inputs: 4, outputs: 1, rng: rng)),
         ])
-        let h = Hyperparameters(batchSize: 5, epochs: 1, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3, loop: loop)
+        let h = Hyperparameters(
+            batchSize: 5, epochs: 1, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3, loop: loop)
         return GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 3)
     }
 
@@ -79,8 +81,10 @@ final class SeedArticleTests: XCTestCase {
         XCTAssertEqual(gan.discriminatorOptimizer.stepCount, 2, "two D updates a step")
         XCTAssertEqual(gan.generatorOptimizer.stepCount, 1)
         XCTAssertEqual(rng.state, rngManual.state, "two noise draws a step")
-        for (a, b) in zip(gan.generator.body.trainableParameters + gan.discriminator.body.trainableParameters,
-                          manual.generator.body.trainableParameters + manual.discriminator.body.trainableParameters) {
+        for (a, b) in zip(
+            gan.generator.body.trainableParameters + gan.discriminator.body.trainableParameters,
+            manual.generator.body.trainableParameters + manual.discriminator.body.trainableParameters)
+        {
             for (x, y) in zip(a.value.array, b.value.array) { XCTAssertEqual(x, y, accuracy: 1e-6) }
         }
         // The joint step is something else: one D update a step.
@@ -96,7 +100,8 @@ final class SeedArticleTests: XCTestCase {
             let seed = try d.recipe(named: "seed").hyperparameters
             XCTAssertEqual(seed.loop, .keras, name)
             XCTAssertEqual(seed.batchSize, 32, name)
-            XCTAssertEqual([seed.generatorLearningRate, seed.discriminatorLearningRate, seed.beta1], [1e-3, 1e-3, 0.9], name)
+            XCTAssertEqual(
+                [seed.generatorLearningRate, seed.discriminatorLearningRate, seed.beta1], [1e-3, 1e-3, 0.9], name)
             XCTAssertEqual(d.defaults.loop, .joint, name)
         }
     }

@@ -8,10 +8,15 @@ import ZooKit
 /// would reach a new plugin given its catalog line.
 final class TinyTestGAN: AdversarialArchitecture {
     static let descriptor = ArchitectureDescriptor(
-        name: "test-gan", title: "Test-only GAN", summary: "Dense conditional GAN, tests only.", reference: "ZooKitTests",
+        name: "test-gan", title: "Test-only GAN", summary: "Dense conditional GAN, tests only.",
+        reference: "ZooKitTests",
         kind: .gan, conditional: true, latentSize: 8,
-        recipes: [Recipe(Recipe.defaultName, "small and quick",
-                         Hyperparameters(batchSize: 8, epochs: 1, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3, beta1: 0.5))])
+        recipes: [
+            Recipe(
+                Recipe.defaultName, "small and quick",
+                Hyperparameters(
+                    batchSize: 8, epochs: 1, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3, beta1: 0.5))
+        ])
 
     let gan: GANStep
 
@@ -28,7 +33,8 @@ final class TinyTestGAN: AdversarialArchitecture {
             ("act", LeakyReLU(alpha: 0.2)),
             ("logit", Dense(inputs: 16, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
+        gan = GANStep(
+            generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
     }
 }
 

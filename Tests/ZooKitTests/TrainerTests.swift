@@ -1,8 +1,9 @@
 import XCTest
 import ZooCatalog
 import ZooEngine
-@testable import ZooKit
 import ZooRegistry
+
+@testable import ZooKit
 
 final class TrainerTests: XCTestCase {
     var directory: URL!
@@ -24,14 +25,16 @@ final class TrainerTests: XCTestCase {
 
     func weights(_ store: ModelStore, _ name: String) throws -> [String: [Float]] {
         let record = try store.sqlite.loadCheckpoint(model: name, checkpoint: .latest)
-        return Dictionary(record.tensors.map { ("\($0.network)/\($0.path)", $0.values) }, uniquingKeysWith: { a, _ in a })
+        return Dictionary(
+            record.tensors.map { ("\($0.network)/\($0.path)", $0.values) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Two epochs straight == one epoch, stop, resume for one (DCGAN: BatchNorm + dropout,
     /// and a checkpoint mid-epoch via an interruption).
     func testResumeIsBitExact() throws {
         for architecture in ["dcgan", "cgan"] {
-            let store = try Fixtures.store(at: directory.appendingPathComponent(architecture, isDirectory: true).creatingDirectory())
+            let store = try Fixtures.store(
+                at: directory.appendingPathComponent(architecture, isDirectory: true).creatingDirectory())
             let trainer = Trainer(store: store)
             let straight = try trainer.train(request(architecture, "straight", epochs: 2))
             XCTAssertFalse(straight.interrupted)
@@ -41,7 +44,9 @@ final class TrainerTests: XCTestCase {
             _ = try trainer.resume("resumed", epochs: 2, dataDirectory: directory.path, checkpointEvery: nil)
 
             var stops = 0
-            trainer.shouldStop = { stops += 1; return stops == 4 }   // stop mid-epoch 2
+            trainer.shouldStop = {
+                stops += 1; return stops == 4
+            }  // stop mid-epoch 2
             let interrupted = try trainer.train(request(architecture, "interrupted", epochs: 2))
             XCTAssertTrue(interrupted.interrupted)
             XCTAssertEqual(interrupted.steps, 4)
@@ -51,13 +56,17 @@ final class TrainerTests: XCTestCase {
             let reference = try weights(store, "straight")
             XCTAssertGreaterThan(reference.count, 4)
             XCTAssertEqual(try weights(store, "resumed"), reference, "\(architecture): resumed weights differ")
-            XCTAssertEqual(try weights(store, "interrupted"), reference, "\(architecture): weights after an interruption differ")
+            XCTAssertEqual(
+                try weights(store, "interrupted"), reference, "\(architecture): weights after an interruption differ")
             XCTAssertEqual(try store.sqlite.model(named: "resumed").status, .ready)
             // Extending the plan on resume is recorded with the model, the other settings kept.
-            let plan = try Hyperparameters.decode(json: try store.sqlite.model(named: "resumed").hyperparameters, model: "resumed")
+            let plan = try Hyperparameters.decode(
+                json: try store.sqlite.model(named: "resumed").hyperparameters, model: "resumed")
             XCTAssertEqual(plan.epochs, 2)
             XCTAssertEqual(plan.batchSize, request(architecture, "resumed", epochs: 1).batchSize)
-            XCTAssertEqual(try store.sqlite.trainingLog(of: "straight").map { $0.value("d_loss") }, try store.sqlite.trainingLog(of: "interrupted").map { $0.value("d_loss") })
+            XCTAssertEqual(
+                try store.sqlite.trainingLog(of: "straight").map { $0.value("d_loss") },
+                try store.sqlite.trainingLog(of: "interrupted").map { $0.value("d_loss") })
         }
     }
 
@@ -84,13 +93,16 @@ final class TrainerTests: XCTestCase {
         var r = request("cgan", "stop-on-checkpoint", epochs: 2)
         r.checkpointEvery = 2
         var steps = 0
-        trainer.shouldStop = { steps += 1; return steps == 2 }
+        trainer.shouldStop = {
+            steps += 1; return steps == 2
+        }
         let outcome = try trainer.train(r)
         XCTAssertTrue(outcome.interrupted)
         XCTAssertEqual(try store.sqlite.checkpoints(of: "stop-on-checkpoint").map(\.step), [2])
         XCTAssertNotEqual(try store.sqlite.model(named: "stop-on-checkpoint").status, .failed)
         trainer.shouldStop = { false }
-        let resumed = try trainer.resume("stop-on-checkpoint", epochs: nil, dataDirectory: directory.path, checkpointEvery: 2)
+        let resumed = try trainer.resume(
+            "stop-on-checkpoint", epochs: nil, dataDirectory: directory.path, checkpointEvery: 2)
         XCTAssertEqual(resumed.steps, 6)
         XCTAssertEqual(try store.sqlite.model(named: "stop-on-checkpoint").status, .ready)
     }

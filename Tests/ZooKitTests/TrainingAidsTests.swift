@@ -3,8 +3,9 @@ import Foundation
 import XCTest
 import ZooCatalog
 import ZooEngine
-@testable import ZooKit
 import ZooRegistry
+
+@testable import ZooKit
 
 /// The GAN training aids (D steps, label smoothing, instance noise, generator EMA), the
 /// recipes, and the per-epoch progress frames.
@@ -30,7 +31,8 @@ final class TrainingAidsTests: XCTestCase {
             ("flatten", Flatten()), ("dense1", Dense(inputs: 784, outputs: 5, rng: rng)), ("relu", ReLU()),
             ("logit", Dense(inputs: 5, outputs: 1, rng: rng)),
         ])
-        let h = Hyperparameters(batchSize: 8, epochs: 1, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3, aids: aids)
+        let h = Hyperparameters(
+            batchSize: 8, epochs: 1, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3, aids: aids)
         let gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: 4)
         gan.parallelDiscriminator = false
         return (gan, rng)
@@ -50,7 +52,8 @@ final class TrainingAidsTests: XCTestCase {
         let (gan, _) = tinyGAN(TrainingAids(emaDecay: 0.95))
         let ema = try XCTUnwrap(gan.ema)
         let kernel = try XCTUnwrap(gan.generator.body.namedParameters.first { $0.path == "dense1.kernel" }?.parameter)
-        let movingMean = try XCTUnwrap(gan.generator.body.namedParameters.first { $0.path == "bn.moving_mean" }?.parameter)
+        let movingMean = try XCTUnwrap(
+            gan.generator.body.namedParameters.first { $0.path == "bn.moving_mean" }?.parameter)
         let kernelShadow = try XCTUnwrap(ema.namedTensors.first { $0.path == "dense1.kernel" }?.tensor)
         let meanShadow = try XCTUnwrap(ema.namedTensors.first { $0.path == "bn.moving_mean" }?.tensor)
         XCTAssertEqual(ema.namedTensors.first?.network, "generator#ema")
@@ -88,11 +91,15 @@ final class TrainingAidsTests: XCTestCase {
         _ = try Trainer(store: store).train(request)
         for checkpoint in try store.sqlite.checkpoints(of: "averaged") {
             let record = try store.sqlite.loadCheckpoint(model: "averaged", checkpoint: .id(checkpoint.id))
-            XCTAssertTrue(record.tensors.contains { $0.network == GeneratorEMA.network }, "checkpoint \(checkpoint.step) lacks the EMA")
+            XCTAssertTrue(
+                record.tensors.contains { $0.network == GeneratorEMA.network },
+                "checkpoint \(checkpoint.step) lacks the EMA")
         }
         let record = try store.sqlite.loadCheckpoint(model: "averaged", checkpoint: .latest)
-        let emaKernel = try XCTUnwrap(record.tensors.first { $0.network == GeneratorEMA.network && $0.path == "dense1.kernel" })
-        let trainedKernel = try XCTUnwrap(record.tensors.first { $0.network == "generator" && $0.path == "dense1.kernel" })
+        let emaKernel = try XCTUnwrap(
+            record.tensors.first { $0.network == GeneratorEMA.network && $0.path == "dense1.kernel" })
+        let trainedKernel = try XCTUnwrap(
+            record.tensors.first { $0.network == "generator" && $0.path == "dense1.kernel" })
         XCTAssertNotEqual(emaKernel.values, trainedKernel.values)
 
         for average in [true, false] {
@@ -102,8 +109,12 @@ final class TrainingAidsTests: XCTestCase {
             XCTAssertEqual(kernel.parameter.value.array, average ? emaKernel.values : trainedKernel.values)
         }
         let drawn = try store.generate(model: "averaged", count: 10, seed: 0).array
-        XCTAssertNotEqual(drawn, try store.generate(with: try store.load("averaged", networks: ["generator"], average: false),
-                                                    count: 10, labels: nil, seed: 0).array)
+        XCTAssertNotEqual(
+            drawn,
+            try store.generate(
+                with: try store.load("averaged", networks: ["generator"], average: false),
+                count: 10, labels: nil, seed: 0
+            ).array)
     }
 
     /// Publishing ships the average as the generator (half the generator bytes): the shipped
@@ -123,8 +134,9 @@ final class TrainingAidsTests: XCTestCase {
         XCTAssertFalse(record.tensors.contains { $0.network == GeneratorEMA.network })
         XCTAssertEqual(record.tensors.filter { $0.network == "generator" }.map(\.values), sourceAverage.map(\.values))
         XCTAssertEqual(record.tensors.filter { $0.network == "generator" }.map(\.path), sourceAverage.map(\.path))
-        XCTAssertEqual(try shipped.generate(model: "averaged", count: 8, seed: 5).array,
-                       try store.generate(model: "averaged", count: 8, seed: 5).array)
+        XCTAssertEqual(
+            try shipped.generate(model: "averaged", count: 8, seed: 5).array,
+            try store.generate(model: "averaged", count: 8, seed: 5).array)
         XCTAssertThrowsError(try shipped.load("averaged", networks: ["generator"], average: false)) { error in
             XCTAssertEqual(error as? ZooError, .averageOnly(model: "averaged"))
         }
@@ -140,7 +152,9 @@ final class TrainingAidsTests: XCTestCase {
         let aloneRecord = try alone.sqlite.loadCheckpoint(model: "averaged", checkpoint: .latest)
         XCTAssertEqual(Set(aloneRecord.tensors.map(\.network)), ["generator"])
         XCTAssertEqual(aloneRecord.tensors, record.tensors.filter { $0.network == "generator" })
-        XCTAssertEqual(try alone.generate(model: "averaged", count: 8, seed: 5).array, try store.generate(model: "averaged", count: 8, seed: 5).array)
+        XCTAssertEqual(
+            try alone.generate(model: "averaged", count: 8, seed: 5).array,
+            try store.generate(model: "averaged", count: 8, seed: 5).array)
         XCTAssertEqual(try alone.load("averaged").storedNetworks, ["generator"])
         XCTAssertThrowsError(try alone.load("averaged", networks: ["discriminator"])) { error in
             XCTAssertTrue("\(error)".contains("without its discriminator"), "\(error)")
@@ -154,11 +168,17 @@ final class TrainingAidsTests: XCTestCase {
         for claim in [[String](), ["critic"]] {
             position.publishedNetworks = claim
             let name = "forged\(claim.count)"
-            try forged.createModel(name: name, architecture: "dense-gan", dataset: "mnist",
-                                   hyperparameters: try alone.sqlite.model(named: "averaged").hyperparameters, seed: 1)
-            try forged.saveCheckpoint(model: name, CheckpointRecord(epoch: 2, step: 6, isFinal: true, trainingPosition: position.encoded(),
-                                                                     rngState: Data(count: 48), tensors: aloneRecord.tensors))
-            XCTAssertThrowsError(try ModelStore(registry: forged, catalog: builtinCatalog).generate(model: name, count: 2, seed: 0)) { error in
+            try forged.createModel(
+                name: name, architecture: "dense-gan", dataset: "mnist",
+                hyperparameters: try alone.sqlite.model(named: "averaged").hyperparameters, seed: 1)
+            try forged.saveCheckpoint(
+                model: name,
+                CheckpointRecord(
+                    epoch: 2, step: 6, isFinal: true, trainingPosition: position.encoded(),
+                    rngState: Data(count: 48), tensors: aloneRecord.tensors))
+            XCTAssertThrowsError(
+                try ModelStore(registry: forged, catalog: builtinCatalog).generate(model: name, count: 2, seed: 0)
+            ) { error in
                 guard case ZooError.corruptModel = error else { return XCTFail("\(claim): \(error)") }
             }
         }
@@ -184,12 +204,15 @@ final class TrainingAidsTests: XCTestCase {
 
         // And its gradient is the loss's: finite differences over D's weights.
         let saved = rngB.state
-        func loss() -> Double { rngB.state = saved; return smoothed.computeGradients(images, rng: rngB).discriminatorLoss }
+        func loss() -> Double {
+            rngB.state = saved; return smoothed.computeGradients(images, rng: rngB).discriminatorLoss
+        }
         smoothed.discriminator.body.zeroGradients()
         smoothed.generator.body.zeroGradients()
         _ = loss()
-        let (numeric, analytic) = directionalDerivatives(smoothed.discriminator.body.trainableParameters,
-                                                         rng: RandomSource(seed: 5), eps: 1e-3, loss: loss)
+        let (numeric, analytic) = directionalDerivatives(
+            smoothed.discriminator.body.trainableParameters,
+            rng: RandomSource(seed: 5), eps: 1e-3, loss: loss)
         XCTAssertEqual(numeric, analytic, accuracy: 0.02 * max(0.1, abs(analytic)))
     }
 
@@ -237,7 +260,8 @@ final class TrainingAidsTests: XCTestCase {
         func loss() -> Double { rng.state = saved; return gan.computeGradients(images, rng: rng).generatorLoss }
         gan.generator.body.zeroGradients(); gan.discriminator.body.zeroGradients()
         _ = loss()
-        let (numeric, analytic) = directionalDerivatives(gan.generator.body.trainableParameters, rng: RandomSource(seed: 6), eps: 1e-3, loss: loss)
+        let (numeric, analytic) = directionalDerivatives(
+            gan.generator.body.trainableParameters, rng: RandomSource(seed: 6), eps: 1e-3, loss: loss)
         XCTAssertEqual(numeric, analytic, accuracy: 0.03 * max(0.1, abs(analytic)))
         XCTAssertGreaterThan(abs(analytic), 1e-5)
     }
@@ -252,7 +276,9 @@ final class TrainingAidsTests: XCTestCase {
         request.epochs = 3; request.batchSize = 32; request.discriminatorSteps = 3
         let trainer = Trainer(store: store)
         var stops = 0
-        trainer.shouldStop = { stops += 1; return stops == 4 }
+        trainer.shouldStop = {
+            stops += 1; return stops == 4
+        }
         _ = try trainer.train(request)
         trainer.shouldStop = { false }
         _ = try trainer.resume("k3", epochs: nil, dataDirectory: directory.path, checkpointEvery: nil)
@@ -275,7 +301,8 @@ final class TrainingAidsTests: XCTestCase {
             XCTAssertThrowsError(try Trainer(store: store).train(request)) { error in
                 guard case ZooError.invalidHyperparameter = error else { return XCTFail("\(index): \(error)") }
             }
-            XCTAssertThrowsError(try store.sqlite.model(named: "bad\(index)"), "nothing is written for a refused request")
+            XCTAssertThrowsError(
+                try store.sqlite.model(named: "bad\(index)"), "nothing is written for a refused request")
         }
         var classifier = TrainingRequest(architecture: "classifier", name: "c", dataDirectory: directory.path)
         classifier.emaDecay = 0.9
@@ -288,10 +315,13 @@ final class TrainingAidsTests: XCTestCase {
         var request = TrainingRequest(architecture: "cgan", name: "tampered", dataDirectory: directory.path)
         request.epochs = 1; request.batchSize = 32
         _ = try Trainer(store: store).train(request)
-        var h = try Hyperparameters.decode(json: try store.sqlite.model(named: "tampered").hyperparameters, model: "tampered")
+        var h = try Hyperparameters.decode(
+            json: try store.sqlite.model(named: "tampered").hyperparameters, model: "tampered")
         h.aids.labelSmoothing = 0.9
         try store.sqlite.updateHyperparameters("tampered", json: h.json())
-        XCTAssertThrowsError(try Trainer(store: store).resume("tampered", epochs: 2, dataDirectory: directory.path, checkpointEvery: nil)) { error in
+        XCTAssertThrowsError(
+            try Trainer(store: store).resume("tampered", epochs: 2, dataDirectory: directory.path, checkpointEvery: nil)
+        ) { error in
             guard case ZooError.corruptModel = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains("--label-smoothing"), "\(error)")
         }
@@ -309,14 +339,18 @@ final class TrainingAidsTests: XCTestCase {
             let recipe = try builtinCatalog.lookup(architecture).descriptor.recipe(named: "seed")
             let h = recipe.hyperparameters
             XCTAssertEqual([h.batchSize, h.epochs], [batch, epochs], architecture)
-            XCTAssertEqual([h.generatorLearningRate, h.discriminatorLearningRate, h.beta1, h.beta2, h.epsilon], [lr, lr, beta1, 0.999, 1e-7], architecture)
+            XCTAssertEqual(
+                [h.generatorLearningRate, h.discriminatorLearningRate, h.beta1, h.beta2, h.epsilon],
+                [lr, lr, beta1, 0.999, 1e-7], architecture)
             XCTAssertEqual(h.aids, TrainingAids(), "\(architecture): the seeds use no aid")
             XCTAssertEqual(h.recipe, "seed")
 
-            var request = TrainingRequest(architecture: architecture, name: "\(architecture)-seed", dataDirectory: directory.path)
+            var request = TrainingRequest(
+                architecture: architecture, name: "\(architecture)-seed", dataDirectory: directory.path)
             request.recipe = "seed"; request.epochs = 1; request.batchSize = 32; request.limit = 32
             _ = try Trainer(store: store).train(request)
-            var stored = try Hyperparameters.decode(json: try store.sqlite.model(named: "\(architecture)-seed").hyperparameters, model: "x")
+            var stored = try Hyperparameters.decode(
+                json: try store.sqlite.model(named: "\(architecture)-seed").hyperparameters, model: "x")
             XCTAssertEqual(stored.recipe, "seed")
             stored.epochs = h.epochs; stored.batchSize = h.batchSize
             XCTAssertEqual(stored, h, "\(architecture): stored values are the recipe's but for the flags given")
@@ -330,7 +364,8 @@ final class TrainingAidsTests: XCTestCase {
 
     /// A model stored before aids and recipes existed reads back as it was trained.
     func testOldHyperparametersDecodeWithTheAidsOff() throws {
-        let old = #"{"batchSize":128,"beta1":0.5,"beta2":0.999,"discriminatorLearningRate":0.0002,"epochs":30,"epsilon":1e-07,"extras":{"dropout":0.3},"generatorLearningRate":0.0002}"#
+        let old =
+            #"{"batchSize":128,"beta1":0.5,"beta2":0.999,"discriminatorLearningRate":0.0002,"epochs":30,"epsilon":1e-07,"extras":{"dropout":0.3},"generatorLearningRate":0.0002}"#
         let h = try Hyperparameters.decode(json: old, model: "old")
         XCTAssertEqual(h.aids, TrainingAids())
         XCTAssertNil(h.recipe)
@@ -344,7 +379,8 @@ final class TrainingAidsTests: XCTestCase {
     func testOneProgressFramePerEpochAndTheGIFHasThemAll() throws {
         let store = try Fixtures.store(at: directory)
         for (architecture, grid) in [("cgan", (rows: 2, cols: 10)), ("dense-gan", (rows: 4, cols: 4))] {
-            var request = TrainingRequest(architecture: architecture, name: "\(architecture)-frames", dataDirectory: directory.path)
+            var request = TrainingRequest(
+                architecture: architecture, name: "\(architecture)-frames", dataDirectory: directory.path)
             request.epochs = 3; request.batchSize = 32; request.checkpointEvery = 2
             _ = try Trainer(store: store).train(request)
             let frames = try store.progressFrames(of: "\(architecture)-frames")
@@ -356,14 +392,17 @@ final class TrainingAidsTests: XCTestCase {
             XCTAssertEqual(decoded[0].height, grid.rows * 28 + (grid.rows + 1) * 2)
             XCTAssertNotEqual(decoded[0].pixels, decoded[2].pixels, "the frames show training move")
 
-            let gif = try GIFWriter.encode(decoded.map { GIFWriter.Frame(width: $0.width, height: $0.height, pixels: $0.pixels) })
+            let gif = try GIFWriter.encode(
+                decoded.map { GIFWriter.Frame(width: $0.width, height: $0.height, pixels: $0.pixels) })
             let read = try readGIF(gif)
             XCTAssertEqual(read.count, 3)
             XCTAssertEqual(read.map(\.pixels), decoded.map(\.pixels))
         }
         // The same fixed noise every epoch: a model's frame is redrawn identically from its checkpoint.
         let loaded = try store.load("cgan-frames", checkpoint: .epoch(3), networks: ["generator"])
-        XCTAssertEqual(try ProgressFrames.render(loaded.architecture), try store.progressFrames(of: "cgan-frames", epoch: 3).first?.png)
+        XCTAssertEqual(
+            try ProgressFrames.render(loaded.architecture),
+            try store.progressFrames(of: "cgan-frames", epoch: 3).first?.png)
     }
 
     /// --eval-every K scores the live model after every K-th epoch and the last (2,000
@@ -389,18 +428,21 @@ final class TrainingAidsTests: XCTestCase {
 
         let scores = try store.sqlite.metrics(of: "curved").filter { $0.name == "score" }
         XCTAssertEqual(scores.count, 2)
-        let epochOf = Dictionary(try store.sqlite.checkpoints(of: "curved").map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
+        let epochOf = Dictionary(
+            try store.sqlite.checkpoints(of: "curved").map { ($0.id, $0.epoch) }, uniquingKeysWith: { a, _ in a })
         for (score, epoch) in zip(scores, [2, 3]) {
             XCTAssertEqual(score.sampleCount, 2_000)
             XCTAssertEqual(score.checkpointID.flatMap { epochOf[$0] }, epoch)
-            let details = try XCTUnwrap(JSONSerialization.jsonObject(with: Data((score.details ?? "").utf8)) as? [String: Any])
+            let details = try XCTUnwrap(
+                JSONSerialization.jsonObject(with: Data((score.details ?? "").utf8)) as? [String: Any])
             XCTAssertEqual(details["epoch"] as? Int, epoch)
         }
 
         let shipped = ModelStore(registry: try Registry.inMemory(), catalog: builtinCatalog)
         try store.publish("curved", to: shipped, float16: true)
         XCTAssertEqual(try shipped.progressFrames(of: "curved"), try store.progressFrames(of: "curved"))
-        XCTAssertEqual(try shipped.metrics(of: "curved").filter { $0.name == "score" }.map(\.details), scores.map(\.details))
+        XCTAssertEqual(
+            try shipped.metrics(of: "curved").filter { $0.name == "score" }.map(\.details), scores.map(\.details))
         // A score that fails (here an MNIST judge for a Fashion model) is reported; training goes on.
         var fashion = TrainingRequest(architecture: "cgan", name: "fashion-curve", dataDirectory: directory.path)
         fashion.dataset = .fashion; fashion.epochs = 2; fashion.batchSize = 32
@@ -444,10 +486,13 @@ final class TrainingAidsTests: XCTestCase {
         let store = try Fixtures.store(at: directory)
         try store.register(try builtinCatalog.lookup("cgan"))
         try store.sqlite.createModel(name: "m", architecture: "cgan", dataset: "mnist", seed: 1)
-        XCTAssertThrowsError(try store.sqlite.saveProgressFrame(model: "m", ProgressFrame(epoch: 0, step: 0, png: good)))
-        XCTAssertThrowsError(try store.sqlite.saveProgressFrame(model: "m", ProgressFrame(epoch: 1, step: 0, png: Data())))
-        XCTAssertThrowsError(try store.sqlite.saveProgressFrame(
-            model: "m", ProgressFrame(epoch: 1, step: 0, png: Data(count: Registry.maximumFrameBytes + 1))))
+        XCTAssertThrowsError(
+            try store.sqlite.saveProgressFrame(model: "m", ProgressFrame(epoch: 0, step: 0, png: good)))
+        XCTAssertThrowsError(
+            try store.sqlite.saveProgressFrame(model: "m", ProgressFrame(epoch: 1, step: 0, png: Data())))
+        XCTAssertThrowsError(
+            try store.sqlite.saveProgressFrame(
+                model: "m", ProgressFrame(epoch: 1, step: 0, png: Data(count: Registry.maximumFrameBytes + 1))))
         XCTAssertEqual(try store.progressFrameCount(of: "m"), 0)
     }
 
@@ -456,14 +501,18 @@ final class TrainingAidsTests: XCTestCase {
         final class Source { let bytes: [UInt8]; var offset = 0; init(_ d: Data) { bytes = Array(d) } }
         let source = Source(data)
         var error: Int32 = 0
-        guard let gif = DGifOpen(Unmanaged.passUnretained(source).toOpaque(), { file, buffer, count in
-            guard let file, let buffer, let user = file.pointee.UserData else { return 0 }
-            let s = Unmanaged<Source>.fromOpaque(user).takeUnretainedValue()
-            let n = min(Int(count), s.bytes.count - s.offset)
-            for i in 0..<n { buffer[i] = s.bytes[s.offset + i] }
-            s.offset += n
-            return Int32(n)
-        }, &error) else { throw GIFError.encodeFailed("DGifOpen \(error)") }
+        guard
+            let gif = DGifOpen(
+                Unmanaged.passUnretained(source).toOpaque(),
+                { file, buffer, count in
+                    guard let file, let buffer, let user = file.pointee.UserData else { return 0 }
+                    let s = Unmanaged<Source>.fromOpaque(user).takeUnretainedValue()
+                    let n = min(Int(count), s.bytes.count - s.offset)
+                    for i in 0..<n { buffer[i] = s.bytes[s.offset + i] }
+                    s.offset += n
+                    return Int32(n)
+                }, &error)
+        else { throw GIFError.encodeFailed("DGifOpen \(error)") }
         defer { var e: Int32 = 0; _ = DGifCloseFile(gif, &e) }
         guard DGifSlurp(gif) == GIF_OK else { throw GIFError.encodeFailed("DGifSlurp \(gif.pointee.Error)") }
         return (0..<Int(gif.pointee.ImageCount)).map { i in

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
+
 @testable import ZooRegistry
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,7 +38,10 @@ final class ConcurrencyTests: XCTestCase {
         let outcome = Outcome()
         let thread = Thread {
             do {
-                for step in 1...40 { try writer.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, size: 256)) }
+                for step in 1...40 {
+                    try writer.saveCheckpoint(
+                        model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, size: 256))
+                }
             } catch { outcome.error = error }
             done.signal()
         }
@@ -60,9 +65,10 @@ final class ConcurrencyTests: XCTestCase {
         }
         let registry = try Registry(path: path)
         var step = 0
-        while true { // until killed
+        while true {  // until killed
             step += 1
-            try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, seed: UInt64(step), size: 1024))
+            try registry.saveCheckpoint(
+                model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, seed: UInt64(step), size: 1024))
         }
     }
 
@@ -90,7 +96,7 @@ final class ConcurrencyTests: XCTestCase {
             }
             usleep(20_000)
         }
-        kill(child.processIdentifier, SIGKILL) // mid-way through some checkpoint, most likely
+        kill(child.processIdentifier, SIGKILL)  // mid-way through some checkpoint, most likely
         child.waitUntilExit()
         XCTAssertEqual(child.terminationReason, .uncaughtSignal)
 
@@ -102,7 +108,10 @@ final class ConcurrencyTests: XCTestCase {
         for checkpoint in checkpoints {
             let record = try after.loadCheckpoint(model: "dcgan-mnist", checkpoint: .id(checkpoint.id))
             XCTAssertEqual(record.tensors.count, 3)
-            XCTAssertEqual(record.tensors, Fixture.checkpoint(epoch: record.step, step: record.step, seed: UInt64(record.step), size: 1024).tensors)
+            XCTAssertEqual(
+                record.tensors,
+                Fixture.checkpoint(epoch: record.step, step: record.step, seed: UInt64(record.step), size: 1024).tensors
+            )
         }
         XCTAssertEqual(try after.loadCheckpoint(model: "dcgan-mnist").step, checkpoints.last?.step)
         print("crash test: \(checkpoints.count) complete checkpoints survived kill -9")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ZooRegistry
 
 final class FileTests: XCTestCase {
@@ -10,10 +11,15 @@ final class FileTests: XCTestCase {
     func testGarbageFileIsNotSQLite() throws {
         let path = files.path("garbage.sqlite")
         var random = TestRandom(state: 3)
-        try Data((0..<10_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsRegistryError(try Registry(path: path)) { if case .notSQLite = $0 { return true }; return false }
+        try Data((0..<10_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }).write(
+            to: URL(fileURLWithPath: path))
+        XCTAssertThrowsRegistryError(try Registry(path: path)) {
+            if case .notSQLite = $0 { return true }; return false
+        }
         try Data("hello".utf8).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsRegistryError(try Registry(path: path, readOnly: true)) { if case .notSQLite = $0 { return true }; return false }
+        XCTAssertThrowsRegistryError(try Registry(path: path, readOnly: true)) {
+            if case .notSQLite = $0 { return true }; return false
+        }
     }
 
     func testTruncatedRegistryIsReported() throws {
@@ -21,14 +27,19 @@ final class FileTests: XCTestCase {
         do {
             let registry = try Registry(path: path)
             try Fixture.registry(registry)
-            for step in 1...3 { try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, size: 512)) }
-        } // closing checkpoints the WAL into the main file
+            for step in 1...3 {
+                try registry.saveCheckpoint(
+                    model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, size: 512))
+            }
+        }  // closing checkpoints the WAL into the main file
         let full = try Data(contentsOf: URL(fileURLWithPath: path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"))
         for cut in [50, 4_000, full.count / 2 + 100, (full.count / 2) / 4096 * 4096] {
             try full.prefix(cut).write(to: URL(fileURLWithPath: path))
             XCTAssertThrowsRegistryError(try Registry(path: path)) {
-                if case .corruptFile = $0 { return $0.description.contains("truncated") || $0.description.contains("header") }
+                if case .corruptFile = $0 {
+                    return $0.description.contains("truncated") || $0.description.contains("header")
+                }
                 return false
             }
         }
@@ -43,7 +54,8 @@ final class FileTests: XCTestCase {
         }
         XCTAssertThrowsRegistryError(try Registry(path: path)) {
             $0 == .newerSchema(found: 99, supported: Migrations.latest)
-                && $0.description == "this registry was written by a newer zoo (schema 99 > \(Migrations.latest)); upgrade zoo"
+                && $0.description
+                    == "this registry was written by a newer zoo (schema 99 > \(Migrations.latest)); upgrade zoo"
         }
     }
 
@@ -51,7 +63,9 @@ final class FileTests: XCTestCase {
         let path = files.path("other.sqlite")
         do {
             let raw = try Database(path: path, readOnly: false)
-            try raw.exec("CREATE TABLE recipes (id INTEGER PRIMARY KEY, title TEXT); INSERT INTO recipes (title) VALUES ('soup')")
+            try raw.exec(
+                "CREATE TABLE recipes (id INTEGER PRIMARY KEY, title TEXT); INSERT INTO recipes (title) VALUES ('soup')"
+            )
         }
         XCTAssertThrowsRegistryError(try Registry(path: path)) {
             if case let .notARegistry(_, reason) = $0 { return reason.contains("recipes") }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ZooRegistry
 
 final class ModelTests: XCTestCase {
@@ -10,17 +11,24 @@ final class ModelTests: XCTestCase {
     func testCreateListAndSuggestions() throws {
         let registry = try Registry.inMemory()
         try Fixture.registry(registry, model: "dcgan-mnist")
-        try registry.createModel(name: "dcgan-fashion", architecture: "dcgan", dataset: "fashion", seed: .max, parent: "dcgan-mnist")
+        try registry.createModel(
+            name: "dcgan-fashion", architecture: "dcgan", dataset: "fashion", seed: .max, parent: "dcgan-mnist")
         XCTAssertEqual(try registry.model(named: "dcgan-fashion").seed, .max)
         XCTAssertEqual(try registry.model(named: "dcgan-fashion").parent, "dcgan-mnist")
         XCTAssertThrowsRegistryError(try registry.model(named: "dcgan-mnsit")) {
-            if case let .modelNotFound(name, suggestions) = $0 { return name == "dcgan-mnsit" && suggestions.first == "dcgan-mnist" }
+            if case let .modelNotFound(name, suggestions) = $0 {
+                return name == "dcgan-mnsit" && suggestions.first == "dcgan-mnist"
+            }
             return false
         }
-        XCTAssertThrowsRegistryError(try registry.createModel(name: "x'; drop table models;--", architecture: "dcgan", dataset: "m", seed: 1)) {
+        XCTAssertThrowsRegistryError(
+            try registry.createModel(name: "x'; drop table models;--", architecture: "dcgan", dataset: "m", seed: 1)
+        ) {
             if case .invalidModelName = $0 { return true }; return false
         }
-        XCTAssertThrowsRegistryError(try registry.createModel(name: "dcgan-mnist", architecture: "dcgan", dataset: "m", seed: 1)) {
+        XCTAssertThrowsRegistryError(
+            try registry.createModel(name: "dcgan-mnist", architecture: "dcgan", dataset: "m", seed: 1)
+        ) {
             $0 == .modelExists("dcgan-mnist")
         }
         XCTAssertThrowsRegistryError(try registry.createModel(name: "n", architecture: "nope", dataset: "m", seed: 1)) {
@@ -28,7 +36,9 @@ final class ModelTests: XCTestCase {
         }
         try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 1, step: 10))
         try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 2, step: 20))
-        try registry.recordMetric(model: "dcgan-mnist", name: "fid", value: 30, sampleCount: 1000, evaluator: "clf:abc", details: #"{"seed":1}"#)
+        try registry.recordMetric(
+            model: "dcgan-mnist", name: "fid", value: 30, sampleCount: 1000, evaluator: "clf:abc",
+            details: #"{"seed":1}"#)
         try registry.recordMetric(model: "dcgan-mnist", name: "fid", value: 20, sampleCount: 1000)
         try registry.setStatus("dcgan-mnist", status: .ready)
         let list = try registry.listModels()
@@ -53,7 +63,9 @@ final class ModelTests: XCTestCase {
         XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "dcgan-mnist", checkpoint: .epoch(9))) {
             if case .checkpointNotFound = $0 { return true }; return false
         }
-        XCTAssertThrowsRegistryError(try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 2, step: 20))) {
+        XCTAssertThrowsRegistryError(
+            try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 2, step: 20))
+        ) {
             $0 == .checkpointExists(model: "dcgan-mnist", step: 20)
         }
         XCTAssertEqual(try registry.metrics(of: "dcgan-mnist").map(\.value), [30, 20])
@@ -71,7 +83,8 @@ final class ModelTests: XCTestCase {
     func testInvalidTensorsAreRejectedOnSave() throws {
         let registry = try Registry.inMemory()
         try Fixture.registry(registry)
-        let bad = CheckpointRecord(epoch: 0, step: 0, tensors: [TensorRecord(network: "g", path: "w", shape: [2, 2], values: [1, 2, 3])])
+        let bad = CheckpointRecord(
+            epoch: 0, step: 0, tensors: [TensorRecord(network: "g", path: "w", shape: [2, 2], values: [1, 2, 3])])
         XCTAssertThrowsRegistryError(try registry.saveCheckpoint(model: "dcgan-mnist", bad)) {
             $0.description.contains("g/w") && $0.description.contains("needs 4 values")
         }
@@ -90,7 +103,9 @@ final class ModelTests: XCTestCase {
         try registry.deleteModel("dcgan-mnist")
         for table in tables { XCTAssertEqual(try Fixture.count(registry, table), 0, table) }
         XCTAssertEqual(try Fixture.count(registry, "architectures"), 1)
-        XCTAssertThrowsRegistryError(try registry.deleteModel("dcgan-mnist")) { if case .modelNotFound = $0 { return true }; return false }
+        XCTAssertThrowsRegistryError(try registry.deleteModel("dcgan-mnist")) {
+            if case .modelNotFound = $0 { return true }; return false
+        }
     }
 
     func testExportImportRoundTrip() throws {
@@ -100,21 +115,26 @@ final class ModelTests: XCTestCase {
         try source.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 2, step: 9, seed: 2))
         try source.recordMetric(model: "dcgan-mnist", checkpoint: .epoch(1), name: "fid", value: 12.5, sampleCount: 500)
         try source.setAlias(model: "dcgan-mnist", alias: "best", checkpoint: .epoch(1))
-        try Fixture.registry(source, model: "other") // must not travel with the export
+        try Fixture.registry(source, model: "other")  // must not travel with the export
         let exported = files.path("export.sqlite")
         try source.export(model: "dcgan-mnist", to: exported)
-        XCTAssertThrowsRegistryError(try source.export(model: "dcgan-mnist", to: exported)) { if case .fileExists = $0 { return true }; return false }
+        XCTAssertThrowsRegistryError(try source.export(model: "dcgan-mnist", to: exported)) {
+            if case .fileExists = $0 { return true }; return false
+        }
 
         let target = try Registry(path: files.path("b.sqlite"))
         let info = try target.import(from: exported)
-        XCTAssertEqual(info.name, "dcgan-mnist"); XCTAssertEqual(info.seed, 42); XCTAssertEqual(info.hyperparameters, #"{"lr":0.0001}"#)
+        XCTAssertEqual(info.name, "dcgan-mnist"); XCTAssertEqual(info.seed, 42);
+        XCTAssertEqual(info.hyperparameters, #"{"lr":0.0001}"#)
         for selector in [CheckpointSelector.latest, .alias("best"), .epoch(1)] {
-            XCTAssertEqual(try target.loadCheckpoint(model: "dcgan-mnist", checkpoint: selector),
-                           try source.loadCheckpoint(model: "dcgan-mnist", checkpoint: selector))
+            XCTAssertEqual(
+                try target.loadCheckpoint(model: "dcgan-mnist", checkpoint: selector),
+                try source.loadCheckpoint(model: "dcgan-mnist", checkpoint: selector))
         }
         let metric = try XCTUnwrap(target.metrics(of: "dcgan-mnist").first)
         XCTAssertEqual(metric.value, 12.5)
-        XCTAssertEqual(metric.checkpointID, try target.aliases(of: "dcgan-mnist").first { $0.alias == "best" }?.checkpointID)
+        XCTAssertEqual(
+            metric.checkpointID, try target.aliases(of: "dcgan-mnist").first { $0.alias == "best" }?.checkpointID)
         XCTAssertEqual(try target.trainingLog(of: "dcgan-mnist").count, 2)
         XCTAssertEqual(try target.listModels().map(\.name), ["dcgan-mnist"])
 
@@ -123,10 +143,13 @@ final class ModelTests: XCTestCase {
         }
         let renamed = try target.import(from: exported, as: "dcgan-copy")
         XCTAssertEqual(renamed.name, "dcgan-copy")
-        XCTAssertEqual(try target.loadCheckpoint(model: "dcgan-copy").tensors, try source.loadCheckpoint(model: "dcgan-mnist").tensors)
+        XCTAssertEqual(
+            try target.loadCheckpoint(model: "dcgan-copy").tensors,
+            try source.loadCheckpoint(model: "dcgan-mnist").tensors)
         XCTAssertTrue(try target.verify(model: nil).ok)
         XCTAssertThrowsRegistryError(try target.import(from: files.path("a.sqlite"))) {
-            if case let .importNeedsModel(_, available) = $0 { return available == ["dcgan-mnist", "other"] }; return false
+            if case let .importNeedsModel(_, available) = $0 { return available == ["dcgan-mnist", "other"] };
+            return false
         }
         XCTAssertEqual(try target.import(from: files.path("a.sqlite"), model: "other").name, "other")
     }
@@ -146,16 +169,22 @@ final class ModelTests: XCTestCase {
         defer { buffers.forEach { $0.deallocate() } }
         func plan(_ tensors: [TensorRecord], skipping: Set<String> = []) -> (CheckpointHeader) throws -> LoadPlan {
             { _ in
-                LoadPlan(tensors: zip(tensors, buffers).map {
-                    ExpectedTensor(network: $0.network, path: $0.path, shape: $0.shape, destination: Registry.TensorDestination($1))
-                }, skippedNetworks: skipping)
+                LoadPlan(
+                    tensors: zip(tensors, buffers).map {
+                        ExpectedTensor(
+                            network: $0.network, path: $0.path, shape: $0.shape,
+                            destination: Registry.TensorDestination($1))
+                    }, skippedNetworks: skipping)
             }
         }
         func untouched() -> Bool {
-            zip(record.tensors, buffers).allSatisfy { tensor, p in (0..<tensor.values.count).allSatisfy { p[$0] == -7 } }
+            zip(record.tensors, buffers).allSatisfy { tensor, p in (0..<tensor.values.count).allSatisfy { p[$0] == -7 }
+            }
         }
 
-        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "m", plan: plan(Array(record.tensors.prefix(2))))) {
+        XCTAssertThrowsRegistryError(
+            try registry.loadCheckpoint(model: "m", plan: plan(Array(record.tensors.prefix(2))))
+        ) {
             $0 == .tensorMismatch(model: "m", missing: [], extra: ["discriminator/out.weight"], misShaped: [])
                 && $0.description.contains("unexpected discriminator/out.weight")
         }
@@ -165,12 +194,15 @@ final class ModelTests: XCTestCase {
         }
         var renamed = record.tensors; renamed[0].path = "dense.kernel"
         XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "m", plan: plan(renamed))) {
-            $0 == .tensorMismatch(model: "m", missing: ["generator/dense.kernel"], extra: ["generator/dense.weight"], misShaped: [])
+            $0
+                == .tensorMismatch(
+                    model: "m", missing: ["generator/dense.kernel"], extra: ["generator/dense.weight"], misShaped: [])
         }
         XCTAssertTrue(untouched(), "a failed load wrote into a live tensor")
 
         // The generator alone, the discriminator skipped: only the generator's buffers change.
-        let generator = try registry.loadCheckpoint(model: "m", plan: plan(Array(record.tensors.prefix(2)), skipping: ["discriminator"]))
+        let generator = try registry.loadCheckpoint(
+            model: "m", plan: plan(Array(record.tensors.prefix(2)), skipping: ["discriminator"]))
         XCTAssertEqual(generator.tensors.map(\.path), ["dense.weight", "dense.bias"])
         XCTAssertTrue(generator.tensors.allSatisfy { $0.values.isEmpty }, "decoded in place, not into records")
         for (tensor, p) in zip(record.tensors.prefix(2), buffers) {

@@ -1,12 +1,14 @@
 import Foundation
 import XCTest
+
 @testable import ZooRegistry
 
 final class SchemaTests: XCTestCase {
     /// The binary's schema is registry.sql as it is in the tree, cut into numbered migrations
     /// that put the file back together.
     func testEmbeddedSchemaIsRegistrySQLInNumberedMigrations() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let file = try Data(contentsOf: root.appendingPathComponent("registry.sql"))
         XCTAssertEqual(file, Data(Schema.file.utf8), "the embedded registry.sql is stale; rebuild")
         XCTAssertEqual(Schema.migrations.map(\.version), Array(1...Schema.migrations.count))
@@ -29,19 +31,23 @@ final class SchemaTests: XCTestCase {
     }
 
     func testSHA256Vectors() {
-        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(
+            SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         var hasher = SHA256()
         let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
         for _ in 0..<1000 { hasher.update(chunk) }
-        XCTAssertEqual(hasher.finalize().map { String(format: "%02x", $0) }.joined(),
-                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        XCTAssertEqual(
+            hasher.finalize().map { String(format: "%02x", $0) }.joined(),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
         // Streaming in odd pieces must agree with one shot.
         var pieces = SHA256()
         let message = Array("The quick brown fox jumps over the lazy dog, repeatedly, to cross block boundaries.".utf8)
-        pieces.update(Array(message[0..<7])); pieces.update(Array(message[7..<70])); pieces.update(Array(message[70...]))
+        pieces.update(Array(message[0..<7])); pieces.update(Array(message[7..<70]));
+        pieces.update(Array(message[70...]))
         XCTAssertEqual(pieces.finalize().map { String(format: "%02x", $0) }.joined(), SHA256.hex(message))
     }
 
@@ -63,11 +69,14 @@ final class SchemaTests: XCTestCase {
             let reference = slice.withUnsafeBytes { SHA256.hex($0, portable: true) }
             XCTAssertEqual(fast, reference, "length \(length)")
         }
-        XCTAssertEqual(Array("abc".utf8).withUnsafeBytes { SHA256.hex($0, portable: true) },
-                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            Array("abc".utf8).withUnsafeBytes { SHA256.hex($0, portable: true) },
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         var streamed = SHA256()
         var offset = 0
-        for size in [1, 63, 64, 65, 1000, 130, 7] { streamed.update(Array(bytes[offset..<offset + size])); offset += size }
+        for size in [1, 63, 64, 65, 1000, 130, 7] {
+            streamed.update(Array(bytes[offset..<offset + size])); offset += size
+        }
         let expected = Array(bytes[0..<offset]).withUnsafeBytes { SHA256.hex($0, portable: true) }
         XCTAssertEqual(streamed.finalize().map { String(format: "%02x", $0) }.joined(), expected)
     }
@@ -79,9 +88,9 @@ final class SchemaTests: XCTestCase {
         }
         XCTAssertEqual(Half.bits(1), 0x3c00)
         XCTAssertEqual(Half.bits(-2), 0xc000)
-        XCTAssertEqual(Half.bits(70000), 0x7c00) // overflow to infinity
+        XCTAssertEqual(Half.bits(70000), 0x7c00)  // overflow to infinity
         XCTAssertTrue(Half.float(Half.bits(.nan)).isNaN)
-        XCTAssertEqual(Half.bits(1 + 1.0 / 2048), 0x3c00) // ties to even
+        XCTAssertEqual(Half.bits(1 + 1.0 / 2048), 0x3c00)  // ties to even
         XCTAssertEqual(Half.bits(1 + 3.0 / 2048), 0x3c02)
     }
 
@@ -90,7 +99,9 @@ final class SchemaTests: XCTestCase {
         let models = ["dcgan-mnist", "cdcgan-mnist", "cgan-mnist", "mnist-classifier"]
         XCTAssertEqual(closestNames(to: "dcgn-mnist", in: models), ["dcgan-mnist", "cdcgan-mnist", "cgan-mnist"])
         XCTAssertEqual(closestNames(to: "dcgan", in: models).first, "dcgan-mnist", "a prefix is a candidate")
-        XCTAssertEqual(closestNames(to: "DCGNA", in: ["dcgan", "cgan", "classifier"], limit: 2), ["dcgan"], "case-blind; cgan is 3 edits away")
+        XCTAssertEqual(
+            closestNames(to: "DCGNA", in: ["dcgan", "cgan", "classifier"], limit: 2), ["dcgan"],
+            "case-blind; cgan is 3 edits away")
         XCTAssertEqual(closestNames(to: "zzzzzz", in: models), [])
         XCTAssertEqual(editDistance("kitten", "sitting"), 3)
     }
@@ -99,13 +110,16 @@ final class SchemaTests: XCTestCase {
         for good in ["a", "dcgan-mnist", "gan_1.2", "0x", String(repeating: "a", count: 64)] {
             XCTAssertNoThrow(try ModelName.validate(good), good)
         }
-        for bad in ["", "Dcgan", "my model", "-lead", ".hidden", "x'; drop table models;--", "a/b", "ünï",
-                    String(repeating: "a", count: 65)] {
+        for bad in [
+            "", "Dcgan", "my model", "-lead", ".hidden", "x'; drop table models;--", "a/b", "ünï",
+            String(repeating: "a", count: 65),
+        ] {
             XCTAssertThrowsRegistryError(try ModelName.validate(bad)) {
                 if case let .invalidModelName(name, rule) = $0 { return name == bad && rule.contains("lowercase") }
                 return false
             }
         }
-        XCTAssertTrue(RegistryError.invalidModelName("X", rule: ModelName.rule).description.contains("1 to 64 characters"))
+        XCTAssertTrue(
+            RegistryError.invalidModelName("X", rule: ModelName.rule).description.contains("1 to 64 characters"))
     }
 }

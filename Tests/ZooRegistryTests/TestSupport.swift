@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ZooRegistry
 
 /// A unique temporary file path, removed (with its WAL/SHM files) at teardown.
@@ -8,7 +9,8 @@ final class TempFiles {
     let directory: URL
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-registry-tests-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zoo-registry-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
@@ -38,19 +40,30 @@ struct TestRandom {
 enum Fixture {
     static func registry(_ registry: Registry, model: String = "dcgan-mnist") throws {
         try registry.registerArchitecture(name: "dcgan", version: 1, summary: "DCGAN", conditional: false, kind: "gan")
-        try registry.createModel(name: model, architecture: "dcgan", dataset: "mnist", hyperparameters: #"{"lr":0.0001}"#, seed: 42)
+        try registry.createModel(
+            name: model, architecture: "dcgan", dataset: "mnist", hyperparameters: #"{"lr":0.0001}"#, seed: 42)
     }
 
     static func checkpoint(epoch: Int, step: Int, seed: UInt64 = 1, size: Int = 64) -> CheckpointRecord {
         var random = TestRandom(state: seed)
         return CheckpointRecord(
-            epoch: epoch, step: step, isFinal: false, trainingPosition: Data([1, 2, 3, UInt8(epoch & 0xff)]), rngState: Data([9, 8, 7]),
+            epoch: epoch, step: step, isFinal: false, trainingPosition: Data([1, 2, 3, UInt8(epoch & 0xff)]),
+            rngState: Data([9, 8, 7]),
             tensors: [
-                TensorRecord(network: "generator", path: "dense.weight", shape: [size, 16], values: random.normals(size * 16, scale: 0.05)),
-                TensorRecord(network: "generator", path: "dense.bias", shape: [size], values: random.normals(size, scale: 0.01)),
-                TensorRecord(network: "discriminator", path: "out.weight", shape: [1, size], values: random.normals(size, scale: 0.1)),
+                TensorRecord(
+                    network: "generator", path: "dense.weight", shape: [size, 16],
+                    values: random.normals(size * 16, scale: 0.05)),
+                TensorRecord(
+                    network: "generator", path: "dense.bias", shape: [size], values: random.normals(size, scale: 0.01)),
+                TensorRecord(
+                    network: "discriminator", path: "out.weight", shape: [1, size],
+                    values: random.normals(size, scale: 0.1)),
             ],
-            log: [TrainingLogRow(epoch: epoch, step: step, metrics: [StepMetric("d_loss", 1.3), StepMetric("g_loss", 0.7)], seconds: 0.5)])
+            log: [
+                TrainingLogRow(
+                    epoch: epoch, step: step, metrics: [StepMetric("d_loss", 1.3), StepMetric("g_loss", 0.7)],
+                    seconds: 0.5)
+            ])
     }
 
     static func count(_ registry: Registry, _ table: String) throws -> Int {
@@ -58,8 +71,10 @@ enum Fixture {
     }
 }
 
-func XCTAssertThrowsRegistryError(_ expression: @autoclosure () throws -> Any, file: StaticString = #filePath, line: UInt = #line,
-                                  _ check: (RegistryError) -> Bool) {
+func XCTAssertThrowsRegistryError(
+    _ expression: @autoclosure () throws -> Any, file: StaticString = #filePath, line: UInt = #line,
+    _ check: (RegistryError) -> Bool
+) {
     do {
         _ = try expression()
         XCTFail("expected a RegistryError", file: file, line: line)

@@ -11,12 +11,16 @@ public final class Classifier: ImageClassifying {
         reference: "LeNet-style CNN (LeCun et al. 1998)",
         kind: .classifier, conditional: false, latentSize: 0,
         recipes: [
-            Recipe(Recipe.defaultName, "Adam 1e-3, batch 128, 6 epochs (99 % on the MNIST test set)",
-                   Hyperparameters(batchSize: 128, epochs: 6, generatorLearningRate: 1e-3, discriminatorLearningRate: 0,
-                                   extras: ["dropout": 0.4])),
+            Recipe(
+                Recipe.defaultName, "Adam 1e-3, batch 128, 6 epochs (99 % on the MNIST test set)",
+                Hyperparameters(
+                    batchSize: 128, epochs: 6, generatorLearningRate: 1e-3, discriminatorLearningRate: 0,
+                    extras: ["dropout": 0.4]))
         ],
-        hyperparameterHelp: [("batchSize", "images per step"), ("epochs", "passes over the training set"),
-                             ("generatorLearningRate", "Adam learning rate"), ("dropout", "dropout rate before each dense layer")],
+        hyperparameterHelp: [
+            ("batchSize", "images per step"), ("epochs", "passes over the training set"),
+            ("generatorLearningRate", "Adam learning rate"), ("dropout", "dropout rate before each dense layer"),
+        ],
         stepMetricNames: ["loss", "accuracy"])
 
     public static let featureCount = 128
@@ -39,14 +43,19 @@ public final class Classifier: ImageClassifying {
         let drop1 = Dropout(rate: dropout, rng: rng), drop2 = Dropout(rate: dropout, rng: rng)
         let relu1 = ReLU(), relu2 = ReLU(), relu3 = ReLU(), flatten = Flatten()
         // One network for training; the same layer objects split in two for feature extraction.
-        network = Sequential([("conv1", conv1), ("relu1", relu1), ("conv2", conv2), ("relu2", relu2),
-                              ("flatten", flatten), ("drop1", drop1), ("dense1", dense1), ("relu3", relu3),
-                              ("drop2", drop2), ("logits", logits)])
-        trunk = Sequential([("conv1", conv1), ("relu1", relu1), ("conv2", conv2), ("relu2", relu2),
-                            ("flatten", flatten), ("dense1", dense1), ("relu3", relu3)])
+        network = Sequential([
+            ("conv1", conv1), ("relu1", relu1), ("conv2", conv2), ("relu2", relu2),
+            ("flatten", flatten), ("drop1", drop1), ("dense1", dense1), ("relu3", relu3),
+            ("drop2", drop2), ("logits", logits),
+        ])
+        trunk = Sequential([
+            ("conv1", conv1), ("relu1", relu1), ("conv2", conv2), ("relu2", relu2),
+            ("flatten", flatten), ("dense1", dense1), ("relu3", relu3),
+        ])
         head = Sequential([("logits", logits)])
-        optimizer = Adam(parameters: network.trainableParameters, learningRate: h.generatorLearningRate,
-                         beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon)
+        optimizer = Adam(
+            parameters: network.trainableParameters, learningRate: h.generatorLearningRate,
+            beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon)
     }
 
     public var networks: [(name: String, network: Sequential)] { [("classifier", network)] }
@@ -66,7 +75,9 @@ public final class Classifier: ImageClassifying {
         }
         network.backward(dLogits, needs: .parameters)
         optimizer.step()
-        return StepResult([StepMetric("loss", Double(loss)), StepMetric("accuracy", Double(correct) / Double(logits.batch))])
+        return StepResult([
+            StepMetric("loss", Double(loss)), StepMetric("accuracy", Double(correct) / Double(logits.batch)),
+        ])
     }
 
     public func classify(_ images: Tensor) -> (probabilities: Tensor, features: Tensor) {

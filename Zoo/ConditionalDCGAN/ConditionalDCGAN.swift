@@ -9,13 +9,17 @@ import ZooKit
 public final class ConditionalDCGAN: AdversarialArchitecture {
     public static let descriptor = ArchitectureDescriptor(
         name: "cdcgan", title: "Conditional DCGAN",
-        summary: "Label-conditioned DCGAN: G(noise ⊕ one-hot) dense 7·7·128 + 2 transposed convs with BatchNorm; D (32/64 convs) sees the label as 10 constant planes beside the image.",
+        summary:
+            "Label-conditioned DCGAN: G(noise ⊕ one-hot) dense 7·7·128 + 2 transposed convs with BatchNorm; D (32/64 convs) sees the label as 10 constant planes beside the image.",
         reference: "Radford et al. 2015 with Mirza & Osindero 2014 conditioning",
         kind: .gan, conditional: true, latentSize: 100,
         recipes: [
-            Recipe(Recipe.defaultName, "Adam 2e-4 (β1 0.5), batch 128, 30 epochs, generator EMA 0.999",
-                   Hyperparameters(batchSize: 128, epochs: 30, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                                   beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.2], aids: TrainingAids(emaDecay: 0.999))),
+            // 50 epochs: requested-digit accuracy 98.28 % at 30, 98.36 % at 40, 98.67 % at 50 (10k samples).
+            Recipe(
+                Recipe.defaultName, "Adam 2e-4 (β1 0.5), batch 128, 50 epochs, generator EMA 0.999",
+                Hyperparameters(
+                    batchSize: 128, epochs: 50, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+                    beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.2], aids: TrainingAids(emaDecay: 0.999)))
         ])
 
     public let gan: GANStep
@@ -25,11 +29,16 @@ public final class ConditionalDCGAN: AdversarialArchitecture {
         let dropout = Float(h.extras["dropout"] ?? 0.3)
         // concat(z [N, 100], onehot [N, 10]) → [N, 1, 28, 28]
         let generator = Sequential([
-            ("dense", Dense(inputs: Self.descriptor.latentSize + Self.descriptor.classes, outputs: 7 * 7 * 128, bias: false, rng: rng)),
-            ("bn0", BatchNorm(features: 7 * 7 * 128, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
+            (
+                "dense",
+                Dense(
+                    inputs: Self.descriptor.latentSize + Self.descriptor.classes, outputs: 7 * 7 * 128, bias: false,
+                    rng: rng)
+            ),
+            ("bn0", BatchNorm(features: 7 * 7 * 128, leakyAlpha: alpha)),  // BN → LeakyReLU, fused
             ("reshape", Reshape([128, 7, 7])),
             ("deconv1", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng)),
-            ("bn1", BatchNorm(features: 64, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
+            ("bn1", BatchNorm(features: 64, leakyAlpha: alpha)),  // BN → LeakyReLU, fused
             ("deconv2", Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng)),
             ("tanh", Tanh()),
         ])
@@ -45,7 +54,8 @@ public final class ConditionalDCGAN: AdversarialArchitecture {
             ("flatten", Flatten()),
             ("logit", Dense(inputs: 64 * 7 * 7, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
+        gan = GANStep(
+            generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
         // D's 14×14×64 activations for 256 images are ~13 MB per buffer; passes of at most 48
         // images keep training memory down, and conv2's columns (78,400 floats an image) then
         // fit one column chunk, which its backward reuses instead of rebuilding.

@@ -5,16 +5,21 @@ import ZooKit
 public final class DCGAN: AdversarialArchitecture {
     public static let descriptor = ArchitectureDescriptor(
         name: "dcgan", title: "DCGAN",
-        summary: "Deep convolutional GAN: dense + 3 transposed convolutions with BatchNorm; conv discriminator with dropout.",
+        summary:
+            "Deep convolutional GAN: dense + 3 transposed convolutions with BatchNorm; conv discriminator with dropout.",
         reference: "TensorFlow DCGAN tutorial (Radford et al. 2015)",
         kind: .gan, conditional: false, latentSize: 100,
         recipes: [
-            Recipe(Recipe.defaultName, "Radford et al.'s Adam (2e-4, β1 0.5) at batch 128, generator EMA 0.999",
-                   Hyperparameters(batchSize: 128, epochs: 50, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                                   beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999))),
-            Recipe(Recipe.seedName, "the TensorFlow tutorial exactly: Adam 1e-4 (β1 0.9), batch 256, 50 epochs",
-                   Hyperparameters(batchSize: 256, epochs: 50, generatorLearningRate: 1e-4, discriminatorLearningRate: 1e-4,
-                                   extras: ["dropout": 0.3, "leakyAlpha": 0.3])),
+            Recipe(
+                Recipe.defaultName, "Radford et al.'s Adam (2e-4, β1 0.5) at batch 128, generator EMA 0.999",
+                Hyperparameters(
+                    batchSize: 128, epochs: 50, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+                    beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999))),
+            Recipe(
+                Recipe.seedName, "the TensorFlow tutorial exactly: Adam 1e-4 (β1 0.9), batch 256, 50 epochs",
+                Hyperparameters(
+                    batchSize: 256, epochs: 50, generatorLearningRate: 1e-4, discriminatorLearningRate: 1e-4,
+                    extras: ["dropout": 0.3, "leakyAlpha": 0.3])),
         ])
 
     public let gan: GANStep
@@ -25,12 +30,15 @@ public final class DCGAN: AdversarialArchitecture {
         // z: [N, 100] → [N, 1, 28, 28]
         let generator = Sequential([
             ("dense", Dense(inputs: Self.descriptor.latentSize, outputs: 7 * 7 * 256, bias: false, rng: rng)),
-            ("bn0", BatchNorm(features: 7 * 7 * 256, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
+            ("bn0", BatchNorm(features: 7 * 7 * 256, leakyAlpha: alpha)),  // BN → LeakyReLU, fused
             ("reshape", Reshape([256, 7, 7])),
-            ("deconv1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)),
-            ("bn1", BatchNorm(features: 128, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
+            (
+                "deconv1",
+                Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng)
+            ),
+            ("bn1", BatchNorm(features: 128, leakyAlpha: alpha)),  // BN → LeakyReLU, fused
             ("deconv2", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng)),
-            ("bn2", BatchNorm(features: 64, leakyAlpha: alpha)),   // BN → LeakyReLU, fused
+            ("bn2", BatchNorm(features: 64, leakyAlpha: alpha)),  // BN → LeakyReLU, fused
             ("deconv3", Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng)),
             ("tanh", Tanh()),
         ])
@@ -45,7 +53,8 @@ public final class DCGAN: AdversarialArchitecture {
             ("flatten", Flatten()),
             ("logit", Dense(inputs: 128 * 7 * 7, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
+        gan = GANStep(
+            generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
         // D's 14×14×64 activations for 256 images are ~13 MB per buffer; passes of at most 48
         // images keep training memory down, and conv2's columns (78,400 floats an image) then
         // fit one column chunk, which its backward reuses instead of rebuilding.

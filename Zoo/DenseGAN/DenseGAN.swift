@@ -10,12 +10,17 @@ public final class DenseGAN: AdversarialArchitecture {
         reference: "Goodfellow et al. 2014; seed \"GANs module\"",
         kind: .gan, conditional: false, latentSize: 100,
         recipes: [
-            Recipe(Recipe.defaultName, "Adam 2e-4 (β1 0.5), batch 128, 100 epochs, label smoothing 0.1, generator EMA 0.999 (the seed's 1e-3 does not train)",
-                   Hyperparameters(batchSize: 128, epochs: 100, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                                   beta1: 0.5, extras: ["leakyAlpha": 0.2], aids: TrainingAids(labelSmoothing: 0.1, emaDecay: 0.999))),
-            Recipe(Recipe.seedName, "the seed module's values: Adam 1e-3 (β1 0.9), batch 256, 20 epochs",
-                   Hyperparameters(batchSize: 256, epochs: 20, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3,
-                                   extras: ["leakyAlpha": 0.2])),
+            Recipe(
+                Recipe.defaultName,
+                "Adam 2e-4 (β1 0.5), batch 128, 100 epochs, label smoothing 0.1, generator EMA 0.999 (the seed's 1e-3 does not train)",
+                Hyperparameters(
+                    batchSize: 128, epochs: 100, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+                    beta1: 0.5, extras: ["leakyAlpha": 0.2], aids: TrainingAids(labelSmoothing: 0.1, emaDecay: 0.999))),
+            Recipe(
+                Recipe.seedName, "the seed module's values: Adam 1e-3 (β1 0.9), batch 256, 20 epochs",
+                Hyperparameters(
+                    batchSize: 256, epochs: 20, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3,
+                    extras: ["leakyAlpha": 0.2])),
         ])
 
     public let gan: GANStep
@@ -24,9 +29,12 @@ public final class DenseGAN: AdversarialArchitecture {
         let alpha = Float(h.extras["leakyAlpha"] ?? 0.2)
         // z: [N, 100] → [N, 1, 28, 28]
         let generator = Sequential([
-            ("dense1", Dense(inputs: Self.descriptor.latentSize, outputs: 256, rng: rng)), ("act1", LeakyReLU(alpha: alpha)), ("bn1", BatchNorm(features: 256)),
-            ("dense2", Dense(inputs: 256, outputs: 512, rng: rng)), ("act2", LeakyReLU(alpha: alpha)), ("bn2", BatchNorm(features: 512)),
-            ("dense3", Dense(inputs: 512, outputs: 1024, rng: rng)), ("act3", LeakyReLU(alpha: alpha)), ("bn3", BatchNorm(features: 1024)),
+            ("dense1", Dense(inputs: Self.descriptor.latentSize, outputs: 256, rng: rng)),
+            ("act1", LeakyReLU(alpha: alpha)), ("bn1", BatchNorm(features: 256)),
+            ("dense2", Dense(inputs: 256, outputs: 512, rng: rng)), ("act2", LeakyReLU(alpha: alpha)),
+            ("bn2", BatchNorm(features: 512)),
+            ("dense3", Dense(inputs: 512, outputs: 1024, rng: rng)), ("act3", LeakyReLU(alpha: alpha)),
+            ("bn3", BatchNorm(features: 1024)),
             ("dense4", Dense(inputs: 1024, outputs: 784, rng: rng)), ("tanh", Tanh()),
             ("reshape", Reshape([1, 28, 28])),
         ])
@@ -37,6 +45,7 @@ public final class DenseGAN: AdversarialArchitecture {
             ("dense2", Dense(inputs: 512, outputs: 256, rng: rng)), ("act2", LeakyReLU(alpha: alpha)),
             ("logit", Dense(inputs: 256, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
+        gan = GANStep(
+            generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
     }
 }

@@ -13,12 +13,18 @@ public final class SimpleGAN: AdversarialArchitecture {
         recipes: [
             // Two time scales: with one rate for both (2e-4) the samples stay speckled and the
             // score levels off near 6.7; G at 4e-4 and D at 1e-4 passes 8 by epoch 50.
-            Recipe(Recipe.defaultName, "Adam G 4e-4, D 1e-4 (β1 0.5), batch 64, 100 epochs, label smoothing 0.1, generator EMA 0.999; the joint step",
-                   Hyperparameters(batchSize: 64, epochs: 100, generatorLearningRate: 4e-4, discriminatorLearningRate: 1e-4,
-                                   beta1: 0.5, aids: TrainingAids(labelSmoothing: 0.1, emaDecay: 0.999))),
-            Recipe(Recipe.seedName, "the article's loop: batches of 32, D on a real then a fake batch (two updates), then G; Keras Adam 1e-3",
-                   Hyperparameters(batchSize: 32, epochs: 30, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3,
-                                   loop: .keras)),
+            Recipe(
+                Recipe.defaultName,
+                "Adam G 4e-4, D 1e-4 (β1 0.5), batch 64, 100 epochs, label smoothing 0.1, generator EMA 0.999; the joint step",
+                Hyperparameters(
+                    batchSize: 64, epochs: 100, generatorLearningRate: 4e-4, discriminatorLearningRate: 1e-4,
+                    beta1: 0.5, aids: TrainingAids(labelSmoothing: 0.1, emaDecay: 0.999))),
+            Recipe(
+                Recipe.seedName,
+                "the article's loop: batches of 32, D on a real then a fake batch (two updates), then G; Keras Adam 1e-3",
+                Hyperparameters(
+                    batchSize: 32, epochs: 30, generatorLearningRate: 1e-3, discriminatorLearningRate: 1e-3,
+                    loop: .keras)),
         ])
 
     public let gan: GANStep
@@ -38,6 +44,7 @@ public final class SimpleGAN: AdversarialArchitecture {
             ("dense2", Dense(inputs: 256, outputs: 128, rng: rng)), ("relu2", ReLU()),
             ("logit", Dense(inputs: 128, outputs: 1, rng: rng)),
         ])
-        gan = GANStep(generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
+        gan = GANStep(
+            generator: generator, discriminator: discriminator, hyperparameters: h, descriptor: Self.descriptor)
     }
 }

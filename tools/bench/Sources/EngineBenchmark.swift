@@ -1,12 +1,12 @@
+import CBLAS
 import Foundation
 import ZooEngine
-import CBLAS
 
 /// GEMM throughput on the DCGAN shapes and forward+backward time per DCGAN layer at
 /// batch 256: the numbers `zoo-bench engine` prints. A benchmark, not a test.
 enum EngineBenchmark {
     static func time(_ repeats: Int, _ body: () -> Void) -> Double {
-        body()   // warm-up: buffers sized, pages touched
+        body()  // warm-up: buffers sized, pages touched
         var samples: [Double] = []
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -28,7 +28,8 @@ enum EngineBenchmark {
         }
         let deconv1 = ConvGeometry(channels: 128, height: 7, width: 7, kernel: 5, stride: 1, outHeight: 7, outWidth: 7)
         let deconv2 = ConvGeometry(channels: 64, height: 14, width: 14, kernel: 5, stride: 2, outHeight: 7, outWidth: 7)
-        let deconv3 = ConvGeometry(channels: 1, height: 28, width: 28, kernel: 5, stride: 2, outHeight: 14, outWidth: 14)
+        let deconv3 = ConvGeometry(
+            channels: 1, height: 28, width: 28, kernel: 5, stride: 2, outHeight: 14, outWidth: 14)
         let conv1 = ConvGeometry.same(channels: 1, height: 28, width: 28, kernel: 5, stride: 2)
         let conv2 = ConvGeometry.same(channels: 64, height: 14, width: 14, kernel: 5, stride: 2)
         // (name, m, n, k) of the forward GEMMs of each DCGAN layer: one column chunk each.
@@ -49,25 +50,47 @@ enum EngineBenchmark {
             rng.fillUniform(a, -1, 1); rng.fillUniform(b, -1, 1)
             let seconds = time(repeats) { gemm(m: m, n: n, k: k, a.data, lda: k, b.data, ldb: n, c.data, ldc: n) }
             let gflops = 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9
-            lines.append(String(format: "%-46@ %6d×%6d×%5d  %8.2f  %8.1f", name as NSString, m, n, k, seconds * 1e3, gflops))
+            lines.append(
+                String(format: "%-46@ %6d×%6d×%5d  %8.2f  %8.1f", name as NSString, m, n, k, seconds * 1e3, gflops))
         }
         lines.append("")
         lines.append("DCGAN layer forward + backward (input and weight gradients)     ms")
         lines.append(String(format: "(D layers: one %d-image pass × %.0f passes per step)", dChunk, dPasses))
         let rng = RandomSource(seed: 2)
         let layers: [(String, Layer, [Int], Double)] = [
-            ("G dense 100→12544 (no bias)", Dense(inputs: 100, outputs: 12544, bias: false, rng: rng), [batch, 100], 1),
+            (
+                "G dense 100→12544 (no bias)", Dense(inputs: 100, outputs: 12544, bias: false, rng: rng), [batch, 100],
+                1
+            ),
             ("G BatchNorm+LeakyReLU 12544", BatchNorm(features: 12544, leakyAlpha: 0.3), [batch, 12544], 1),
-            ("G deconv1 256→128 k5 s1", Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng), [batch, 256, 7, 7], 1),
+            (
+                "G deconv1 256→128 k5 s1",
+                Conv2DTranspose(inChannels: 256, outChannels: 128, kernel: 5, stride: 1, bias: false, rng: rng),
+                [batch, 256, 7, 7], 1
+            ),
             ("G BatchNorm+LeakyReLU 128 (7×7)", BatchNorm(features: 128, leakyAlpha: 0.3), [batch, 128, 7, 7], 1),
-            ("G deconv2 128→64 k5 s2", Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng), [batch, 128, 7, 7], 1),
+            (
+                "G deconv2 128→64 k5 s2",
+                Conv2DTranspose(inChannels: 128, outChannels: 64, kernel: 5, stride: 2, bias: false, rng: rng),
+                [batch, 128, 7, 7], 1
+            ),
             ("G BatchNorm+LeakyReLU 64 (14×14)", BatchNorm(features: 64, leakyAlpha: 0.3), [batch, 64, 14, 14], 1),
-            ("G deconv3 64→1 k5 s2", Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng), [batch, 64, 14, 14], 1),
+            (
+                "G deconv3 64→1 k5 s2",
+                Conv2DTranspose(inChannels: 64, outChannels: 1, kernel: 5, stride: 2, bias: false, rng: rng),
+                [batch, 64, 14, 14], 1
+            ),
             ("G tanh [N,1,28,28]", Tanh(), [batch, 1, 28, 28], 1),
-            ("D conv1 1→64 k5 s2", Conv2D(inChannels: 1, outChannels: 64, kernel: 5, stride: 2, rng: rng), [dChunk, 1, 28, 28], dPasses),
+            (
+                "D conv1 1→64 k5 s2", Conv2D(inChannels: 1, outChannels: 64, kernel: 5, stride: 2, rng: rng),
+                [dChunk, 1, 28, 28], dPasses
+            ),
             ("D LeakyReLU [·,64,14,14]", LeakyReLU(alpha: 0.3), [dChunk, 64, 14, 14], dPasses),
             ("D dropout [·,64,14,14]", Dropout(rate: 0.3, rng: rng), [dChunk, 64, 14, 14], dPasses),
-            ("D conv2 64→128 k5 s2", Conv2D(inChannels: 64, outChannels: 128, kernel: 5, stride: 2, rng: rng), [dChunk, 64, 14, 14], dPasses),
+            (
+                "D conv2 64→128 k5 s2", Conv2D(inChannels: 64, outChannels: 128, kernel: 5, stride: 2, rng: rng),
+                [dChunk, 64, 14, 14], dPasses
+            ),
             ("D LeakyReLU [·,128,7,7]", LeakyReLU(alpha: 0.3), [dChunk, 128, 7, 7], dPasses),
             ("D dropout [·,128,7,7]", Dropout(rate: 0.3, rng: rng), [dChunk, 128, 7, 7], dPasses),
             ("D dense 6272→1", Dense(inputs: 6272, outputs: 1, rng: rng), [dChunk, 6272], dPasses),
@@ -77,7 +100,10 @@ enum EngineBenchmark {
             let pass = forwardBackward(layer, shape, rng: rng)
             let seconds = time(repeats) { pass(.all) }
             total += seconds * times
-            lines.append(String(format: "%-58@ %8.2f", (times == 1 ? name : "\(name) ×\(Int(times))") as NSString, seconds * times * 1e3))
+            lines.append(
+                String(
+                    format: "%-58@ %8.2f", (times == 1 ? name : "\(name) ×\(Int(times))") as NSString,
+                    seconds * times * 1e3))
         }
         lines.append(String(format: "%-58@ %8.2f", "sum of layers" as NSString, total * 1e3))
         lines.append("")
@@ -98,7 +124,10 @@ enum EngineBenchmark {
             ("G ReLU 128", ReLU(), [slice, 128], [.all]),
             ("G dense 128→784", Dense(inputs: 128, outputs: 784, rng: rng), [slice, 128], [.all]),
             ("G tanh 784", Tanh(), [slice, 784], [.all]),
-            ("D dense 794→256 (real, fake)", Dense(inputs: 794, outputs: 256, rng: rng), [slice, 794], [.parameters, .all]),
+            (
+                "D dense 794→256 (real, fake)", Dense(inputs: 794, outputs: 256, rng: rng), [slice, 794],
+                [.parameters, .all]
+            ),
             ("D ReLU 256 (real, fake)", ReLU(), [slice, 256], [.all, .all]),
             ("D dense 256→128 (real, fake)", Dense(inputs: 256, outputs: 128, rng: rng), [slice, 256], [.all, .all]),
             ("D ReLU 128 (real, fake)", ReLU(), [slice, 128], [.all, .all]),
@@ -117,7 +146,9 @@ enum EngineBenchmark {
         let parameters = shapes.map { Parameter("w", shape: $0) }
         let adam = Adam(parameters: parameters, learningRate: 1e-3)
         let adamSeconds = time(repeats) { adam.step() }
-        lines.append(String(format: "%-58@ %8.3f", "Adam, G and D (351,889 weights, all threads)" as NSString, adamSeconds * 1e3))
+        lines.append(
+            String(format: "%-58@ %8.3f", "Adam, G and D (351,889 weights, all threads)" as NSString, adamSeconds * 1e3)
+        )
         return lines
     }
 

@@ -33,7 +33,8 @@ func architecture(_ args: [String]) throws -> (bench: String, type: any Architec
     return (bench, try builtinCatalog.lookup(name))
 }
 
-func make(_ type: any Architecture.Type, batch: Int, seed: UInt64 = 1) throws -> (any Architecture, RandomSource, Batch) {
+func make(_ type: any Architecture.Type, batch: Int, seed: UInt64 = 1) throws -> (any Architecture, RandomSource, Batch)
+{
     let rng = RandomSource(seed: seed)
     // The seeds' values: the peers run the seed networks as the seeds train them.
     var h = (try? type.descriptor.recipe(named: Recipe.seedName))?.hyperparameters ?? type.descriptor.defaults
@@ -79,7 +80,9 @@ func run(_ args: [String]) throws {
         let warmup = try intOption("warmup", args, default: 3)
         let (model, rng, data) = try make(type, batch: batch)
         // --serial-d: D's passes with split GEMMs instead of parallel slices (an A/B switch).
-        if args.contains("--serial-d"), let gan = model as? any AdversarialArchitecture { gan.gan.parallelDiscriminator = false }
+        if args.contains("--serial-d"), let gan = model as? any AdversarialArchitecture {
+            gan.gan.parallelDiscriminator = false
+        }
         for _ in 0..<warmup { _ = model.trainStep(data, rng: rng) }
         var times: [Double] = []
         for _ in 0..<steps {
@@ -87,8 +90,13 @@ func run(_ args: [String]) throws {
             _ = model.trainStep(data, rng: rng)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        emit(["framework": "zoo", "arch": bench, "batch": batch, "median_ms": median(times), "p10_ms": percentile(times, 0.1),
-              "p90_ms": percentile(times, 0.9), "steps": steps, "blas_core": BLASKernels.current, "threads": Threads.count], json: json)
+        emit(
+            [
+                "framework": "zoo", "arch": bench, "batch": batch, "median_ms": median(times),
+                "p10_ms": percentile(times, 0.1),
+                "p90_ms": percentile(times, 0.9), "steps": steps, "blas_core": BLASKernels.current,
+                "threads": Threads.count,
+            ], json: json)
     case "infer":
         let (bench, type) = try architecture(args)
         let batch = try intOption("batch", args, default: 256)
@@ -103,7 +111,9 @@ func run(_ args: [String]) throws {
             _ = generator.generate(noise: noise, labels: labels)
             if i >= 3 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
         }
-        emit(["framework": "zoo", "arch": bench, "batch": batch, "images_per_s": Double(batch) / median(times)], json: json)
+        emit(
+            ["framework": "zoo", "arch": bench, "batch": batch, "images_per_s": Double(batch) / median(times)],
+            json: json)
     case "rss":
         let (bench, type) = try architecture(args)
         let batch = try intOption("batch", args, default: 256)
@@ -117,13 +127,17 @@ func run(_ args: [String]) throws {
         let type = try builtinCatalog.lookup("dcgan")
         let (model, rng, _) = try make(type, batch: 256)
         let store = ModelStore(registry: try Registry(path: out), catalog: builtinCatalog)
-        try store.save(model, name: "bench-dcgan", hyperparameters: type.descriptor.defaults, seed: 1, rng: rng,
-                       description: "untrained DCGAN for the cold-start benchmark")
+        try store.save(
+            model, name: "bench-dcgan", hyperparameters: type.descriptor.defaults, seed: 1, rng: rng,
+            description: "untrained DCGAN for the cold-start benchmark")
         print("wrote \(out) with model bench-dcgan")
     case "engine":
         print(EngineBenchmark.run())
-        let gemm = Threads.ownGEMMThreads ? "the engine's threads, single-threaded OpenBLAS per block" : "OpenBLAS's threads"
-        print("GEMM threading: \(gemm); OpenBLAS worker threads: \(Threads.ownGEMMThreads ? "stopped at start-up" : "running")")
+        let gemm =
+            Threads.ownGEMMThreads ? "the engine's threads, single-threaded OpenBLAS per block" : "OpenBLAS's threads"
+        print(
+            "GEMM threading: \(gemm); OpenBLAS worker threads: \(Threads.ownGEMMThreads ? "stopped at start-up" : "running")"
+        )
     default:
         throw BenchError(description: "unknown command \(command); use step, infer, rss, prepare-registry or engine")
     }

@@ -16,7 +16,8 @@ do {
     let store = ModelStore(registry: try Registry(path: registryPath, readOnly: true), catalog: builtinCatalog)
     let images = try store.generate(model: model, count: 16, labels: Array(repeating: digit, count: 16), seed: 7)
     let grid = ImageGrid.tile(images, rows: 4, cols: 4, scale: 2)
-    try ImageGrid.pngData(pixels: grid.pixels, width: grid.width, height: grid.height).write(to: URL(fileURLWithPath: output))
+    try ImageGrid.pngData(pixels: grid.pixels, width: grid.width, height: grid.height).write(
+        to: URL(fileURLWithPath: output))
     print("Wrote \(output): 16 × digit \(digit) by \(model) (\(grid.width)×\(grid.height))")
 } catch {
     FileHandle.standardError.write(Data("draw-digit: \(error)\n".utf8))
