@@ -77,6 +77,44 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
             ("beta1, beta2, epsilon", "Adam moment decay rates and epsilon (Keras defaults)"),
         ] + TrainingAids.help
 
+    /// The ranges a run accepts. The messages name the flags; stored values (a model from
+    /// someone else's file) are held to the same ranges when they are decoded.
+    public func validate() throws {
+        guard (1...8192).contains(batchSize) else {
+            throw ZooError.invalidHyperparameter("--batch-size \(batchSize) must be in 1...8192")
+        }
+        guard (1...10_000).contains(epochs) else {
+            throw ZooError.invalidHyperparameter("--epochs \(epochs) must be in 1...10000")
+        }
+        for (flag, rate) in [
+            ("--generator-lr", generatorLearningRate), ("--discriminator-lr", discriminatorLearningRate),
+        ] {
+            guard rate.isFinite, rate >= 0, rate < 1 else {
+                throw ZooError.invalidHyperparameter("\(flag) \(rate) must be in [0, 1)")
+            }
+        }
+        for (flag, beta) in [("--beta1", beta1), ("beta2", beta2)] {
+            guard beta.isFinite, beta >= 0, beta < 1 else {
+                throw ZooError.invalidHyperparameter("\(flag) \(beta) must be in [0, 1)")
+            }
+        }
+        guard epsilon.isFinite, epsilon > 0, epsilon < 1 else {
+            throw ZooError.invalidHyperparameter("epsilon \(epsilon) must be in (0, 1)")
+        }
+        // The extras the plugins read have their layers' ranges (a Dropout refuses a rate of
+        // 1 or more); any other is at least a finite, moderate number.
+        let ranges: [String: (range: ClosedRange<Double>, text: String)] = [
+            "dropout": (0...0.99, "[0, 0.99]"), "leakyAlpha": (0...1, "[0, 1]"),
+        ]
+        for (name, value) in extras.sorted(by: { $0.key < $1.key }) {
+            let range = ranges[name] ?? (-1e6...1e6, "[-1e6, 1e6]")
+            guard value.isFinite, range.range.contains(value) else {
+                throw ZooError.invalidHyperparameter("\(name) \(value) must be in \(range.text)")
+            }
+        }
+        try aids.validate()
+    }
+
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -85,11 +123,16 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     }
 
     public static func decode(json: String, model: String) throws -> Hyperparameters {
+        let decoded: Hyperparameters
         do {
-            return try JSONDecoder().decode(Hyperparameters.self, from: Data(json.utf8))
+            decoded = try JSONDecoder().decode(Hyperparameters.self, from: Data(json.utf8))
         } catch {
             throw ZooError.corruptModel(model, "its hyperparameters JSON does not parse (\(error))")
         }
+        do { try decoded.validate() } catch {
+            throw ZooError.corruptModel(model, "its stored hyperparameters are out of range (\(error))")
+        }
+        return decoded
     }
 }
 

@@ -133,22 +133,7 @@ public final class Trainer {
         if let lr = request.generatorLearningRate { h.generatorLearningRate = lr }
         if let lr = request.discriminatorLearningRate { h.discriminatorLearningRate = lr }
         if let b = request.beta1 { h.beta1 = b }
-        for (name, lr) in [
-            ("--generator-lr", h.generatorLearningRate), ("--discriminator-lr", h.discriminatorLearningRate),
-        ] {
-            guard lr >= 0, lr < 1, lr.isFinite else {
-                throw ZooError.invalidHyperparameter("\(name) \(lr) must be in [0, 1)")
-            }
-        }
-        guard h.beta1 >= 0, h.beta1 < 1 else {
-            throw ZooError.invalidHyperparameter("--beta1 \(h.beta1) must be in [0, 1)")
-        }
-        guard h.epochs >= 1, h.epochs <= 10_000 else {
-            throw ZooError.invalidHyperparameter("--epochs \(h.epochs) must be in 1...10000")
-        }
-        guard h.batchSize >= 1, h.batchSize <= 8192 else {
-            throw ZooError.invalidHyperparameter("--batch-size \(h.batchSize) must be in 1...8192")
-        }
+        try h.validate()
         if let k = request.checkpointEvery, k < 1 {
             throw ZooError.invalidHyperparameter("--checkpoint-every \(k) must be ≥ 1")
         }
@@ -176,14 +161,27 @@ public final class Trainer {
         -> TrainingOutcome
     {
         let loaded = try store.load(name, withOptimizer: true)
-        var h = loaded.hyperparameters
-        // Values read from a file (an imported model) are checked as the flags of a new run are.
-        do { try h.aids.validate() } catch {
-            throw ZooError.corruptModel(name, "its stored training aids are invalid (\(error))")
+        var h = loaded.hyperparameters  // validated as it was decoded
+        let p = loaded.position
+        // A position read from a file (an imported model) sizes the loop, the batches and the
+        // data read: it must be the one a run of these hyperparameters writes.
+        guard (1...100_000_000).contains(p.datasetSize),
+            p.stepsPerEpoch == Self.stepsPerEpoch(p.datasetSize, h.batchSize),
+            (0..<p.stepsPerEpoch).contains(p.stepInEpoch), (0...10_000).contains(p.epoch),
+            p.globalStep == p.epoch * p.stepsPerEpoch + p.stepInEpoch, p.epochSums.steps == p.stepInEpoch
+        else {
+            throw ZooError.corruptModel(
+                name,
+                "its training position is inconsistent (epoch \(p.epoch), step \(p.stepInEpoch) of \(p.stepsPerEpoch), "
+                    + "global step \(p.globalStep), \(p.datasetSize) images at batch \(h.batchSize)), so it cannot be resumed"
+            )
         }
         let target = epochs ?? h.epochs
-        guard target > loaded.position.epoch || loaded.position.stepInEpoch > 0 else {
-            throw ZooError.alreadyTrained(model: name, epochs: loaded.position.epoch)
+        guard (1...10_000).contains(target) else {
+            throw ZooError.invalidHyperparameter("--epochs \(target) must be in 1...10000")
+        }
+        guard target > p.epoch || p.stepInEpoch > 0 else {
+            throw ZooError.alreadyTrained(model: name, epochs: p.epoch)
         }
         h.epochs = target
         let dataset = DatasetChoice(rawValue: loaded.info.dataset) ?? .mnist

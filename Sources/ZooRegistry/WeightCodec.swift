@@ -58,13 +58,46 @@ enum WeightCodec {
         blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
         sha256: String, elementCount: Int, portable: Bool = false
     ) throws -> [Float] {
+        // The stored sizes are checked before they size the allocation: a crafted shape of
+        // 10^13 elements is a typed error here, not a 40 TB allocation.
+        _ = try checkSizes(
+            dtype: name, codec: codec, rawBytes: rawBytes, blobSize: blobSize, elementCount: elementCount)
         // Capacity ≥ 1 so there is always a pointer: an empty tensor is still checked.
-        try [Float](unsafeUninitializedCapacity: max(elementCount, 1)) { buffer, initialized in
+        return try [Float](unsafeUninitializedCapacity: max(elementCount, 1)) { buffer, initialized in
             try decode(
                 blobSize: blobSize, read: read, dtype: name, codec: codec, rawBytes: rawBytes, sha256: sha256,
                 elementCount: elementCount, into: buffer.baseAddress!, portable: portable)
             initialized = elementCount
         }
+    }
+
+    /// The most elements one stored tensor may have (2^30: 4 GB of float32, far above any
+    /// network here); more is a crafted or corrupt row.
+    static let maximumElements = 1 << 30
+
+    /// Checks a row's metadata against itself before anything is allocated or inflated:
+    /// known codec and dtype, a sane element count, raw bytes equal to count × dtype size, and
+    /// no more inflation than zlib can give (a zlib bomb's claim is refused here).
+    static func checkSizes(dtype name: String, codec: String, rawBytes: Int, blobSize: Int, elementCount: Int) throws
+        -> DType
+    {
+        guard knownCodecs.contains(codec) else {
+            throw Failure(reason: "unknown codec \"\(codec)\" (written by a newer zoo?)")
+        }
+        guard let dtype = DType(rawValue: name) else { throw Failure(reason: "unknown dtype \"\(name)\"") }
+        guard elementCount >= 0, elementCount <= maximumElements else {
+            throw Failure(
+                reason: "\(elementCount) elements is more than any tensor of a zoo model (at most \(maximumElements))")
+        }
+        let (expected, overflow) = elementCount.multipliedReportingOverflow(by: dtype.size)
+        guard !overflow, expected == rawBytes else {
+            throw Failure(
+                reason: "raw size \(rawBytes) bytes does not match shape (\(elementCount) × \(dtype.size) bytes)")
+        }
+        guard rawBytes <= max(blobSize, 64) * maxInflation else {
+            throw Failure(reason: "claims \(rawBytes) bytes from a \(blobSize)-byte blob")
+        }
+        return dtype
     }
 
     /// Pulls a stored blob's bytes in order: fills the whole buffer from `offset`.
@@ -82,18 +115,8 @@ enum WeightCodec {
         blobSize: Int, read: @escaping BlobReader, dtype name: String, codec: String, rawBytes: Int,
         sha256: String, elementCount: Int, into out: UnsafeMutablePointer<Float>, portable: Bool = false
     ) throws {
-        guard knownCodecs.contains(codec) else {
-            throw Failure(reason: "unknown codec \"\(codec)\" (written by a newer zoo?)")
-        }
-        guard let dtype = DType(rawValue: name) else { throw Failure(reason: "unknown dtype \"\(name)\"") }
-        let (expected, overflow) = elementCount.multipliedReportingOverflow(by: dtype.size)
-        guard !overflow, expected == rawBytes else {
-            throw Failure(
-                reason: "raw size \(rawBytes) bytes does not match shape (\(elementCount) × \(dtype.size) bytes)")
-        }
-        guard rawBytes <= max(blobSize, 64) * maxInflation else {
-            throw Failure(reason: "claims \(rawBytes) bytes from a \(blobSize)-byte blob")
-        }
+        let dtype = try checkSizes(
+            dtype: name, codec: codec, rawBytes: rawBytes, blobSize: blobSize, elementCount: elementCount)
         let n = elementCount, planes = dtype.size
         let source = try InflateSource(blobSize: blobSize, read: read)
         let bytes = UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self)

@@ -327,6 +327,65 @@ final class TrainingAidsTests: XCTestCase {
         }
     }
 
+    /// The hostile-files audit's reproductions (issue: crafted imports): a stored batch size of
+    /// −1, 0 or 10^12, a dropout of 5, and training positions that would index past a batch or
+    /// loop forever are refused with a typed error that names the model, never run.
+    func testResumeRefusesCraftedHyperparametersAndPositions() throws {
+        let store = try Fixtures.store(at: directory)
+        var request = TrainingRequest(architecture: "cgan", name: "crafted", dataDirectory: directory.path)
+        request.epochs = 1; request.batchSize = 32
+        _ = try Trainer(store: store).train(request)
+        let original = try store.sqlite.model(named: "crafted").hyperparameters
+        func refused(_ what: String, expecting text: String) {
+            XCTAssertThrowsError(
+                try Trainer(store: store).resume(
+                    "crafted", epochs: 2, dataDirectory: directory.path, checkpointEvery: nil),
+                what
+            ) { error in
+                guard case ZooError.corruptModel(let model, _) = error, model == "crafted" else {
+                    return XCTFail("\(what): \(error)")
+                }
+                XCTAssertTrue("\(error)".contains(text), "\(what): \(error)")
+            }
+        }
+        for (key, value) in [("batchSize", "-1"), ("batchSize", "0"), ("batchSize", "1000000000000")] {
+            try store.sqlite.updateHyperparameters(
+                "crafted", json: original.replacingOccurrences(of: "\"batchSize\":32", with: "\"\(key)\":\(value)"))
+            refused("batchSize \(value)", expecting: "--batch-size")
+        }
+        var h = try Hyperparameters.decode(json: original, model: "crafted")
+        h.extras["dropout"] = 5
+        try store.sqlite.updateHyperparameters("crafted", json: h.json())
+        refused("dropout 5", expecting: "dropout 5")
+        XCTAssertThrowsError(try store.generate(model: "crafted", count: 2, seed: 0), "a load of any kind refuses it")
+        try store.sqlite.updateHyperparameters("crafted", json: original)
+
+        let latest = try store.sqlite.loadCheckpoint(model: "crafted")
+        let good = try JSONDecoder().decode(TrainingPosition.self, from: latest.trainingPosition)
+        var step = latest.step
+        for (label, edit) in [
+            (
+                "step 1000 of 2000",
+                { (p: inout TrainingPosition) in
+                    p.stepInEpoch = 1000; p.stepsPerEpoch = 2000
+                }
+            ),
+            ("step 50 past the epoch", { (p: inout TrainingPosition) in p.stepInEpoch = 50 }),
+            ("no steps per epoch", { (p: inout TrainingPosition) in p.stepsPerEpoch = 0 }),
+            ("a negative epoch", { (p: inout TrainingPosition) in p.epoch = -3 }),
+        ] as [(String, (inout TrainingPosition) -> Void)] {
+            var crafted = good
+            edit(&crafted)
+            step += 1
+            var record = latest
+            record.step = step
+            record.trainingPosition = try JSONEncoder().encode(crafted)
+            record.log = []
+            try store.sqlite.saveCheckpoint(model: "crafted", record)
+            refused(label, expecting: "training position is inconsistent")
+        }
+    }
+
     // MARK: Recipes
 
     /// `--recipe seed` gives the seeds' literal values (DESIGN.md), and the model says so.

@@ -173,6 +173,28 @@ final class CodecTests: XCTestCase {
         }
     }
 
+    /// A row edited to claim an absurd shape (10^13 elements) or a zlib bomb's raw size is
+    /// refused from its metadata, before anything that size is allocated or inflated.
+    func testAbsurdSizesAreRefusedBeforeAllocating() throws {
+        let registry = try Registry.inMemory()
+        try Fixture.registry(registry)
+        try registry.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 1, step: 10))
+        try registry.db.run("UPDATE tensors SET shape = '[100000000,100000]' WHERE path = 'dense.weight'")
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "dcgan-mnist")) {
+            "\($0)".contains("generator/dense.weight") && "\($0)".contains("more than any tensor")
+        }
+        try registry.db.run(
+            "UPDATE tensors SET shape = '[64,16]', raw_bytes = 4096 * 1100000 WHERE path = 'dense.weight'")
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "dcgan-mnist")) {
+            "\($0)".contains("does not match shape")
+        }
+        try registry.db.run(
+            "UPDATE tensors SET shape = '[4096,4096]', raw_bytes = 4096 * 4096 * 4 WHERE path = 'dense.weight'")
+        XCTAssertThrowsRegistryError(try registry.loadCheckpoint(model: "dcgan-mnist")) {
+            "\($0)".contains("-byte blob")
+        }
+    }
+
     func testCorruptBlobNamesTheTensor() throws {
         let registry = try Registry.inMemory()
         try Fixture.registry(registry)
