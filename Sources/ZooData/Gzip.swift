@@ -14,7 +14,8 @@ enum Gzip {
     }
 
     /// - Parameter maxBytes: stop instead of exhausting memory on a "gzip bomb".
-    static func decompress(_ input: [UInt8], maxBytes: Int = 1 << 33) throws -> [UInt8] {
+    /// - Parameter prefix: return once this many bytes are out (a header), inflating no more.
+    static func decompress(_ input: [UInt8], maxBytes: Int = 1 << 33, prefix: Int? = nil) throws -> [UInt8] {
         // zlib counts input in 32-bit units; IDX files are far below that.
         guard input.count < Int(UInt32.max) else {
             throw GzipError(description: "compressed file is larger than 4 GiB")
@@ -41,6 +42,7 @@ enum Gzip {
                 }
                 let produced = chunk - Int(stream.avail_out)
                 output.append(contentsOf: buffer[0..<produced])
+                if let prefix, output.count >= prefix { return }
                 guard output.count <= maxBytes else {
                     throw GzipError(description: "decompresses to more than \(maxBytes) bytes")
                 }
@@ -60,6 +62,7 @@ enum Gzip {
                 }
             }
         }
+        if let prefix, output.count > prefix { return Array(output.prefix(prefix)) }
         return output
     }
 

@@ -24,6 +24,8 @@ public enum IDX {
     static let labelsMagic: UInt32 = 0x0000_0801
     static let maxCount = 10_000_000
     static let maxSide = 1024
+    /// The most pixel bytes one images file may hold (MNIST's training set has 47 MB).
+    static let maxBytes = 1 << 31
 
     public static func load(directory: String, split: Split, limit: Int? = nil) throws -> Dataset {
         try load(
@@ -44,27 +46,38 @@ public enum IDX {
     }
 
     public static func readImages(path: String) throws -> (count: Int, rows: Int, cols: Int, bytes: [UInt8]) {
-        let file = try readFile(path)
-        try checkMagic(file, expected: imagesMagic, headerSize: 16, path: path)
-        let count = bigEndian(file, at: 4), rows = bigEndian(file, at: 8), cols = bigEndian(file, at: 12)
-        // Checked before computing sizes or allocating, so a damaged header cannot
-        // ask for terabytes or overflow the multiplication.
-        guard count <= maxCount, (1...maxSide).contains(rows), (1...maxSide).contains(cols) else {
-            throw IDXError.absurdDimensions(path: path, count: count, rows: rows, cols: cols)
+        // The header gives the file's size; a gzipped file is inflated up to that size and no
+        // further (a small "gzip bomb" cannot make it inflate gigabytes first).
+        func size(_ header: [UInt8]) throws -> Int {
+            try checkMagic(header, expected: imagesMagic, headerSize: 16, path: path)
+            let count = bigEndian(header, at: 4), rows = bigEndian(header, at: 8), cols = bigEndian(header, at: 12)
+            // Checked before computing sizes or allocating, so a damaged header cannot
+            // ask for terabytes or overflow the multiplication.
+            guard count <= maxCount, (1...maxSide).contains(rows), (1...maxSide).contains(cols),
+                count * rows * cols <= maxBytes
+            else {
+                throw IDXError.absurdDimensions(path: path, count: count, rows: rows, cols: cols)
+            }
+            return 16 + count * rows * cols
         }
-        try checkSize(file, expected: 16 + count * rows * cols, path: path)
+        let file = try readFile(path, headerSize: 16, size: size)
+        try checkSize(file, expected: try size(file), path: path)  // the header first: then 16 bytes exist
+        let count = bigEndian(file, at: 4), rows = bigEndian(file, at: 8), cols = bigEndian(file, at: 12)
         return (count, rows, cols, Array(file[16...]))
     }
 
     /// Labels must be digits/classes 0...9 (MNIST and Fashion-MNIST both have 10).
     public static func readLabels(path: String) throws -> [UInt8] {
-        let file = try readFile(path)
-        try checkMagic(file, expected: labelsMagic, headerSize: 8, path: path)
-        let count = bigEndian(file, at: 4)
-        guard count <= maxCount else {
-            throw IDXError.absurdDimensions(path: path, count: count, rows: 1, cols: 1)
+        func size(_ header: [UInt8]) throws -> Int {
+            try checkMagic(header, expected: labelsMagic, headerSize: 8, path: path)
+            let count = bigEndian(header, at: 4)
+            guard count <= maxCount else {
+                throw IDXError.absurdDimensions(path: path, count: count, rows: 1, cols: 1)
+            }
+            return 8 + count
         }
-        try checkSize(file, expected: 8 + count, path: path)
+        let file = try readFile(path, headerSize: 8, size: size)
+        try checkSize(file, expected: try size(file), path: path)
         let labels = Array(file[8...])
         if let bad = labels.firstIndex(where: { $0 > 9 }) {
             throw IDXError.labelOutOfRange(path: path, index: bad, value: Int(labels[bad]))
@@ -117,7 +130,9 @@ public enum IDX {
         throw IDXError.fileMissing(what: "\(split.rawValue) \(kind)", directory: directory, tried: names, hint: hint)
     }
 
-    private static func readFile(_ path: String) throws -> [UInt8] {
+    /// The file's bytes, inflated when gzipped: first its `headerSize` bytes alone, which
+    /// `size` checks and turns into the whole file's size, then the rest up to that size.
+    private static func readFile(_ path: String, headerSize: Int, size: ([UInt8]) throws -> Int) throws -> [UInt8] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             let url = URL(fileURLWithPath: path)
@@ -132,7 +147,12 @@ public enum IDX {
         }
         let bytes = [UInt8](data)
         guard Gzip.isGzip(bytes) else { return bytes }
-        do { return try Gzip.decompress(bytes) } catch {
+        let header: [UInt8]
+        do { header = try Gzip.decompress(bytes, prefix: headerSize) } catch {
+            throw IDXError.corruptGzip(path: path, reason: "\(error)")
+        }
+        let expected = try size(header)
+        do { return try Gzip.decompress(bytes, maxBytes: expected) } catch {
             throw IDXError.corruptGzip(path: path, reason: "\(error)")
         }
     }

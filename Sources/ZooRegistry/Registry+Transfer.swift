@@ -7,11 +7,14 @@ extension Registry {
     public func export(model name: String, to path: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else { throw RegistryError.fileExists(path: path) }
         _ = try modelID(named: name)  // fail before creating a file
+        // Written beside the target and renamed when complete: an interrupted export leaves
+        // no file at the path to be mistaken for a good one (or to block the name).
+        let part = path + ".part-\(getpid())"
         do {
             // Opening creates the file with the current schema; closing it
             // right away leaves it to the ATTACH below.
-            _ = try Registry(path: path)
-            try attached(path, as: "zoo_export") {
+            _ = try Registry(path: part)
+            try attached(part, as: "zoo_export") {
                 try db.transaction {
                     let id: [SQLValue] = [.int(try modelID(named: name))]
                     try db.run(
@@ -43,12 +46,25 @@ extension Registry {
                         id)
                 }
             }
+            // Fold the write-ahead log into the file, so the one file renamed is the whole export.
+            try Database(path: part, readOnly: false).exec("PRAGMA wal_checkpoint(TRUNCATE)")
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: part + suffix) }
+            guard rename(part, path) == 0 else {
+                throw RegistryError.invalidArgument(
+                    "cannot move the export into place at \(path): \(String(cString: strerror(errno)))")
+            }
         } catch {
-            // Never leave a half-written export behind to be mistaken for a good one.
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: part + suffix) }
             throw error
         }
     }
+
+    /// The tables an import reads, with the most rows one model may bring in each (an edited
+    /// file cannot make an import run for ever or fill the disk).
+    static let importedTables: [(table: String, limit: Int)] = [
+        ("architectures", 1_000), ("models", 100_000), ("checkpoints", 100_000), ("tensors", 10_000_000),
+        ("metrics", 1_000_000), ("training_log", 1_000_000), ("aliases", 100_000), ("progress_frames", maximumFrames),
+    ]
 
     /// Copies a model from another registry file (e.g. one made by `export`)
     /// into this one, in one transaction. `model` picks the model when the
@@ -61,6 +77,23 @@ extension Registry {
             // Opening it on its own first runs the same format checks as any registry.
             let source = try Registry(path: path, readOnly: true)
             sourceVersion = source.schemaVersion
+            // Only real tables are read: a view under a table's name (a recursive one never ends)
+            // is refused before any query touches it.
+            let kinds = Dictionary(
+                try source.db.query("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')") {
+                    ($0.text(0), $0.text(1))
+                }, uniquingKeysWith: { a, _ in a })
+            for (table, _) in Self.importedTables where kinds[table] != nil && kinds[table] != "table" {
+                throw RegistryError.notARegistry(
+                    path: path, reason: "its \(table) is a \(kinds[table] ?? "?"), not a table")
+            }
+            // A registry has no triggers; one in a file is someone's edit (the import only reads
+            // the file, but nothing in it is run or trusted beyond its rows).
+            let triggers = try source.db.query("SELECT name FROM sqlite_master WHERE type = 'trigger'") { $0.text(0) }
+            if let trigger = triggers.first {
+                throw RegistryError.notARegistry(
+                    path: path, reason: "it has a trigger (\(trigger)), which no registry has")
+            }
             let names = try source.db.query("SELECT name FROM models ORDER BY name") { $0.text(0) }
             if let model {
                 guard names.contains(model) else { throw try source.notFound(model) }
@@ -105,6 +138,7 @@ extension Registry {
                     FROM zoo_import.models s WHERE s.id = ?
                     """, [.text(targetName), .int(sourceID)])
                 let modelID = db.lastInsertRowID
+                try checkImportSize(sourceID: sourceID, path: path, withFrames: sourceVersion >= 2)
                 var checkpointMap: [Int64: Int64] = [:]
                 let oldCheckpoints = try db.query(
                     "SELECT id FROM zoo_import.checkpoints WHERE model_id = ? ORDER BY id", [.int(sourceID)]
@@ -159,9 +193,41 @@ extension Registry {
                         "INSERT INTO main.aliases (model_id, alias, checkpoint_id) VALUES (?, ?, ?)",
                         [.int(modelID), .text(alias), .int(new)])
                 }
+                // Every tensor is decoded against its checksum before the model commits: a flipped
+                // byte leaves this registry as it was.
+                let tensors = try tensorProblems(modelFilter: .int(modelID))
+                if let first = tensors.problems.first {
+                    let more = tensors.problems.count > 1 ? " (and \(tensors.problems.count - 1) more)" : ""
+                    throw RegistryError.importRefused(path: path, reason: first + more)
+                }
             }
         }
         return try self.model(named: targetName)
+    }
+
+    /// The source model's rows per table, against `importedTables`' limits, before any is copied.
+    private func checkImportSize(sourceID: Int64, path: String, withFrames: Bool) throws {
+        var counts: [(String, String)] = [
+            ("checkpoints", "SELECT count(*) FROM zoo_import.checkpoints WHERE model_id = ?1"),
+            (
+                "tensors",
+                "SELECT count(*) FROM zoo_import.tensors t JOIN zoo_import.checkpoints c ON c.id = t.checkpoint_id WHERE c.model_id = ?1"
+            ),
+            ("metrics", "SELECT count(*) FROM zoo_import.metrics WHERE model_id = ?1"),
+            ("training_log", "SELECT count(*) FROM zoo_import.training_log WHERE model_id = ?1"),
+            ("aliases", "SELECT count(*) FROM zoo_import.aliases WHERE model_id = ?1"),
+        ]
+        if withFrames {
+            counts.append(("progress_frames", "SELECT count(*) FROM zoo_import.progress_frames WHERE model_id = ?1"))
+        }
+        let limits = Dictionary(Self.importedTables.map { ($0.table, $0.limit) }, uniquingKeysWith: { a, _ in a })
+        for (table, sql) in counts {
+            let count = Int(try db.scalarInt(sql, [.int(sourceID)]))
+            if let limit = limits[table], count > limit {
+                throw RegistryError.importRefused(
+                    path: path, reason: "its model has \(count) \(table) rows, more than \(limit)")
+            }
+        }
     }
 
     /// ATTACH cannot run inside a transaction, so it wraps one instead.

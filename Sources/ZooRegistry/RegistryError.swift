@@ -16,6 +16,7 @@ public enum RegistryError: Error, CustomStringConvertible, Equatable {
     case modelExists(String)
     case importClash(String)
     case importNeedsModel(path: String, available: [String])
+    case importRefused(path: String, reason: String)
     case architectureNotFound(String)
     case checkpointNotFound(model: String, selector: String)
     case checkpointExists(model: String, step: Int)
@@ -57,7 +58,9 @@ public enum RegistryError: Error, CustomStringConvertible, Equatable {
                 "a model named \"\(name)\" already exists in this registry; import it under another name with --as NEW"
         case let .importNeedsModel(path, available):
             return
-                "\(path) holds \(available.count) models (\(available.joined(separator: ", "))); name the one to import"
+                "\(path) holds \(available.count) models (\(available.joined(separator: ", "))); name the one to import with --model NAME"
+        case let .importRefused(path, reason):
+            return "nothing was imported from \(path): \(reason); ask its author for a fresh `zoo export`"
         case let .architectureNotFound(name):
             return "unknown architecture \"\(name)\"; run `zoo architectures` to see the registered ones"
         case let .checkpointNotFound(model, selector):

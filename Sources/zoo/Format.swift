@@ -4,6 +4,22 @@ import ZooRegistry
 
 /// Terminal formatting helpers: tables, sizes, ages, JSON.
 enum Format {
+    /// Text from a registry (someone else's file may hold any bytes) made safe for a terminal:
+    /// control characters other than newline and tab, ESC included, are shown as \u{…}, so
+    /// stored text cannot move the cursor, recolour or retitle the terminal.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if (v < 0x20 && v != 0x0A && v != 0x09) || (0x7F...0x9F).contains(v) {
+                out += "\\u{\(String(v, radix: 16, uppercase: true))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }

@@ -61,6 +61,15 @@ struct Generate: ParsableCommand {
         let labels: [Int]? =
             digit.map { [Int](repeating: $0, count: total) }
             ?? (rowPerDigit ? (0..<total).map { $0 / (total / descriptor.classes) } : nil)
+        // The picture's size is known before anything is drawn: bound it (a 60x60 grid at
+        // scale 16 would be 755 MB of pixels for 16 images).
+        let side = descriptor.imageShape.last ?? 28
+        let width = cols * side * scale + (cols + 1) * 2, height = rows * side * scale + (rows + 1) * 2
+        guard width * height <= Self.maximumPixels else {
+            throw UsageError(
+                "the picture would be \(width)×\(height) pixels, more than \(Self.maximumPixels / 1_000_000) million; use a smaller --grid or --scale"
+            )
+        }
         let images = try store.generate(with: loaded, count: total, labels: labels, seed: seed)
         let tiled = ImageGrid.tile(images, rows: rows, cols: cols, padding: 2, scale: scale)
         try ImageGrid.writePNG(pixels: tiled.pixels, width: tiled.width, height: tiled.height, to: outPath)
@@ -73,6 +82,9 @@ struct Generate: ParsableCommand {
         )
     }
 
+    /// The largest PNG `generate` writes (64 MB of 8-bit gray).
+    static let maximumPixels = 64_000_000
+
     func layout(total: Int, rowPerDigit: Bool, classes: Int) throws -> (Int, Int) {
         if let grid {
             let parts = grid.lowercased().replacingOccurrences(of: "×", with: "x").split(separator: "x").compactMap {
@@ -80,6 +92,9 @@ struct Generate: ParsableCommand {
             }
             guard parts.count == 2, parts[0] >= 1, parts[1] >= 1 else {
                 throw UsageError("--grid must look like 4x8 (rows x columns)")
+            }
+            guard parts[0] <= 1_000, parts[1] <= 1_000 else {
+                throw UsageError("--grid \(parts[0])x\(parts[1]): at most 1000 rows and 1000 columns")
             }
             guard parts[0] * parts[1] >= total else {
                 throw UsageError(

@@ -85,7 +85,8 @@ struct List: ParsableCommand {
         }
         let rows = models.map { m -> [String] in
             [
-                m.name, m.architecture, m.dataset, "\(m.epochs)", Format.count(m.parameterCount),
+                m.name, Format.printable(m.architecture), Format.printable(m.dataset), "\(m.epochs)",
+                Format.count(m.parameterCount),
                 "\(Format.bytes(m.storedBytes))/\(Format.bytes(m.rawBytes))", keyMetrics(m.metrics), m.status.rawValue,
                 Format.age(m.updatedAt),
             ]

@@ -71,14 +71,17 @@ struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import a model from an exported file.",
-        discussion: "Examples:\n  zoo import my-dcgan.zoo\n  zoo import my-dcgan.zoo --as dcgan-copy")
+        discussion:
+            "Examples:\n  zoo import my-dcgan.zoo\n  zoo import my-dcgan.zoo --as dcgan-copy\n  zoo import Zoo/pretrained.sqlite --model cgan-mnist --as cgan-copy"
+    )
     @Argument(help: "File written by `zoo export`.") var file: String
     @Option(name: .customLong("as"), help: "Import under this name.") var newName: String?
+    @Option(help: "The model to import, when the file holds several (a shipped zoo, a registry).") var model: String?
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: file) else { throw UsageError("\(file) does not exist") }
-        let info = try Locations.store(registry.path).importModel(from: file, as: newName)
+        let info = try Locations.store(registry.path).importModel(from: file, model: model, as: newName)
         print("Imported \(info.name)")
     }
 }

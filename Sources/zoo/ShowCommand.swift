@@ -22,7 +22,7 @@ struct Show: ParsableCommand {
             print(Format.json(card.json))
             return
         }
-        print(card.terminalText)
+        print(Format.printable(card.terminalText))
     }
 }
 

@@ -232,6 +232,25 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(after?["status"] as? String, "ready")
     }
 
+    /// Stored text reaches the terminal escaped: a description carrying ANSI sequences (a
+    /// model from someone else's file) cannot recolour or retitle the terminal.
+    func testStoredTextIsPrintedWithoutControlCharacters() throws {
+        let own = dir.appendingPathComponent("ansi.sqlite").path
+        let hostile = "\u{1B}[31mred\u{1B}]0;pwned\u{07}\u{9B}2J"
+        let trained = try zoo(
+            [
+                "train", "cgan", "--name", "ansi", "--epochs", "1", "--batch-size", "32", "--limit", "256",
+                "--description", hostile, "--registry", own,
+            ], withRegistry: false)
+        XCTAssertEqual(trained.code, 0, trained.stderr)
+        let shown = try zoo(["show", "ansi", "--no-preview", "--registry", own], withRegistry: false)
+        XCTAssertEqual(shown.code, 0, shown.stderr)
+        XCTAssertFalse(
+            shown.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B },
+            shown.stdout)
+        XCTAssertTrue(shown.stdout.contains("\\u{1B}[31mred"), shown.stdout)
+    }
+
     func testErrorPathsExitNonZeroAndLeaveRegistryUnchanged() throws {
         try ensureModels()
         let before = try zoo("list", "--json").stdout
@@ -265,8 +284,15 @@ final class CLITests: XCTestCase {
             ["generate", "tiny-cgan", "--digit", "12", "--out", out],
             ["generate", "tiny-dcgan", "--digit", "3", "--out", out],
             ["train", "dcgna", "--name", "typo"], ["train", "cgan", "--name", "x", "--recipe", "nope"],
+            ["generate", "tiny-dcgan", "--count", "0", "--out", out],
+            ["train", "cgan", "--name", "zero", "--epochs", "0"],
+            // Bounded before anything is drawn: no overflow trap, no 755 MB picture.
+            ["generate", "tiny-dcgan", "--grid", "9999999999x9999999999", "--out", out],
+            ["generate", "tiny-dcgan", "--grid", "100000x100000", "--out", out],
+            ["generate", "tiny-dcgan", "--grid", "60x60", "--scale", "16", "--out", out],
         ] {
-            XCTAssertEqual(try zoo(args).code, 2, args.joined(separator: " "))
+            let r = try zoo(args)
+            XCTAssertEqual(r.code, 2, "\(args.joined(separator: " ")): \(r.stderr)")
         }
         XCTAssertEqual(
             try zoo("show", "missing-model").code, 1, "a model that is not there is a failure, not a usage error")

@@ -213,6 +213,21 @@ final class IDXTests: XCTestCase {
         expect({ if case .corruptGzip = $0 { true } else { false } }) { _ = try IDX.readImages(path: trailerOnly) }
     }
 
+    /// A gzip bomb: a valid header for 10 images, then 64 MB of zeros that compress to ~64 KB.
+    /// It is inflated up to the header's size (16 + 7,840 bytes) and refused there, not read
+    /// whole; a truncated gzipped header is refused from its first bytes.
+    func testGzipBombStopsAtTheHeadersSize() throws {
+        let bomb = try gzip(imagesFile(count: 10) + [UInt8](repeating: 0, count: 64 << 20))
+        XCTAssertLessThan(bomb.count, 1 << 20)
+        let path = try write(bomb, "bomb.gz")
+        expect({ error in
+            guard case .corruptGzip = error else { return false }
+            return error.description.contains("more than 7856 bytes")
+        }) { _ = try IDX.readImages(path: path) }
+        let shortHeader = try write(try gzip(Array(imagesFile(count: 1).prefix(10))), "short.gz")
+        expect({ if case .truncated = $0 { true } else { false } }) { _ = try IDX.readImages(path: shortHeader) }
+    }
+
     // MARK: - Real data
 
     func testRealMNISTWhenAvailable() throws {

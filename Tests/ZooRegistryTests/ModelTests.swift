@@ -156,6 +156,74 @@ final class ModelTests: XCTestCase {
 
     /// A planned load checks every stored name and shape before it decodes anything: a
     /// mismatch names each path and leaves every destination as it was.
+    /// Files edited by someone else: a flipped byte in a weight, a view in place of a table,
+    /// an oversized history. Each import is refused with a typed error and the target registry
+    /// keeps exactly what it had; an export leaves only the finished file.
+    func testHostileImportsAreRefusedAndLeaveTheRegistryAsItWas() throws {
+        let files = try TempFiles()
+        defer { files.cleanUp() }
+        let source = try Registry(path: files.path("a.sqlite"))
+        try Fixture.registry(source)
+        try source.saveCheckpoint(model: "dcgan-mnist", Fixture.checkpoint(epoch: 1, step: 10))
+        try source.export(model: "dcgan-mnist", to: files.path("m.zoo"))
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: files.directory.path).filter { $0.contains(".part-") },
+            [])
+        let target = try Registry(path: files.path("b.sqlite"))
+        func unchanged() throws -> Bool { try target.listModels().isEmpty && Fixture.count(target, "tensors") == 0 }
+
+        // One flipped byte in the middle of a compressed weight.
+        try FileManager.default.copyItem(atPath: files.path("m.zoo"), toPath: files.path("flipped.zoo"))
+        do {
+            let raw = try Database(path: files.path("flipped.zoo"), readOnly: false)
+            var blob = try XCTUnwrap(raw.first("SELECT blob FROM tensors WHERE path = 'dense.weight'") { $0.blob(0) })
+            blob[blob.startIndex + blob.count / 2] ^= 0x5a
+            try raw.run("UPDATE tensors SET blob = ? WHERE path = 'dense.weight'", [.blob(blob)])
+        }
+        XCTAssertThrowsRegistryError(try target.import(from: files.path("flipped.zoo"))) {
+            guard case .importRefused = $0 else { return false }
+            return $0.description.contains("generator/dense.weight")
+        }
+        XCTAssertTrue(try unchanged())
+
+        // A recursive view where the training log should be.
+        try FileManager.default.copyItem(atPath: files.path("m.zoo"), toPath: files.path("view.zoo"))
+        try Database(path: files.path("view.zoo"), readOnly: false).exec(
+            """
+            DROP TABLE training_log;
+            CREATE VIEW training_log AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
+                SELECT i AS id, 1 AS model_id, i AS epoch, i AS step, 0.0 AS seconds, '{}' AS metrics FROM n;
+            """)
+        XCTAssertThrowsRegistryError(try target.import(from: files.path("view.zoo"))) {
+            $0.description.contains("training_log is a view")
+        }
+        XCTAssertTrue(try unchanged())
+
+        // A trigger, which no registry has.
+        try FileManager.default.copyItem(atPath: files.path("m.zoo"), toPath: files.path("trigger.zoo"))
+        try Database(path: files.path("trigger.zoo"), readOnly: false).exec(
+            "CREATE TRIGGER t AFTER INSERT ON metrics BEGIN DELETE FROM models; END;")
+        XCTAssertThrowsRegistryError(try target.import(from: files.path("trigger.zoo"))) {
+            $0.description.contains("trigger (t)")
+        }
+        XCTAssertTrue(try unchanged())
+
+        // More log rows than any run writes.
+        try FileManager.default.copyItem(atPath: files.path("m.zoo"), toPath: files.path("long.zoo"))
+        try Database(path: files.path("long.zoo"), readOnly: false).exec(
+            """
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 1000001)
+            INSERT INTO training_log (model_id, epoch, step, metrics, seconds) SELECT 1, 1, i, '{}', 0 FROM n;
+            """)
+        XCTAssertThrowsRegistryError(try target.import(from: files.path("long.zoo"))) {
+            $0.description.contains("training_log rows")
+        }
+        XCTAssertTrue(try unchanged())
+
+        // The untouched file still imports.
+        XCTAssertEqual(try target.import(from: files.path("m.zoo")).name, "dcgan-mnist")
+    }
+
     func testPlannedLoadValidatesBeforeWritingAnything() throws {
         let registry = try Registry.inMemory()
         try Fixture.registry(registry, model: "m")
