@@ -110,10 +110,13 @@ public extension ModelStore {
         try backend.import(from: path, model: model, as: newName)
     }
 
-    /// Adds every model of a shipped registry file (a new registry starts with the zoo).
+    /// Adds every model of a shipped registry file that is not here yet (a new registry starts
+    /// with the zoo).
     func importAll(from path: String) throws {
         let source = try Registry(path: path, readOnly: true)
-        for model in try source.listModels() { try importModel(from: path, model: model.name) }
+        for model in try source.listModels() where try !contains(model: model.name) {
+            try importModel(from: path, model: model.name)
+        }
     }
 
     /// Integrity check and every tensor's checksum; nil checks every model.

@@ -54,10 +54,13 @@ enum Locations {
                 }
             }
         }
-        let store = ModelStore(registry: try Registry(path: path), catalog: builtinCatalog)
-        if isNew, let shipped = pretrainedRegistry() {
-            try store.importAll(from: shipped)
+        if isNew {
+            // Created with the shipped models in it, or not at all (see Registry.createComplete).
+            let shipped = pretrainedRegistry()
+            try Registry.createComplete(at: path) { registry in
+                if let shipped { try ModelStore(registry: registry, catalog: builtinCatalog).importAll(from: shipped) }
+            }
         }
-        return store
+        return ModelStore(registry: try Registry(path: path), catalog: builtinCatalog)
     }
 }

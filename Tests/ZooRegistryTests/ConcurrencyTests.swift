@@ -29,6 +29,41 @@ final class ConcurrencyTests: XCTestCase {
         }
     }
 
+    /// A new registry appears complete (its seeding done) or not at all: a fill that fails
+    /// leaves no file at the path, and of several creating one path at once, one wins, each
+    /// returns, and the path holds the winner's registry. No temporary file stays behind.
+    func testNewRegistryIsCreatedCompleteOrNotAtAll() throws {
+        let path = files.path("seeded.sqlite")
+        struct Killed: Error {}
+        XCTAssertThrowsError(
+            try Registry.createComplete(at: path) { registry in
+                try Fixture.registry(registry, model: "first")
+                throw Killed()
+            })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "a half-seeded registry was left at the path")
+
+        let lock = NSLock()
+        var wins = 0, failures: [String] = []
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            do {
+                let won = try Registry.createComplete(at: path) { registry in
+                    try Fixture.registry(registry, model: "seeded-\(i)")
+                    try registry.saveCheckpoint(model: "seeded-\(i)", Fixture.checkpoint(epoch: 1, step: 1))
+                }
+                lock.withLock { if won { wins += 1 } }
+            } catch { lock.withLock { failures.append("\(error)") } }
+        }
+        XCTAssertEqual(failures, [])
+        XCTAssertEqual(wins, 1)
+        let registry = try Registry(path: path)
+        XCTAssertEqual(try registry.listModels().count, 1)
+        XCTAssertTrue(try registry.verify().ok)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: files.directory.path).filter {
+            $0.contains(".new-")
+        }
+        XCTAssertEqual(leftovers, [])
+    }
+
     func testReaderNeverSeesBusyWhileWriterSavesCheckpoints() throws {
         let path = files.path("shared.sqlite")
         let writer = try Registry(path: path)
