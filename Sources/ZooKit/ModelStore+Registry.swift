@@ -58,6 +58,17 @@ public extension ModelStore {
 
     func finishRun(_ name: String) throws { try backend.setStatus(name, status: .ready, error: nil) }
 
+    /// The model's training lease: hold it while training (a second trainer, a rename or a
+    /// delete is refused meanwhile); the kernel drops it when the process ends.
+    func leaseTraining(_ name: String) throws -> TrainingLease? { try backend.leaseTraining(model: name) }
+
+    /// "training" for a model a process trains now; "interrupted" for one left training by a
+    /// process that ended without finishing; else its stored status.
+    func displayStatus(of name: String, stored status: ModelStatus) throws -> String {
+        guard status == .training else { return status.rawValue }
+        return try backend.isBeingTrained(model: name) ? "training" : "interrupted"
+    }
+
     func failRun(_ name: String, error: Error) throws {
         try backend.setStatus(name, status: .failed, error: "\(error)")
     }

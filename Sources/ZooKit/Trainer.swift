@@ -148,11 +148,14 @@ public final class Trainer {
         try store.beginRun(
             name: request.name, architecture: type, dataset: request.dataset.rawValue, hyperparameters: h,
             seed: request.seed, description: request.description)
+        let lease = try store.leaseTraining(request.name)
         let position = TrainingPosition(
             stepsPerEpoch: Self.stepsPerEpoch(data.count, h.batchSize), datasetSize: data.count)
-        return try run(
-            model: request.name, architecture: architecture, hyperparameters: h, seed: request.seed,
-            data: data, rng: rng, position: position, checkpointEvery: request.checkpointEvery)
+        return try withExtendedLifetime(lease) {
+            try run(
+                model: request.name, architecture: architecture, hyperparameters: h, seed: request.seed,
+                data: data, rng: rng, position: position, checkpointEvery: request.checkpointEvery)
+        }
     }
 
     /// Continues a model from its latest checkpoint up to `epochs` in total (default: the
@@ -160,6 +163,8 @@ public final class Trainer {
     public func resume(_ name: String, epochs: Int?, dataDirectory: String, checkpointEvery: Int?) throws
         -> TrainingOutcome
     {
+        // Taken first: a second trainer of the model stops here, before it reads anything.
+        let lease = try store.leaseTraining(name)
         let loaded = try store.load(name, withOptimizer: true)
         var h = loaded.hyperparameters  // validated as it was decoded
         let p = loaded.position
@@ -193,9 +198,11 @@ public final class Trainer {
         }
         // The plan is part of the model: `zoo show` reads its epochs from here.
         try store.reopenRun(name, plan: h.epochs != loaded.hyperparameters.epochs ? h : nil)
-        return try run(
-            model: name, architecture: loaded.architecture, hyperparameters: h, seed: loaded.info.seed,
-            data: data, rng: loaded.rng, position: loaded.position, checkpointEvery: checkpointEvery)
+        return try withExtendedLifetime(lease) {
+            try run(
+                model: name, architecture: loaded.architecture, hyperparameters: h, seed: loaded.info.seed,
+                data: data, rng: loaded.rng, position: loaded.position, checkpointEvery: checkpointEvery)
+        }
     }
 
     static func stepsPerEpoch(_ count: Int, _ batch: Int) -> Int { (count + batch - 1) / batch }

@@ -143,6 +143,7 @@ public final class Registry {
 
     public func renameModel(_ name: String, to newName: String) throws {
         try ModelName.validate(newName)
+        try refuseIfBeingTrained(name)
         try db.transaction {
             let id = try modelID(named: name)
             if try db.first("SELECT 1 FROM models WHERE name = ?", [.text(newName)], { _ in true }) != nil {
@@ -156,6 +157,7 @@ public final class Registry {
 
     /// Removes the model and, through ON DELETE CASCADE, everything it owns.
     public func deleteModel(_ name: String) throws {
+        try refuseIfBeingTrained(name)
         try db.transaction {
             let id = try modelID(named: name)
             try db.run("DELETE FROM models WHERE id = ?", [.int(id)])

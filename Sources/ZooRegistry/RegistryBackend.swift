@@ -38,6 +38,11 @@ public protocol RegistryBackend: AnyObject {
     func setStatus(_ name: String, status: ModelStatus, error: String?) throws
     func updateHyperparameters(_ name: String, json: String) throws
     func updateDescription(_ name: String, description: String?) throws
+    /// Takes the model's training lease (held by the returned object; nil where the backend
+    /// has none); throws `modelBusy` while another process trains it.
+    func leaseTraining(model name: String) throws -> TrainingLease?
+    /// Whether a process is training the model now (a "training" model that is not is interrupted).
+    func isBeingTrained(model name: String) throws -> Bool
 
     // Checkpoints
     @discardableResult

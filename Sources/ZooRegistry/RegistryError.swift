@@ -17,6 +17,7 @@ public enum RegistryError: Error, CustomStringConvertible, Equatable {
     case importClash(String)
     case importNeedsModel(path: String, available: [String])
     case importRefused(path: String, reason: String)
+    case modelBusy(String, holder: String?)
     case architectureNotFound(String)
     case checkpointNotFound(model: String, selector: String)
     case checkpointExists(model: String, step: Int)
@@ -59,6 +60,9 @@ public enum RegistryError: Error, CustomStringConvertible, Equatable {
         case let .importNeedsModel(path, available):
             return
                 "\(path) holds \(available.count) models (\(available.joined(separator: ", "))); name the one to import with --model NAME"
+        case let .modelBusy(name, holder):
+            return "model \"\(name)\" is being trained\(holder.map { " by \($0)" } ?? " by another process"); "
+                + "wait for it to finish, or stop it (Ctrl-C checkpoints it) and try again"
         case let .importRefused(path, reason):
             return "nothing was imported from \(path): \(reason); ask its author for a fresh `zoo export`"
         case let .architectureNotFound(name):

@@ -73,7 +73,9 @@ struct List: ParsableCommand {
             }
             statusFilter = s
         }
-        let models = try Locations.store(registry.path)
+        let store = try Locations.store(registry.path)
+        let models =
+            try store
             .models(architecture: architecture, dataset: dataset, status: statusFilter, sort: .name)
         if json {
             print(Format.json(models.map(ModelJSON.summary)))
@@ -83,11 +85,12 @@ struct List: ParsableCommand {
             print("No models. Train one: zoo train dcgan --name my-dcgan --epochs 5")
             return
         }
-        let rows = models.map { m -> [String] in
+        let rows = try models.map { m -> [String] in
             [
                 m.name, Format.printable(m.architecture), Format.printable(m.dataset), "\(m.epochs)",
                 Format.count(m.parameterCount),
-                "\(Format.bytes(m.storedBytes))/\(Format.bytes(m.rawBytes))", keyMetrics(m.metrics), m.status.rawValue,
+                "\(Format.bytes(m.storedBytes))/\(Format.bytes(m.rawBytes))", keyMetrics(m.metrics),
+                try store.displayStatus(of: m.name, stored: m.status),
                 Format.age(m.updatedAt),
             ]
         }

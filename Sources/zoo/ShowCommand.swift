@@ -39,6 +39,9 @@ struct ModelCard {
     /// Per-epoch progress frames (PNG): how many, and for the HTML card the frames themselves.
     let frameCount: Int
     var frames: [ProgressFrame] = []
+    /// The status to show: the stored one, or "interrupted" for a model left training by a
+    /// process that is gone (see `ModelStore.displayStatus`).
+    var status = ""
 
     /// `--eval-every` scores, by metric name: (epoch, value) in epoch order. The epoch is the
     /// one stored in the figure's details (training scores), else its checkpoint's.
@@ -73,10 +76,12 @@ struct ModelCard {
             }
         }
         let aliases = try store.aliases(of: name).map { (alias: $0.alias, epoch: $0.epoch) }
-        return ModelCard(
+        var card = ModelCard(
             info: info, descriptor: descriptor, log: try store.trainingLog(of: name),
             metrics: try store.metrics(of: name), checkpoints: checkpoints, aliases: aliases,
             preview: preview, parameterCounts: counts, frameCount: try store.progressFrameCount(of: name))
+        card.status = try store.displayStatus(of: name, stored: info.status)
+        return card
     }
 
     /// The step metrics the history holds, in the architecture's order (then any others).
@@ -96,7 +101,7 @@ struct ModelCard {
     var terminalText: String {
         var out: [String] = []
         out.append(
-            "\(info.name)  —  \(descriptor?.title ?? info.architecture) on \(info.dataset)  [\(info.status.rawValue)]")
+            "\(info.name)  —  \(descriptor?.title ?? info.architecture) on \(info.dataset)  [\(status)]")
         if let d = info.description, !d.isEmpty { out.append("  \(d)") }
         if let e = info.error, !e.isEmpty { out.append("  error: \(e)") }
         out.append(
@@ -174,7 +179,7 @@ struct ModelCard {
     var json: [String: Any] {
         var result: [String: Any] = [
             "name": info.name, "architecture": info.architecture, "dataset": info.dataset,
-            "status": info.status.rawValue,
+            "status": info.status.rawValue, "interrupted": status == "interrupted",
             "seed": info.seed,
             "hyperparameters": (try? JSONSerialization.jsonObject(with: Data(info.hyperparameters.utf8))) ?? [:],
             "created": ISO8601DateFormatter().string(from: info.createdAt),

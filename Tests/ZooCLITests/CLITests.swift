@@ -204,6 +204,13 @@ final class CLITests: XCTestCase {
         {
             Thread.sleep(forTimeInterval: 0.2)
         }
+        // While it trains: a second trainer, a rename and a delete are refused; list says training.
+        for args in [["resume", "term"], ["rename", "term", "other"], ["delete", "term"]] {
+            let refused = try zoo(args + ["--registry", own], withRegistry: false)
+            XCTAssertNotEqual(refused.code, 0, "\(args) ran beside the training")
+            XCTAssertTrue(refused.stderr.contains("is being trained"), "\(args): \(refused.stderr)")
+        }
+        XCTAssertTrue(try zoo(["list", "--registry", own], withRegistry: false).stdout.contains("training"))
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -219,6 +226,8 @@ final class CLITests: XCTestCase {
                         withRegistry: false
                     ).stdout.utf8)) as? [String: Any]
         XCTAssertEqual(card?["status"] as? String, "training", "stopped, not failed")
+        XCTAssertEqual(card?["interrupted"] as? Bool, true, "no process trains it now")
+        XCTAssertTrue(try zoo(["list", "--registry", own], withRegistry: false).stdout.contains("interrupted"))
         let epochs = ((card?["checkpoints"] as? [[String: Any]]) ?? []).compactMap { $0["epoch"] as? Int }.max() ?? 0
         let resumed = try zoo(["resume", "term", "--epochs", "\(epochs + 1)", "--registry", own], withRegistry: false)
         XCTAssertEqual(resumed.code, 0, resumed.stderr)

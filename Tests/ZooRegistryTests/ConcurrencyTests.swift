@@ -64,6 +64,35 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
+    /// A model's training lease: while held, a second trainer, a rename and a delete are
+    /// refused with a message naming the holder; once released (the process ends), all work.
+    func testTrainingLeaseRefusesASecondWriterRenameAndDelete() throws {
+        let path = files.path("leased.sqlite")
+        let registry = try Registry(path: path)
+        try Fixture.registry(registry, model: "busy")
+        XCTAssertFalse(try registry.isBeingTrained(model: "busy"))
+        var lease = try registry.leaseTraining(model: "busy")
+        XCTAssertNotNil(lease)
+        let other = try Registry(path: path)  // another connection, as another process would open
+        XCTAssertTrue(try other.isBeingTrained(model: "busy"))
+        XCTAssertThrowsRegistryError(try other.leaseTraining(model: "busy")) {
+            guard case .modelBusy("busy", let holder) = $0 else { return false }
+            return holder?.contains("process \(getpid())") == true && $0.description.contains("is being trained")
+        }
+        XCTAssertThrowsRegistryError(try other.renameModel("busy", to: "renamed")) {
+            $0 == .modelBusy("busy", holder: nil)
+        }
+        XCTAssertThrowsRegistryError(try other.deleteModel("busy")) { $0 == .modelBusy("busy", holder: nil) }
+        lease = nil
+        XCTAssertFalse(try other.isBeingTrained(model: "busy"))
+        try other.renameModel("busy", to: "renamed")
+        XCTAssertNotNil(try other.leaseTraining(model: "renamed"), "the lease follows the model, not its name")
+        try other.deleteModel("renamed")
+        let memory = try Registry.inMemory()
+        try Fixture.registry(memory, model: "x")
+        XCTAssertNil(try memory.leaseTraining(model: "x"), "an in-memory registry has no leases")
+    }
+
     func testReaderNeverSeesBusyWhileWriterSavesCheckpoints() throws {
         let path = files.path("shared.sqlite")
         let writer = try Registry(path: path)
