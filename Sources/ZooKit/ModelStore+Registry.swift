@@ -30,15 +30,21 @@ public extension ModelStore {
     // MARK: Training runs
 
     /// Creates the model of a new run (status training), its architecture registered first.
+    /// `initial`, its untrained state, commits with the row: a model is resumable from the
+    /// moment it exists, even if its trainer dies before the first step.
     @discardableResult
     func beginRun(
         name: String, architecture type: any Architecture.Type, dataset: String, hyperparameters: Hyperparameters,
-        seed: UInt64, description: String?
+        seed: UInt64, description: String?, initial: CheckpointRecord? = nil
     ) throws -> ModelInfo {
         try register(type)
-        return try backend.createModel(
-            name: name, architecture: type.descriptor.name, dataset: dataset,
-            hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
+        return try backend.batch {
+            let info = try backend.createModel(
+                name: name, architecture: type.descriptor.name, dataset: dataset,
+                hyperparameters: hyperparameters.json(), seed: seed, description: description, parent: nil)
+            if let initial { try backend.saveCheckpoint(model: name, initial, float16: false) }
+            return info
+        }
     }
 
     /// Marks a stopped or finished model as training again; `plan`, when given, replaces its
@@ -50,10 +56,41 @@ public extension ModelStore {
         }
     }
 
-    /// Stores one checkpoint (with its log rows and progress frame) in one transaction.
+    /// Stores one checkpoint (with its log rows and progress frame) in one transaction, and in
+    /// the same transaction prunes the model to its newest `keepLatest` checkpoints (nil: keeps
+    /// all; see `pruneCheckpoints`), so the file never holds more than that plus the new one.
     @discardableResult
-    func checkpoint(model name: String, _ record: CheckpointRecord) throws -> Int64 {
-        try backend.saveCheckpoint(model: name, record, float16: false)
+    func checkpoint(model name: String, _ record: CheckpointRecord, keepLatest: Int? = nil) throws -> Int64 {
+        try backend.batch {
+            let id = try backend.saveCheckpoint(model: name, record, float16: false)
+            if let keepLatest { try backend.pruneCheckpoints(model: name, keepLatest: keepLatest) }
+            return id
+        }
+    }
+
+    /// Deletes the checkpoints a model no longer needs: all but the newest `keepLatest`, except
+    /// final and user-aliased ones, which keep their weights without optimizer state. Refused
+    /// while the model trains.
+    @discardableResult
+    func pruneCheckpoints(of name: String, keepLatest: Int) throws -> PruneReport {
+        let lease = try backend.leaseTraining(model: name)
+        return try withExtendedLifetime(lease) { try backend.pruneCheckpoints(model: name, keepLatest: keepLatest) }
+    }
+
+    /// The registry's size and its free part (space left by deleted checkpoints), in bytes.
+    func storageSpace() throws -> (bytes: Int, freeBytes: Int) { try backend.fileSpace() }
+
+    /// The models a process is training now.
+    func modelsBeingTrained() throws -> [String] {
+        try models(status: .training).map(\.name).filter { try backend.isBeingTrained(model: $0) }
+    }
+
+    /// Returns free space to the file system. Refused while a model of this registry trains:
+    /// compacting holds the write lock long enough to make its next checkpoint time out.
+    func compact() throws {
+        let busy = try modelsBeingTrained()
+        if let first = busy.first { throw RegistryError.modelBusy(first, holder: nil) }
+        try backend.compact()
     }
 
     func finishRun(_ name: String) throws { try backend.setStatus(name, status: .ready, error: nil) }

@@ -94,6 +94,10 @@ public final class Trainer {
     public var evaluator: Evaluator?
     public var evaluateEvery: Int?
     public static let evaluationSamples = 2_000
+    /// Checkpoints a model keeps as it trains (`--keep-checkpoints`): the newest K whole, plus
+    /// final and aliased ones as weights (`ModelStore.pruneCheckpoints`); nil keeps every one.
+    public var keepCheckpoints: Int? = Trainer.defaultKeptCheckpoints
+    public static let defaultKeptCheckpoints = 3
     /// Called with each of those scores (the CLI prints them), or with the error of one that
     /// failed: a failed score is reported, and the training goes on.
     public var evaluated: (_ epoch: Int, Result<EvaluationReport, Error>) -> Void = { _, _ in }
@@ -143,14 +147,17 @@ public final class Trainer {
             throw ZooError.datasetTooSmall(count: data.count, batchSize: h.batchSize)
         }
 
+        try checkKeepCheckpoints()
+
         let rng = RandomSource(seed: request.seed)
         let architecture = try type.init(hyperparameters: h, rng: rng)
-        try store.beginRun(
-            name: request.name, architecture: type, dataset: request.dataset.rawValue, hyperparameters: h,
-            seed: request.seed, description: request.description)
-        let lease = try store.leaseTraining(request.name)
         let position = TrainingPosition(
             stepsPerEpoch: Self.stepsPerEpoch(data.count, h.batchSize), datasetSize: data.count)
+        try store.beginRun(
+            name: request.name, architecture: type, dataset: request.dataset.rawValue, hyperparameters: h,
+            seed: request.seed, description: request.description,
+            initial: store.checkpointRecord(of: architecture, position: position, rng: rng, isFinal: false, log: []))
+        let lease = try store.leaseTraining(request.name)
         return try withExtendedLifetime(lease) {
             try run(
                 model: request.name, architecture: architecture, hyperparameters: h, seed: request.seed,
@@ -163,6 +170,7 @@ public final class Trainer {
     public func resume(_ name: String, epochs: Int?, dataDirectory: String, checkpointEvery: Int?) throws
         -> TrainingOutcome
     {
+        try checkKeepCheckpoints()
         // Taken first: a second trainer of the model stops here, before it reads anything.
         let lease = try store.leaseTraining(name)
         let loaded = try store.load(name, withOptimizer: true)
@@ -205,6 +213,13 @@ public final class Trainer {
         }
     }
 
+    private func checkKeepCheckpoints() throws {
+        if let k = keepCheckpoints, k < 1 {
+            throw ZooError.invalidHyperparameter(
+                "--keep-checkpoints \(k) must be ≥ 1 (0 on the command line: keep all)")
+        }
+    }
+
     static func stepsPerEpoch(_ count: Int, _ batch: Int) -> Int { (count + batch - 1) / batch }
 
     /// The permutation of epoch `epoch`: derived from the seed alone, so it is the same
@@ -235,7 +250,7 @@ public final class Trainer {
                 of: architecture, position: position, rng: rng, isFinal: final, log: pendingLog)
             // The epoch's frame goes in with its checkpoint: both or neither.
             if frame { record.progressFrame = try ProgressFrames.render(architecture) }
-            try store.checkpoint(model: model, record)
+            try store.checkpoint(model: model, record, keepLatest: keepCheckpoints)
             pendingLog.removeAll()
         }
 

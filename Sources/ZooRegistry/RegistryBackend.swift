@@ -55,6 +55,13 @@ public protocol RegistryBackend: AnyObject {
         plan: (CheckpointHeader) throws -> LoadPlan
     ) throws -> CheckpointRecord
     func trainingLog(of name: String) throws -> [TrainingLogRow]
+    /// Deletes the checkpoints a model no longer needs (see `Registry.pruneCheckpoints`).
+    @discardableResult
+    func pruneCheckpoints(model name: String, keepLatest: Int) throws -> PruneReport
+    /// The storage's size and its free part, in bytes.
+    func fileSpace() throws -> (bytes: Int, freeBytes: Int)
+    /// Returns free space to the file system (takes the write lock while it runs).
+    func compact() throws
 
     // Aliases and metrics
     func setAlias(model name: String, alias: String, checkpoint selector: CheckpointSelector) throws

@@ -68,7 +68,8 @@ public enum RegistryError: Error, CustomStringConvertible, Equatable {
         case let .architectureNotFound(name):
             return "unknown architecture \"\(name)\"; run `zoo architectures` to see the registered ones"
         case let .checkpointNotFound(model, selector):
-            return "model \"\(model)\" has no checkpoint \(selector); run `zoo show \(model)` to see its checkpoints"
+            return "model \"\(model)\" has no checkpoint \(selector); run `zoo show \(model)` to see its checkpoints "
+                + "(a training keeps its newest few and its final one; `zoo train --keep-checkpoints 0` keeps every epoch)"
         case let .checkpointExists(model, step):
             return "model \"\(model)\" already has a checkpoint at step \(step); checkpoints are append-only"
         case let .invalidTensor(model, network, path, reason):

@@ -27,6 +27,8 @@ struct Train: ParsableCommand {
     @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).")
     var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
+    @Option(help: "Checkpoints kept: the newest K whole, and final and aliased ones as weights (0: every one).")
+    var keepCheckpoints: Int = Trainer.defaultKeptCheckpoints
     @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).")
     var generatorLR: Float?
     @Option(name: .customLong("discriminator-lr"), help: "Adam learning rate of the discriminator.")
@@ -75,6 +77,7 @@ struct Train: ParsableCommand {
         request.emaDecay = ema
         request.description = modelDescription
         let trainer = Trainer(store: try Locations.store(registry.path))
+        trainer.keepCheckpoints = try TrainingSession.kept(keepCheckpoints)
         try TrainingSession.attachEvaluator(
             trainer, every: evalEvery, classifier: classifier, dataset: datasetChoice.rawValue, data: data)
         let outcome = try TrainingSession.run(trainer) { try $0.train(request) }
@@ -93,6 +96,8 @@ struct Resume: ParsableCommand {
     @Option(help: "The dataset's IDX folder (default: MNIST $ZOO_DATA, else ./data/mnist; Fashion-MNIST Debian's).")
     var data: String?
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
+    @Option(help: "Checkpoints kept: the newest K whole, and final and aliased ones as weights (0: every one).")
+    var keepCheckpoints: Int = Trainer.defaultKeptCheckpoints
     @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).")
     var evalEvery: Int?
     @Option(help: "Classifier for --eval-every (default: the dataset's).") var classifier: String?
@@ -100,6 +105,7 @@ struct Resume: ParsableCommand {
 
     func run() throws {
         let trainer = Trainer(store: try Locations.store(registry.path))
+        trainer.keepCheckpoints = try TrainingSession.kept(keepCheckpoints)
         let dataset = try trainer.store.model(named: name).dataset
         try TrainingSession.attachEvaluator(
             trainer, every: evalEvery, classifier: classifier, dataset: dataset, data: data)
@@ -115,6 +121,12 @@ struct Resume: ParsableCommand {
 }
 
 enum TrainingSession {
+    /// `--keep-checkpoints`: 0 keeps every checkpoint.
+    static func kept(_ k: Int) throws -> Int? {
+        guard k >= 0 else { throw UsageError("--keep-checkpoints must be ≥ 0 (0: keep every checkpoint)") }
+        return k == 0 ? nil : k
+    }
+
     /// Sets up `--eval-every`: the evaluator loads before training starts, so a missing
     /// classifier or test set fails at once, not after the first K epochs.
     static func attachEvaluator(_ trainer: Trainer, every k: Int?, classifier: String?, dataset: String, data: String?)

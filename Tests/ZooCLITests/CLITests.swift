@@ -241,6 +241,81 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(after?["status"] as? String, "ready")
     }
 
+    /// kill -9 at any point of a training, from the moment its row exists, leaves a model that
+    /// verifies, reads as interrupted and resumes to the very weights of an unbroken run (the
+    /// images drawn from both are byte-identical).
+    func testKill9AtAnyPointOfATrainingLeavesAResumableModel() throws {
+        let own = dir.appendingPathComponent("kill9.sqlite").path
+        func run(_ args: [String]) throws -> Result { try zoo(args + ["--registry", own], withRegistry: false) }
+        let common = ["--epochs", "20", "--batch-size", "32", "--seed", "5"]
+        XCTAssertEqual(try run(["train", "cgan", "--name", "straight"] + common).code, 0)
+        let reference = dir.appendingPathComponent("straight.png").path
+        XCTAssertEqual(try run(["generate", "straight", "--seed", "9", "--out", reference]).code, 0)
+
+        for (i, delay) in [0.0, 0.05, 0.3, 0.8].enumerated() {
+            let name = "killed-\(i)"
+            let process = Process()
+            process.executableURL = Self.zooBinary
+            process.arguments =
+                ["train", "cgan", "--name", name, "--checkpoint-every", "1", "--registry", own] + common
+            var env = ProcessInfo.processInfo.environment
+            env["ZOO_PRETRAINED"] = ""
+            env["ZOO_DATA"] = data
+            process.environment = env
+            process.standardError = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, process.isRunning,
+                (try? run(["show", name, "--json", "--no-preview"]))?.code != 0
+            {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+
+            XCTAssertEqual(try run(["verify"]).code, 0, "\(name): the registry verifies after kill -9")
+            let listed = try run(["list"]).stdout
+            let status = listed.split(separator: "\n").first { $0.hasPrefix(name + " ") } ?? ""
+            XCTAssertTrue(
+                status.contains("interrupted") || status.contains("ready"), "\(name) after kill -9: \(status)")
+            if status.contains("interrupted") {
+                let resumed = try run(["resume", name])
+                XCTAssertEqual(resumed.code, 0, "\(name): \(resumed.stderr)")
+            }
+            let drawn = dir.appendingPathComponent("\(name).png").path
+            XCTAssertEqual(try run(["generate", name, "--seed", "9", "--out", drawn]).code, 0)
+            XCTAssertEqual(
+                FileManager.default.contents(atPath: drawn), FileManager.default.contents(atPath: reference),
+                "\(name) (killed \(delay) s after its row appeared) draws differently from the unbroken run")
+        }
+    }
+
+    /// `zoo prune` removes what a model no longer needs, keeps what it draws and resumes from,
+    /// and gives the space back to the file system.
+    func testPruneShrinksTheRegistry() throws {
+        let own = dir.appendingPathComponent("prune.sqlite").path
+        func run(_ args: [String]) throws -> Result { try zoo(args + ["--registry", own], withRegistry: false) }
+        let trained = try run([
+            "train", "dcgan", "--name", "all-kept", "--epochs", "3", "--batch-size", "32", "--checkpoint-every", "1",
+            "--keep-checkpoints", "0",
+        ])
+        XCTAssertEqual(trained.code, 0, trained.stderr)
+        let before = try FileManager.default.attributesOfItem(atPath: own)[.size] as? Int ?? 0
+        XCTAssertEqual(try run(["prune", "--keep", "0"]).code, 2, "--keep 0 is a usage error")
+        let pruned = try run(["prune", "all-kept", "--keep", "1"])
+        XCTAssertEqual(pruned.code, 0, pruned.stderr)
+        XCTAssertTrue(pruned.stdout.contains("all-kept: removed 9 checkpoints"), pruned.stdout)
+        let after = try FileManager.default.attributesOfItem(atPath: own)[.size] as? Int ?? 0
+        XCTAssertLessThan(after, before / 3, pruned.stdout)
+        XCTAssertEqual(try run(["verify"]).code, 0)
+        XCTAssertEqual(try run(["resume", "all-kept", "--epochs", "4"]).code, 0)
+        let gone = try run(["generate", "all-kept", "--checkpoint", "1", "--out", "x.png"])
+        XCTAssertNotEqual(gone.code, 0)
+        XCTAssertTrue(gone.stderr.contains("--keep-checkpoints"), gone.stderr)
+    }
+
     /// Stored text reaches the terminal escaped: a description carrying ANSI sequences (a
     /// model from someone else's file) cannot recolour or retitle the terminal.
     func testStoredTextIsPrintedWithoutControlCharacters() throws {

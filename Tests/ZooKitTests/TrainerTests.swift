@@ -75,14 +75,72 @@ final class TrainerTests: XCTestCase {
         let trainer = Trainer(store: store)
         var events: [TrainingProgress.Event] = []
         trainer.progress = { events.append($0.event) }
+        trainer.keepCheckpoints = nil
         var r = request("cgan", "every", epochs: 2)
         r.checkpointEvery = 2
         _ = try trainer.train(r)
         XCTAssertEqual(events.filter { $0 == .epochEnd }.count, 2)
         let checkpoints = try store.sqlite.checkpoints(of: "every")
-        XCTAssertEqual(checkpoints.map(\.step), [2, 3, 4, 6])
+        XCTAssertEqual(checkpoints.map(\.step), [0, 2, 3, 4, 6], "the untrained state, every 2 steps, epoch ends")
         XCTAssertEqual(checkpoints.last?.isFinal, true)
         XCTAssertEqual(try store.sqlite.trainingLog(of: "every").map(\.epoch), [1, 2])
+    }
+
+    /// A training keeps its newest K checkpoints as it goes (and its final one), and a run
+    /// resumed from a pruned model is still bit-exact with one that kept everything.
+    func testTrainingPrunesAsItGoesAndStaysBitExact() throws {
+        let store = try Fixtures.store(at: directory)
+        let trainer = Trainer(store: store)
+        var most = 0
+        trainer.progress = { _ in most = max(most, (try? store.sqlite.checkpoints(of: "kept-2").count) ?? 0) }
+        trainer.keepCheckpoints = 2
+        var r = request("cgan", "kept-2", epochs: 3)
+        r.checkpointEvery = 1
+        _ = try trainer.train(r)
+        XCTAssertEqual(try store.sqlite.checkpoints(of: "kept-2").map(\.step), [8, 9])
+        XCTAssertEqual(most, 2, "never more than K checkpoints after a save")
+        trainer.progress = { _ in }
+        trainer.keepCheckpoints = 1
+        _ = try trainer.resume("kept-2", epochs: 4, dataDirectory: directory.path, checkpointEvery: nil)
+        // The epoch-3 final keeps its weights (its optimizer state goes); the newest is whole.
+        let left = try store.sqlite.checkpoints(of: "kept-2")
+        XCTAssertEqual(left.map(\.step), [9, 12])
+        let final3 = try store.sqlite.loadCheckpoint(model: "kept-2", checkpoint: .id(left[0].id))
+        XCTAssertFalse(final3.tensors.contains { $0.network.contains("#") })
+
+        trainer.keepCheckpoints = nil
+        _ = try trainer.train(request("cgan", "kept-all", epochs: 4))
+        XCTAssertEqual(try store.sqlite.checkpoints(of: "kept-all").count, 5)
+        XCTAssertEqual(try weights(store, "kept-2"), try weights(store, "kept-all"))
+    }
+
+    /// A training killed before its first checkpoint left a model stuck at "training" with
+    /// nothing to resume from. Now the untrained state commits with the row: a copy of the
+    /// registry taken during the first step resumes to the same weights as the full run.
+    func testAModelIsResumableFromTheMomentItExists() throws {
+        let store = try Fixtures.store(at: directory)
+        let trainer = Trainer(store: store)
+        let snapshot = directory.appendingPathComponent("during-step-1.zoo").path
+        var first = true
+        trainer.progress = { _ in
+            guard first else { return }
+            first = false
+            let steps = (try? store.sqlite.checkpoints(of: "early"))?.map(\.step)
+            XCTAssertEqual(steps, [0])
+            do { try store.export("early", to: snapshot) } catch { XCTFail("export during training: \(error)") }
+        }
+        _ = try trainer.train(request("cgan", "early", epochs: 2))
+        XCTAssertFalse(first)
+
+        let other = try Fixtures.store(
+            at: directory.appendingPathComponent("other", isDirectory: true).creatingDirectory())
+        _ = try other.importModel(from: snapshot)
+        XCTAssertEqual(try other.sqlite.model(named: "early").status, .training)
+        XCTAssertEqual(try other.displayStatus(of: "early", stored: .training), "interrupted")
+        let resumed = try Trainer(store: other).resume(
+            "early", epochs: nil, dataDirectory: directory.path, checkpointEvery: nil)
+        XCTAssertEqual(resumed.steps, 6)
+        XCTAssertEqual(try weights(other, "early"), try weights(store, "early"))
     }
 
     /// A stop asked for on a step that --checkpoint-every just saved checkpoints once and
@@ -98,7 +156,7 @@ final class TrainerTests: XCTestCase {
         }
         let outcome = try trainer.train(r)
         XCTAssertTrue(outcome.interrupted)
-        XCTAssertEqual(try store.sqlite.checkpoints(of: "stop-on-checkpoint").map(\.step), [2])
+        XCTAssertEqual(try store.sqlite.checkpoints(of: "stop-on-checkpoint").map(\.step), [0, 2])
         XCTAssertNotEqual(try store.sqlite.model(named: "stop-on-checkpoint").status, .failed)
         trainer.shouldStop = { false }
         let resumed = try trainer.resume(
