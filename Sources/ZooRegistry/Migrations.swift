@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Forward-only, numbered schema migrations. Migration N moves a database
 /// from user_version N-1 to N; shipped migrations are never edited.
 enum Migrations {
@@ -54,6 +58,23 @@ enum Migrations {
 /// foreign file is reported as such instead of surfacing later as an obscure
 /// error in the middle of a query.
 enum FileCheck {
+    /// A registry is a regular file (or a link to one). Opening a FIFO for reading waits for a
+    /// writer forever, and SQLite reports a directory as an unexplained "unable to open".
+    static func requireRegularFile(path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }  // gone meanwhile: SQLite creates or reports it
+        let kind: String
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: kind = "a directory"
+        case S_IFIFO: kind = "a named pipe (FIFO)"
+        case S_IFSOCK: kind = "a socket"
+        case S_IFCHR, S_IFBLK: kind = "a device"
+        default: kind = "not a regular file"
+        }
+        throw RegistryError.notAFile(path: path, kind: kind)
+    }
+
     static func inspect(path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { return }
         defer { try? handle.close() }

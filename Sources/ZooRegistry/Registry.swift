@@ -13,7 +13,10 @@ public final class Registry {
     public init(path: String, readOnly: Bool = false) throws {
         let exists = FileManager.default.fileExists(atPath: path)
         if readOnly && !exists { throw RegistryError.registryNotFound(path: path) }
-        if exists { try FileCheck.inspect(path: path) }
+        if exists {
+            try FileCheck.requireRegularFile(path: path)
+            try FileCheck.inspect(path: path)
+        }
         self.path = path
         db = try Database(path: path, readOnly: readOnly)
         try configure(readOnly: readOnly)

@@ -7,6 +7,7 @@ public enum RegistryError: Error, CustomStringConvertible, Equatable {
     case sqlite(code: Int32, message: String, sql: String?)
     case registryNotFound(path: String)
     case notSQLite(path: String)
+    case notAFile(path: String, kind: String)
     case notARegistry(path: String, reason: String)
     case corruptFile(path: String, detail: String)
     case newerSchema(found: Int, supported: Int)
@@ -36,6 +37,9 @@ public enum RegistryError: Error, CustomStringConvertible, Equatable {
             return "no registry at \(path); train a model first or pass the right --registry path"
         case let .notSQLite(path):
             return "\(path) is not a SQLite file (wrong header); pass the path of a Zoo registry"
+        case let .notAFile(path, kind):
+            return "\(path) is \(kind), not a registry file; pass --registry with the path of a registry file "
+                + "(a new one is created where none exists)"
         case let .notARegistry(path, reason):
             return "\(path) is a SQLite database but not a Zoo registry (\(reason)); pass the path of a Zoo registry"
         case let .corruptFile(path, detail):

@@ -378,6 +378,9 @@ final class CLITests: XCTestCase {
             let r = try zoo(args)
             XCTAssertEqual(r.code, 2, "\(args.joined(separator: " ")): \(r.stderr)")
         }
+        let folder = try zoo(["list", "--registry", dir.path], withRegistry: false)
+        XCTAssertEqual(folder.code, 1)
+        XCTAssertTrue(folder.stderr.contains("is a directory, not a registry file"), folder.stderr)
         XCTAssertEqual(
             try zoo("show", "missing-model").code, 1, "a model that is not there is a failure, not a usage error")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))

@@ -82,4 +82,19 @@ final class FileTests: XCTestCase {
             if case .registryNotFound = $0 { return true }; return false
         }
     }
+
+    /// A directory or a FIFO given as the registry: a typed error at once (a FIFO used to
+    /// hang forever in open(), a directory surfaced as "SQLite error 14").
+    func testARegistryPathThatIsNotAFileIsRefused() throws {
+        let fifo = files.path("pipe.sqlite")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for (path, kind) in [(files.directory.path, "a directory"), (fifo, "a named pipe (FIFO)")] {
+            for readOnly in [false, true] {
+                XCTAssertThrowsRegistryError(try Registry(path: path, readOnly: readOnly)) {
+                    guard case let .notAFile(_, found) = $0 else { return false }
+                    return found == kind && $0.description.contains("--registry")
+                }
+            }
+        }
+    }
 }
