@@ -23,10 +23,10 @@ public extension GANStep {
             generator: LabelledNetwork(generator, conditionalOn: classes),
             discriminator: LabelledNetwork(discriminator, conditionalOn: classes),
             generatorOptimizer: Adam(
-                parameters: generator.trainableParameters, learningRate: h.generatorLearningRate,
+                parameters: generator.trainableParameters, learningRate: h.learningRate(of: "generator"),
                 beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
             discriminatorOptimizer: Adam(
-                parameters: discriminator.trainableParameters, learningRate: h.discriminatorLearningRate,
+                parameters: discriminator.trainableParameters, learningRate: h.learningRate(of: "discriminator"),
                 beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
             latentSize: latentSize, classes: classes ?? 0, loss: loss)
         labelSmoothing = h.aids.labelSmoothing

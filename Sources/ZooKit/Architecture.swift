@@ -21,6 +21,8 @@ public struct ArchitectureDescriptor: Sendable {
     public let recipes: [Recipe]
     /// The first recipe's hyperparameters, its name filled in.
     public var defaults: Hyperparameters { recipes[0].hyperparameters }
+    /// The networks it trains, each with its own learning rate (its default recipe's).
+    public var trainedNetworks: Set<String> { Set(defaults.learningRates.keys) }
     /// Hyperparameter name → what it means, for `zoo architectures` and model cards.
     public let hyperparameterHelp: [(name: String, meaning: String)]
     /// Names of the figures a training step reports, in the order the CLI shows them

@@ -4,8 +4,9 @@ import Foundation
 public struct Hyperparameters: Codable, Equatable, Sendable {
     public var batchSize: Int
     public var epochs: Int
-    public var generatorLearningRate: Float
-    public var discriminatorLearningRate: Float
+    /// Adam's learning rate for each network the architecture trains, by the network's name
+    /// ("generator" and "discriminator" for a GAN, "classifier" for the classifier).
+    public var learningRates: [String: Float]
     public var beta1: Float
     public var beta2: Float
     public var epsilon: Float
@@ -21,28 +22,67 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var loop: GANLoop
 
     public init(
-        batchSize: Int = 256, epochs: Int, generatorLearningRate: Float, discriminatorLearningRate: Float,
+        batchSize: Int = 256, epochs: Int, learningRates: [String: Float],
         beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, extras: [String: Double] = [:],
         recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint
     ) {
         self.batchSize = batchSize; self.epochs = epochs
-        self.generatorLearningRate = generatorLearningRate
-        self.discriminatorLearningRate = discriminatorLearningRate
+        self.learningRates = learningRates
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.extras = extras
         self.recipe = recipe; self.aids = aids; self.loop = loop
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case batchSize, epochs, generatorLearningRate, discriminatorLearningRate, beta1, beta2, epsilon, extras, recipe,
-            aids, loop
+    /// A GAN's: the generator's and the discriminator's rates.
+    public init(
+        batchSize: Int = 256, epochs: Int, generatorLearningRate: Float, discriminatorLearningRate: Float,
+        beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, extras: [String: Double] = [:],
+        recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint
+    ) {
+        self.init(
+            batchSize: batchSize, epochs: epochs,
+            learningRates: ["generator": generatorLearningRate, "discriminator": discriminatorLearningRate],
+            beta1: beta1, beta2: beta2, epsilon: epsilon, extras: extras, recipe: recipe, aids: aids, loop: loop)
     }
+
+    /// The rate of one network. Present for every network the architecture trains once the
+    /// values passed `validate(networks:)` (decoding and training check it).
+    public func learningRate(of network: String) -> Float { learningRates[network] ?? 0 }
+
+    /// Networks in the order people read them: generator, discriminator, then by name.
+    public var learningRatesInOrder: [(network: String, rate: Float)] {
+        let rank = ["generator": 0, "discriminator": 1]
+        return learningRates.sorted { (rank[$0.key] ?? 2, $0.key) < (rank[$1.key] ?? 2, $1.key) }.map {
+            ($0.key, $0.value)
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case batchSize, epochs, learningRates, beta1, beta2, epsilon, extras, recipe, aids, loop
+        // Before per-network rates: a GAN's two, and a classifier's one stored as the generator's.
+        case generatorLearningRate, discriminatorLearningRate
+    }
+
+    /// Set while decoding a model whose architecture is known (`decode(json:model:networks:)`):
+    /// which networks a legacy JSON's rates belong to.
+    private static let legacyNetworksKey = CodingUserInfoKey(rawValue: "zoo.legacyNetworks")!
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         batchSize = try c.decode(Int.self, forKey: .batchSize)
         epochs = try c.decode(Int.self, forKey: .epochs)
-        generatorLearningRate = try c.decode(Float.self, forKey: .generatorLearningRate)
-        discriminatorLearningRate = try c.decode(Float.self, forKey: .discriminatorLearningRate)
+        if let rates = try c.decodeIfPresent([String: Float].self, forKey: .learningRates) {
+            learningRates = rates
+        } else {
+            let generator = try c.decode(Float.self, forKey: .generatorLearningRate)
+            let discriminator = try c.decode(Float.self, forKey: .discriminatorLearningRate)
+            // A classifier (one network) kept its rate in the generator's field.
+            let networks = decoder.userInfo[Self.legacyNetworksKey] as? Set<String>
+            if let networks, networks.count == 1, let only = networks.first {
+                learningRates = [only: generator]
+            } else {
+                learningRates = ["generator": generator, "discriminator": discriminator]
+            }
+        }
         beta1 = try c.decode(Float.self, forKey: .beta1)
         beta2 = try c.decode(Float.self, forKey: .beta2)
         epsilon = try c.decode(Float.self, forKey: .epsilon)
@@ -56,8 +96,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(batchSize, forKey: .batchSize)
         try c.encode(epochs, forKey: .epochs)
-        try c.encode(generatorLearningRate, forKey: .generatorLearningRate)
-        try c.encode(discriminatorLearningRate, forKey: .discriminatorLearningRate)
+        try c.encode(learningRates, forKey: .learningRates)
         try c.encode(beta1, forKey: .beta1)
         try c.encode(beta2, forKey: .beta2)
         try c.encode(epsilon, forKey: .epsilon)
@@ -72,26 +111,33 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         [
             ("batchSize", "images per training step"),
             ("epochs", "passes over the training set"),
-            ("generatorLearningRate", "Adam learning rate of the generator (classifier: its only rate)"),
-            ("discriminatorLearningRate", "Adam learning rate of the discriminator"),
+            (
+                "learningRates",
+                "Adam learning rate of each network (--lr NETWORK=RATE; --generator-lr, --discriminator-lr)"
+            ),
             ("beta1, beta2, epsilon", "Adam moment decay rates and epsilon (Keras defaults)"),
         ] + TrainingAids.help
 
     /// The ranges a run accepts. The messages name the flags; stored values (a model from
     /// someone else's file) are held to the same ranges when they are decoded.
-    public func validate() throws {
+    /// `networks`: the networks the architecture trains, when known; each must have a rate and
+    /// no other may.
+    public func validate(networks: Set<String>? = nil) throws {
         guard (1...8192).contains(batchSize) else {
             throw ZooError.invalidHyperparameter("--batch-size \(batchSize) must be in 1...8192")
         }
         guard (1...10_000).contains(epochs) else {
             throw ZooError.invalidHyperparameter("--epochs \(epochs) must be in 1...10000")
         }
-        for (flag, rate) in [
-            ("--generator-lr", generatorLearningRate), ("--discriminator-lr", discriminatorLearningRate),
-        ] {
+        for (network, rate) in learningRatesInOrder {
             guard rate.isFinite, rate >= 0, rate < 1 else {
-                throw ZooError.invalidHyperparameter("\(flag) \(rate) must be in [0, 1)")
+                throw ZooError.invalidHyperparameter("--lr \(network)=\(rate): a learning rate must be in [0, 1)")
             }
+        }
+        if let networks, Set(learningRates.keys) != networks {
+            throw ZooError.invalidHyperparameter(
+                "learning rates are given for \(learningRates.keys.sorted().joined(separator: ", ")) but the "
+                    + "networks trained are \(networks.sorted().joined(separator: ", "))")
         }
         for (flag, beta) in [("--beta1", beta1), ("beta2", beta2)] {
             guard beta.isFinite, beta >= 0, beta < 1 else {
@@ -122,14 +168,19 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         return text
     }
 
-    public static func decode(json: String, model: String) throws -> Hyperparameters {
+    /// Decodes and validates a model's stored hyperparameters. `networks` (the networks its
+    /// architecture trains, `ArchitectureDescriptor.trainedNetworks`) places the rates of JSON
+    /// written before per-network rates, and is checked against the rates given.
+    public static func decode(json: String, model: String, networks: Set<String>? = nil) throws -> Hyperparameters {
         let decoded: Hyperparameters
         do {
-            decoded = try JSONDecoder().decode(Hyperparameters.self, from: Data(json.utf8))
+            let decoder = JSONDecoder()
+            if let networks { decoder.userInfo[legacyNetworksKey] = networks }
+            decoded = try decoder.decode(Hyperparameters.self, from: Data(json.utf8))
         } catch {
             throw ZooError.corruptModel(model, "its hyperparameters JSON does not parse (\(error))")
         }
-        do { try decoded.validate() } catch {
+        do { try decoded.validate(networks: networks) } catch {
             throw ZooError.corruptModel(model, "its stored hyperparameters are out of range (\(error))")
         }
         return decoded

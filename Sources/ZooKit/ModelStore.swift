@@ -68,7 +68,8 @@ public struct ModelStore {
     ) throws -> Loaded {
         let info = try registry.model(named: name)
         let type = try catalog.lookup(info.architecture)
-        let hyperparameters = try Hyperparameters.decode(json: info.hyperparameters, model: name)
+        let hyperparameters = try Hyperparameters.decode(
+            json: info.hyperparameters, model: name, networks: type.descriptor.trainedNetworks)
         let useAverage = average && !withOptimizer && hyperparameters.aids.emaDecay > 0
         var wanted = withOptimizer ? nil : networks
         if useAverage, wanted?.contains("generator") == true { wanted?.insert(GeneratorEMA.network) }

@@ -45,9 +45,9 @@ public struct TrainingRequest {
     public var batchSize: Int?
     public var seed: UInt64 = 1
     public var checkpointEvery: Int?
-    /// Overrides of the architecture's Adam settings (nil: the descriptor's defaults).
-    public var generatorLearningRate: Float?
-    public var discriminatorLearningRate: Float?
+    /// Overrides of the architecture's Adam settings (nil/empty: the recipe's): learning rates
+    /// by network name ("" sets every network's).
+    public var learningRates: [String: Float] = [:]
     public var beta1: Float?
     /// A named recipe of the architecture (nil: its first, "default").
     public var recipe: String?
@@ -134,10 +134,19 @@ public final class Trainer {
         }
         if let epochs = request.epochs { h.epochs = epochs }
         if let batch = request.batchSize { h.batchSize = batch }
-        if let lr = request.generatorLearningRate { h.generatorLearningRate = lr }
-        if let lr = request.discriminatorLearningRate { h.discriminatorLearningRate = lr }
+        if let all = request.learningRates[""] {
+            for network in h.learningRates.keys { h.learningRates[network] = all }
+        }
+        for (network, rate) in request.learningRates where !network.isEmpty {
+            guard h.learningRates[network] != nil else {
+                throw ZooError.invalidHyperparameter(
+                    "--lr \(network)=\(rate): \(type.descriptor.name) has no network '\(network)' (it trains "
+                        + "\(h.learningRates.keys.sorted().joined(separator: ", ")))")
+            }
+            h.learningRates[network] = rate
+        }
         if let b = request.beta1 { h.beta1 = b }
-        try h.validate()
+        try h.validate(networks: type.descriptor.trainedNetworks)
         if let k = request.checkpointEvery, k < 1 {
             throw ZooError.invalidHyperparameter("--checkpoint-every \(k) must be ≥ 1")
         }

@@ -60,7 +60,10 @@ struct Evaluate: ParsableCommand {
         }
         for r in reports { print(Self.describe(r)) }
         let hasAverage =
-            ((try? Hyperparameters.decode(json: info.hyperparameters, model: name))?.aids.emaDecay ?? 0) > 0
+            ((try? Hyperparameters.decode(
+                json: info.hyperparameters, model: name,
+                networks: try? store.catalog.lookup(info.architecture).descriptor.trainedNetworks))?.aids.emaDecay ?? 0)
+            > 0
         let selector = try CheckpointArgument.parse(checkpoint)
         let stored =
             reports[0].testAccuracy != nil

@@ -78,10 +78,14 @@ extension Format {
     /// One line of hyperparameters in words: the Adam settings, the extras and the aids in use.
     static func hyperparameters(_ h: Hyperparameters, gan: Bool) -> String {
         var parts = ["batch \(h.batchSize)", "epochs \(h.epochs)"]
-        parts.append(
-            gan
-                ? "Adam lr G \(h.generatorLearningRate), lr D \(h.discriminatorLearningRate)"
-                : "Adam lr \(h.generatorLearningRate)")
+        let rates = h.learningRatesInOrder
+        if rates.count == 1, let only = rates.first {
+            parts.append("Adam lr \(only.rate)")
+        } else {
+            let short = ["generator": "G", "discriminator": "D"]
+            parts.append(
+                "Adam " + rates.map { "lr \(short[$0.network] ?? $0.network) \($0.rate)" }.joined(separator: ", "))
+        }
         parts.append("β1 \(h.beta1), β2 \(h.beta2), ε \(h.epsilon)")
         parts += h.extras.sorted { $0.key < $1.key }.map { "\($0.key) \(number($0.value, digits: 2))" }
         let a = h.aids

@@ -80,8 +80,10 @@ enum HTMLCard {
             ("recipe", h.recipe ?? "none (trained before recipes)"), ("batch size", "\(h.batchSize)"),
             ("epochs planned", "\(h.epochs)"),
         ]
-        rows.append((gan ? "generator learning rate" : "learning rate", "\(h.generatorLearningRate)"))
-        if gan { rows.append(("discriminator learning rate", "\(h.discriminatorLearningRate)")) }
+        let rates = h.learningRatesInOrder
+        for (network, rate) in rates {
+            rows.append((rates.count == 1 ? "learning rate" : "\(network) learning rate", "\(rate)"))
+        }
         rows.append(("Adam β1, β2, ε", "\(h.beta1), \(h.beta2), \(h.epsilon)"))
         for (key, value) in h.extras.sorted(by: { $0.key < $1.key }) {
             let words = ["dropout": "dropout rate", "leakyAlpha": "LeakyReLU slope"][key] ?? key

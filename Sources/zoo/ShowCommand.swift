@@ -57,7 +57,9 @@ struct ModelCard {
         return curve.mapValues { $0.sorted { $0.epoch < $1.epoch } }
     }
 
-    var hyperparameters: Hyperparameters? { try? Hyperparameters.decode(json: info.hyperparameters, model: info.name) }
+    var hyperparameters: Hyperparameters? {
+        try? Hyperparameters.decode(json: info.hyperparameters, model: info.name, networks: descriptor?.trainedNetworks)
+    }
 
     static func collect(_ name: String, store: ModelStore, previewCount: Int) throws -> ModelCard {
         let info = try store.model(named: name)

@@ -29,7 +29,12 @@ struct Train: ParsableCommand {
     @Option(help: "Also checkpoint every K steps.") var checkpointEvery: Int?
     @Option(help: "Checkpoints kept: the newest K whole, and final and aliased ones as weights (0: every one).")
     var keepCheckpoints: Int = Trainer.defaultKeptCheckpoints
-    @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (classifier: its rate).")
+    @Option(
+        help: ArgumentHelp(
+            "Adam learning rate: RATE for every network, or NETWORK=RATE (repeatable; e.g. classifier=0.001).",
+            valueName: "[network=]rate"))
+    var lr: [String] = []
+    @Option(name: .customLong("generator-lr"), help: "Adam learning rate of the generator (--lr generator=RATE).")
     var generatorLR: Float?
     @Option(name: .customLong("discriminator-lr"), help: "Adam learning rate of the discriminator.")
     var discriminatorLR: Float?
@@ -66,8 +71,9 @@ struct Train: ParsableCommand {
         request.seed = seed
         request.checkpointEvery = checkpointEvery
         request.limit = limit
-        request.generatorLearningRate = generatorLR
-        request.discriminatorLearningRate = discriminatorLR
+        request.learningRates = try LearningRateOption.parse(lr)
+        if let generatorLR { request.learningRates["generator"] = generatorLR }
+        if let discriminatorLR { request.learningRates["discriminator"] = discriminatorLR }
         request.beta1 = beta1
         request.recipe = recipe
         request.discriminatorSteps = dSteps
@@ -117,6 +123,22 @@ struct Resume: ParsableCommand {
                 checkpointEvery: checkpointEvery)
         }
         TrainingSession.summarise(outcome)
+    }
+}
+
+/// `--lr RATE` (every network) or `--lr NETWORK=RATE`.
+enum LearningRateOption {
+    static func parse(_ values: [String]) throws -> [String: Float] {
+        var rates: [String: Float] = [:]
+        for value in values {
+            let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let network = parts.count == 2 ? parts[0] : ""
+            guard let rate = Float(parts.last ?? ""), parts.count == 1 || !network.isEmpty else {
+                throw UsageError("--lr \(value): give RATE or NETWORK=RATE, e.g. --lr 0.0002 or --lr generator=0.0004")
+            }
+            rates[network] = rate
+        }
+        return rates
     }
 }
 

@@ -370,6 +370,8 @@ final class CLITests: XCTestCase {
             ["train", "dcgna", "--name", "typo"], ["train", "cgan", "--name", "x", "--recipe", "nope"],
             ["generate", "tiny-dcgan", "--count", "0", "--out", out],
             ["train", "cgan", "--name", "zero", "--epochs", "0"],
+            ["train", "cgan", "--name", "bad-lr", "--lr", "fast"],
+            ["train", "cgan", "--name", "bad-lr", "--lr", "=0.1"],
             // Bounded before anything is drawn: no overflow trap, no 755 MB picture.
             ["generate", "tiny-dcgan", "--grid", "9999999999x9999999999", "--out", out],
             ["generate", "tiny-dcgan", "--grid", "100000x100000", "--out", out],

@@ -101,7 +101,8 @@ final class SeedArticleTests: XCTestCase {
             XCTAssertEqual(seed.loop, .keras, name)
             XCTAssertEqual(seed.batchSize, 32, name)
             XCTAssertEqual(
-                [seed.generatorLearningRate, seed.discriminatorLearningRate, seed.beta1], [1e-3, 1e-3, 0.9], name)
+                [seed.learningRate(of: "generator"), seed.learningRate(of: "discriminator"), seed.beta1],
+                [1e-3, 1e-3, 0.9], name)
             XCTAssertEqual(d.defaults.loop, .joint, name)
         }
     }

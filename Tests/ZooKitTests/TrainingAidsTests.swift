@@ -399,7 +399,7 @@ final class TrainingAidsTests: XCTestCase {
             let h = recipe.hyperparameters
             XCTAssertEqual([h.batchSize, h.epochs], [batch, epochs], architecture)
             XCTAssertEqual(
-                [h.generatorLearningRate, h.discriminatorLearningRate, h.beta1, h.beta2, h.epsilon],
+                [h.learningRate(of: "generator"), h.learningRate(of: "discriminator"), h.beta1, h.beta2, h.epsilon],
                 [lr, lr, beta1, 0.999, 1e-7], architecture)
             XCTAssertEqual(h.aids, TrainingAids(), "\(architecture): the seeds use no aid")
             XCTAssertEqual(h.recipe, "seed")
@@ -425,10 +425,55 @@ final class TrainingAidsTests: XCTestCase {
     func testOldHyperparametersDecodeWithTheAidsOff() throws {
         let old =
             #"{"batchSize":128,"beta1":0.5,"beta2":0.999,"discriminatorLearningRate":0.0002,"epochs":30,"epsilon":1e-07,"extras":{"dropout":0.3},"generatorLearningRate":0.0002}"#
-        let h = try Hyperparameters.decode(json: old, model: "old")
+        let h = try Hyperparameters.decode(json: old, model: "old", networks: ["generator", "discriminator"])
         XCTAssertEqual(h.aids, TrainingAids())
         XCTAssertNil(h.recipe)
-        XCTAssertEqual(h.json(), old, "re-encoding an old model's values writes the same JSON")
+        XCTAssertEqual(h.learningRates, ["generator": 0.0002, "discriminator": 0.0002])
+        XCTAssertEqual(
+            h.json(),
+            #"{"batchSize":128,"beta1":0.5,"beta2":0.999,"epochs":30,"epsilon":1e-07,"extras":{"dropout":0.3},"learningRates":{"discriminator":0.0002,"generator":0.0002}}"#,
+            "re-encoding an old model's values writes the same values, the rates by network")
+        XCTAssertEqual(try Hyperparameters.decode(json: h.json(), model: "again"), h)
+    }
+
+    /// Each network trains at its own rate, named by the network: the classifier's is its own
+    /// (it used to borrow the generator's field), and an old classifier's JSON reads that way.
+    func testLearningRatesArePerNetwork() throws {
+        let classifierType = try builtinCatalog.lookup("classifier")
+        XCTAssertEqual(classifierType.descriptor.trainedNetworks, ["classifier"])
+        XCTAssertEqual(try builtinCatalog.lookup("dcgan").descriptor.trainedNetworks, ["generator", "discriminator"])
+        var h = classifierType.descriptor.defaults
+        h.learningRates["classifier"] = 0.005
+        let classifier = try classifierType.init(hyperparameters: h, rng: RandomSource(seed: 1))
+        XCTAssertEqual(classifier.optimizers.map(\.name), ["classifier"])
+        XCTAssertEqual(classifier.optimizers.first?.optimizer.learningRate, 0.005)
+
+        let oldClassifier =
+            #"{"batchSize":128,"beta1":0.9,"beta2":0.999,"discriminatorLearningRate":0,"epochs":6,"epsilon":1e-07,"extras":{"dropout":0.4},"generatorLearningRate":0.001}"#
+        let decoded = try Hyperparameters.decode(json: oldClassifier, model: "old", networks: ["classifier"])
+        XCTAssertEqual(decoded.learningRates, ["classifier": 0.001])
+
+        // Rates for other networks than the architecture trains are a damaged model.
+        let missing =
+            #"{"batchSize":128,"beta1":0.5,"beta2":0.999,"epochs":3,"epsilon":1e-07,"learningRates":{"generator":0.0002}}"#
+        XCTAssertThrowsError(
+            try Hyperparameters.decode(json: missing, model: "crafted", networks: ["generator", "discriminator"])
+        ) { XCTAssertTrue("\($0)".contains("discriminator"), "\($0)") }
+
+        // A training's overrides: one network by name, every network with "", an unknown one refused.
+        let store = try Fixtures.store(at: directory)
+        var request = TrainingRequest(architecture: "cgan", name: "rates", dataDirectory: directory.path)
+        request.epochs = 1; request.batchSize = 32; request.limit = 32
+        request.learningRates = ["": 3e-4, "discriminator": 1e-4]
+        _ = try Trainer(store: store).train(request)
+        let stored = try Hyperparameters.decode(
+            json: try store.sqlite.model(named: "rates").hyperparameters, model: "rates")
+        XCTAssertEqual(stored.learningRates, ["generator": 3e-4, "discriminator": 1e-4])
+        request.name = "typo"; request.learningRates = ["generatr": 1e-4]
+        XCTAssertThrowsError(try Trainer(store: store).train(request)) {
+            XCTAssertTrue("\($0)".contains("no network 'generatr'"), "\($0)")
+        }
+        XCTAssertFalse(try store.contains(model: "typo"))
     }
 
     // MARK: Progress frames

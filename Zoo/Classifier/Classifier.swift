@@ -14,12 +14,13 @@ public final class Classifier: ImageClassifying {
             Recipe(
                 Recipe.defaultName, "Adam 1e-3, batch 128, 6 epochs (99 % on the MNIST test set)",
                 Hyperparameters(
-                    batchSize: 128, epochs: 6, generatorLearningRate: 1e-3, discriminatorLearningRate: 0,
+                    batchSize: 128, epochs: 6, learningRates: ["classifier": 1e-3],
                     extras: ["dropout": 0.4]))
         ],
         hyperparameterHelp: [
             ("batchSize", "images per step"), ("epochs", "passes over the training set"),
-            ("generatorLearningRate", "Adam learning rate"), ("dropout", "dropout rate before each dense layer"),
+            ("learningRates", "Adam learning rate of the classifier (--lr RATE)"),
+            ("dropout", "dropout rate before each dense layer"),
         ],
         stepMetricNames: ["loss", "accuracy"])
 
@@ -54,7 +55,7 @@ public final class Classifier: ImageClassifying {
         ])
         head = Sequential([("logits", logits)])
         optimizer = Adam(
-            parameters: network.trainableParameters, learningRate: h.generatorLearningRate,
+            parameters: network.trainableParameters, learningRate: h.learningRate(of: "classifier"),
             beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon)
     }
 
