@@ -292,6 +292,72 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// kill -9 at any moment of an export, an import or the first open of a new registry (which
+    /// seeds the shipped zoo) leaves every file whole: the export's target is absent or complete,
+    /// the importing registry has the model entirely or not at all, a new registry is seeded
+    /// fully or not there (the next open starts afresh).
+    func testKill9DuringExportImportAndFirstOpen() throws {
+        let own = dir.appendingPathComponent("kill9-transfer.sqlite").path
+        func run(_ args: [String], registry: String? = nil) throws -> Result {
+            try zoo(args + ["--registry", registry ?? own], withRegistry: false)
+        }
+        let trained = try run(["train", "dcgan", "--name", "big", "--epochs", "2", "--batch-size", "32"])
+        XCTAssertEqual(trained.code, 0, trained.stderr)
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Zoo/pretrained.sqlite").path
+
+        func killed(after delay: Double, _ args: [String], pretrained: String = "") throws {
+            let process = Process()
+            process.executableURL = Self.zooBinary
+            process.arguments = args
+            var env = ProcessInfo.processInfo.environment
+            env["ZOO_PRETRAINED"] = pretrained
+            env["ZOO_DATA"] = data
+            env.removeValue(forKey: "ZOO_REGISTRY")
+            process.environment = env
+            process.standardError = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        for (i, delay) in [0.0, 0.02, 0.08, 0.2, 0.5].enumerated() {
+            // Export: the target is absent or a whole, importable file.
+            let target = dir.appendingPathComponent("big-\(i).zoo").path
+            try killed(after: delay, ["export", "big", target, "--registry", own])
+            if FileManager.default.fileExists(atPath: target) {
+                let copy = dir.appendingPathComponent("copy-\(i).sqlite").path
+                let imported = try run(["import", target, "--as", "big-copy"], registry: copy)
+                XCTAssertEqual(
+                    imported.code, 0, "export killed after \(delay) s left a broken file: \(imported.stderr)")
+            }
+            // Import: all or nothing, and the registry verifies.
+            let whole = dir.appendingPathComponent("whole.zoo").path
+            if !FileManager.default.fileExists(atPath: whole) {
+                XCTAssertEqual(try run(["export", "big", whole]).code, 0)
+            }
+            let into = dir.appendingPathComponent("into-\(i).sqlite").path
+            XCTAssertEqual(try run(["list"], registry: into).code, 0)
+            try killed(after: delay, ["import", whole, "--as", "big-in", "--registry", into])
+            XCTAssertEqual(try run(["verify"], registry: into).code, 0, "import killed after \(delay) s")
+            let listed = try run(["list"], registry: into).stdout
+            if listed.contains("big-in") {
+                XCTAssertEqual(try run(["generate", "big-in", "--out", "in.png"], registry: into).code, 0)
+            }
+            // First open of a new registry, seeding the shipped zoo.
+            let fresh = dir.appendingPathComponent("fresh-\(i).sqlite").path
+            try killed(after: delay, ["list", "--registry", fresh], pretrained: shipped)
+            if FileManager.default.fileExists(atPath: fresh) {
+                let models = try zoo(["list", "--json", "--registry", fresh], withRegistry: false)
+                XCTAssertEqual(models.code, 0, models.stderr)
+                let count = (try JSONSerialization.jsonObject(with: Data(models.stdout.utf8)) as? [Any])?.count
+                XCTAssertGreaterThanOrEqual(count ?? 0, 6, "a registry in place holds the whole shipped zoo")
+            }
+        }
+    }
+
     /// `zoo prune` removes what a model no longer needs, keeps what it draws and resumes from,
     /// and gives the space back to the file system.
     func testPruneShrinksTheRegistry() throws {
