@@ -188,6 +188,14 @@ public struct ModelStore {
             tensors: tensors, log: log)
     }
 
+    /// At most `limit` of `items`, evenly spaced, always the first and the last.
+    static func evenlySpaced<T>(_ items: [T], atMost limit: Int?) -> [T] {
+        guard let limit, items.count > limit else { return items }
+        guard limit > 1 else { return Array(items.suffix(max(limit, 0))) }
+        let picked = (0..<limit).map { i in (i * (items.count - 1) + (limit - 1) / 2) / (limit - 1) }
+        return picked.map { items[$0] }
+    }
+
     /// `details` (a JSON object) with "epoch" added when it has none.
     static func details(_ text: String?, epoch: Int?) -> String? {
         guard let epoch, let text,
@@ -327,8 +335,11 @@ public extension ModelStore {
     /// ships the average in its place), its training history, metrics and progress frames.
     /// `float16` halves the stored size.
     /// `generatorOnly`: ship a GAN's generator alone (what drawing and scoring use); its
-    /// discriminator stays behind.
-    func publish(_ name: String, to targetStore: ModelStore, float16: Bool, generatorOnly: Bool = false) throws {
+    /// discriminator stays behind. `maxFrames`: at most that many progress frames, evenly spaced
+    /// from the first epoch to the last (a long run's 150 frames are 1.5 MB).
+    func publish(
+        _ name: String, to targetStore: ModelStore, float16: Bool, generatorOnly: Bool = false, maxFrames: Int? = nil
+    ) throws {
         let target = targetStore.backend
         let loaded = try load(name)
         let info = loaded.info
@@ -377,7 +388,8 @@ public extension ModelStore {
                     sampleCount: metric.sampleCount, evaluator: metric.evaluator,
                     details: Self.details(metric.details, epoch: epoch))
             }
-            for frame in try registry.progressFrames(of: name, epoch: nil, byteLimit: Registry.maximumFramesBytes) {
+            let frames = try registry.progressFrames(of: name, epoch: nil, byteLimit: Registry.maximumFramesBytes)
+            for frame in Self.evenlySpaced(frames, atMost: maxFrames) {
                 try target.saveProgressFrame(model: name, frame)
             }
             try target.setStatus(name, status: .ready, error: nil)

@@ -57,6 +57,9 @@ struct ModelCard {
         return curve.mapValues { $0.sorted { $0.epoch < $1.epoch } }
     }
 
+    /// The epochs trained (the history's last).
+    var completedEpochs: Int { log.map(\.epoch).max() ?? 0 }
+
     var hyperparameters: Hyperparameters? {
         try? Hyperparameters.decode(json: info.hyperparameters, model: info.name, networks: descriptor?.trainedNetworks)
     }
@@ -152,7 +155,8 @@ struct ModelCard {
             "\nProgress frames: "
                 + (frameCount == 0
                     ? "none (trained before zoo stored them)"
-                    : "\(frameCount), one per epoch (`zoo progress \(info.name) --out \(info.name).gif`)"))
+                    : "\(frameCount), \(frameCount == completedEpochs ? "one per epoch" : "epochs 1 to \(completedEpochs) evenly spaced") "
+                        + "(`zoo progress \(info.name) --out \(info.name).gif`)"))
         out.append("\nMetrics")
         if latestMetrics.isEmpty {
             out.append("  none (run `zoo evaluate \(info.name)`)")

@@ -478,6 +478,20 @@ final class TrainingAidsTests: XCTestCase {
 
     // MARK: Progress frames
 
+    /// Publishing thins a long run's frames evenly, keeping the first and the last epoch.
+    func testEvenlySpacedKeepsTheEndsAndSpreadsTheRest() {
+        let epochs = Array(1...150)
+        let kept = ModelStore.evenlySpaced(epochs, atMost: 50)
+        XCTAssertEqual(kept.count, 50)
+        XCTAssertEqual([kept.first, kept.last], [1, 150])
+        XCTAssertEqual(Set(kept).count, 50)
+        let gaps = zip(kept, kept.dropFirst()).map { $1 - $0 }
+        XCTAssertEqual(Set(gaps), [3, 4], "\(gaps)")
+        XCTAssertEqual(ModelStore.evenlySpaced(epochs, atMost: 2), [1, 150])
+        XCTAssertEqual(ModelStore.evenlySpaced(Array(1...30), atMost: 50), Array(1...30))
+        XCTAssertEqual(ModelStore.evenlySpaced(epochs, atMost: nil), epochs)
+    }
+
     /// One frame per epoch, stored with the epoch's checkpoint; the GIF has one frame per
     /// epoch, each the stored PNG's pixels.
     func testOneProgressFramePerEpochAndTheGIFHasThemAll() throws {
