@@ -26,6 +26,18 @@ let fastEngine: [SwiftSetting] =
     ? []
     : [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
+// libFuzzer targets (tools/fuzz): only when tools/fuzz builds them (ZOO_FUZZ=1), with
+// -sanitize=fuzzer,address and -enable-testing on its own command line.
+let fuzzTargets: [Target] =
+    Context.environment["ZOO_FUZZ"] == nil
+    ? []
+    : [
+        ("fuzz-idx", ["ZooData"] as [Target.Dependency]), ("fuzz-codec", ["ZooRegistry"]),
+        ("fuzz-import", ["ZooRegistry", "ZooKit", "ZooCatalog"]),
+    ].map { name, dependencies in
+        .executableTarget(name: name, dependencies: dependencies, path: "tools/fuzz/Sources/\(name)")
+    }
+
 // The built-in architecture plugins: one folder under Zoo/ each. Adding an
 // architecture = a folder, one name here, one line in Sources/ZooCatalog/Catalog.swift.
 let plugins = ["DenseGAN", "DCGAN", "ConditionalGAN", "ConditionalDCGAN", "SimpleGAN", "DCGANVariant", "Classifier"]
@@ -81,6 +93,7 @@ let package = Package(
                 name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "CBLAS"],
                 path: "tools/bench/Sources"),
 
+        ] + fuzzTargets + [
             .testTarget(name: "ZooEngineTests", dependencies: ["ZooEngine", "ZooData"]),
             .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
             .testTarget(

@@ -1,0 +1,2 @@
+FuzzImportSeeds.writeIfAsked()
+FuzzDriver.run(fuzzImport)
