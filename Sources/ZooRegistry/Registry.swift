@@ -36,11 +36,6 @@ public final class Registry {
         // Weight blobs are megabytes spread over 4 KB overflow pages: through a memory map
         // SQLite copies them out of the page cache instead of one pread() per page.
         _ = try db.first("PRAGMA mmap_size = 268435456") { $0.int(0) }
-        // A brand-new file frees deleted checkpoints' pages incrementally (`compact`): the
-        // setting must come before its first table, and is a no-op on any existing file.
-        if !readOnly, try db.scalarInt("PRAGMA page_count") == 0 {
-            try db.exec("PRAGMA auto_vacuum = INCREMENTAL")
-        }
         // Validate before changing anything: WAL mode would otherwise be
         // written into a file that turns out not to be ours.
         try Migrations.migrate(db)

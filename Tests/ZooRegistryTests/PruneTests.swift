@@ -90,7 +90,6 @@ final class PruneTests: XCTestCase {
     func testCompactGivesTheSpaceBackToTheFileSystem() throws {
         let path = files.path("zoo.sqlite")
         let registry = try Registry(path: path)
-        XCTAssertEqual(try registry.db.scalarInt("PRAGMA auto_vacuum"), 2, "a new registry vacuums incrementally")
         try Fixture.registry(registry)
         for epoch in 1...12 {
             try registry.saveCheckpoint(
@@ -108,29 +107,5 @@ final class PruneTests: XCTestCase {
         let onDisk = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
         XCTAssertEqual(onDisk, compacted.bytes)
         XCTAssertEqual(try registry.verify(model: nil).problems, [])
-    }
-
-    func testCompactConvertsARegistryWithoutAutoVacuum() throws {
-        // Registries made before this version (and the shipped one) have auto_vacuum off.
-        let path = files.path("old.sqlite")
-        do {
-            let db = try Database(path: path, readOnly: false)
-            try db.exec("PRAGMA auto_vacuum = NONE")
-            try db.exec("CREATE TABLE placeholder (x)")
-            try db.exec("DROP TABLE placeholder")
-        }
-        let registry = try Registry(path: path)
-        XCTAssertEqual(try registry.db.scalarInt("PRAGMA auto_vacuum"), 0)
-        try Fixture.registry(registry)
-        for epoch in 1...6 {
-            try registry.saveCheckpoint(
-                model: "dcgan-mnist", Self.trainingCheckpoint(epoch: epoch, step: epoch * 10, size: 4096))
-        }
-        let full = try registry.fileSpace()
-        try registry.pruneCheckpoints(model: "dcgan-mnist", keepLatest: 1)
-        try registry.compact()
-        XCTAssertEqual(try registry.db.scalarInt("PRAGMA auto_vacuum"), 2)
-        XCTAssertLessThan(try registry.fileSpace().bytes, full.bytes / 3)
-        XCTAssertEqual(try registry.checkpoints(of: "dcgan-mnist").map(\.step), [60])
     }
 }
