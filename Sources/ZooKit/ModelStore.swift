@@ -341,6 +341,11 @@ public extension ModelStore {
         _ name: String, to targetStore: ModelStore, float16: Bool, generatorOnly: Bool = false, maxFrames: Int? = nil
     ) throws {
         let target = targetStore.backend
+        // A model mid-training would ship as "ready" with the weights of some epoch of its run.
+        let stored = try registry.model(named: name).status
+        guard stored == .ready else {
+            throw ZooError.notFinished(model: name, status: try displayStatus(of: name, stored: stored))
+        }
         let loaded = try load(name)
         let info = loaded.info
         let type = try catalog.lookup(info.architecture)

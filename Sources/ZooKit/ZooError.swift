@@ -14,6 +14,7 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     case unknownRecipe(String, architecture: String, available: [String])
     case noProgressFrames(model: String)
     case averageOnly(model: String)
+    case notFinished(model: String, status: String)
     case wrongEvaluator(
         model: String, dataset: String, classifier: String, classifierDataset: String, suggestion: String)
     case noProgressFrame(model: String, epoch: Int, available: String)
@@ -24,6 +25,9 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             let hint = suggestions.isEmpty ? "" : " Did you mean \(suggestions.joined(separator: " or "))?"
             return
                 "unknown architecture '\(name)'.\(hint) Available: \(available.joined(separator: ", ")) (see `zoo architectures`)."
+        case let .notFinished(model, status):
+            return "model \"\(model)\" is \(status), not finished: only a ready model can be published; "
+                + "let its training end (or `zoo resume \(model)`) and publish it then"
         case let .notConditional(model):
             return
                 "model '\(model)' is not conditional, so it cannot draw a chosen digit; drop --digit, or use a conditional model such as cdcgan-mnist."
@@ -74,7 +78,7 @@ public extension ZooError {
             .notAGenerator,
             .notAClassifier, .invalidHyperparameter, .alreadyTrained, .unknownRecipe, .wrongEvaluator, .averageOnly:
             return true
-        case .corruptModel, .datasetTooSmall, .noProgressFrames, .noProgressFrame:
+        case .corruptModel, .datasetTooSmall, .noProgressFrames, .noProgressFrame, .notFinished:
             return false
         }
     }

@@ -158,6 +158,13 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(outcome.interrupted)
         XCTAssertEqual(try store.sqlite.checkpoints(of: "stop-on-checkpoint").map(\.step), [0, 2])
         XCTAssertNotEqual(try store.sqlite.model(named: "stop-on-checkpoint").status, .failed)
+        // Unfinished, it cannot be published (it would ship as "ready" with a mid-run epoch).
+        let shipped = try Fixtures.store(
+            at: directory.appendingPathComponent("shipped", isDirectory: true).creatingDirectory())
+        XCTAssertThrowsError(try store.publish("stop-on-checkpoint", to: shipped, float16: true)) {
+            XCTAssertTrue("\($0)".contains("is interrupted, not finished"), "\($0)")
+        }
+        XCTAssertFalse(try shipped.contains(model: "stop-on-checkpoint"))
         trainer.shouldStop = { false }
         let resumed = try trainer.resume(
             "stop-on-checkpoint", epochs: nil, dataDirectory: directory.path, checkpointEvery: 2)
