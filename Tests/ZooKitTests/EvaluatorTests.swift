@@ -118,16 +118,15 @@ final class ShippedZooTests: XCTestCase {
         let models = try registry.listModels()
         XCTAssertTrue(
             Set(models.map(\.name)).isSuperset(of: [
-                "mnist-classifier", "cgan-mnist", "cdcgan-mnist", "dense-gan-mnist", "dcgan-mnist",
+                "mnist-classifier", "cgan-mnist", "cdcgan-mnist", "dense-gan-mnist", "dcgan-mnist", "simple-gan-mnist",
+                "dcgan-variant-mnist", "cdcgan-fashion", "dcgan-fashion", "fashion-classifier",
             ]))
         // Every shipped model carries its evaluation, so `zoo list` shows figures out of the box.
         for model in models {
             XCTAssertFalse(try registry.metrics(of: model.name).isEmpty, "\(model.name) ships without metrics")
         }
-        // Every shipped generator carries one progress frame per epoch of its training, but the
-        // models trained before frames existed that are still to be retrained (README, zoo table).
-        let trainedBeforeFrames: Set<String> = ["dcgan-mnist", "cdcgan-mnist"]
-        for model in models where model.architecture != "classifier" && !trainedBeforeFrames.contains(model.name) {
+        // Every shipped generator carries its training's progress frames.
+        for model in models where model.architecture != "classifier" {
             // Every epoch's frame, or (tools/ship-zoo: --max-frames 50) 50 from the first to the last.
             let frames = try registry.progressFrames(of: model.name).map(\.epoch)
             XCTAssertTrue(
