@@ -52,15 +52,20 @@ public final class TrainingLease {
 extension Registry {
     /// The lease file of a model (by id, so a rename keeps it); nil for an in-memory registry.
     func leaseFile(modelID: Int64) throws -> String? {
-        guard path != ":memory:" else { return nil }
-        let directory = path + ".leases"
+        guard let file = leasePath(modelID: modelID) else { return nil }
+        let directory = (file as NSString).deletingLastPathComponent
         if !FileManager.default.fileExists(atPath: directory) {
             do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
                 throw RegistryError.invalidArgument(
                     "cannot create \(directory) for training leases: \(error.localizedDescription)")
             }
         }
-        return directory + "/\(modelID)"
+        return file
+    }
+
+    /// Where the model's lease lives (the folder may not exist yet); nil in memory.
+    private func leasePath(modelID: Int64) -> String? {
+        path == ":memory:" ? nil : path + ".leases/\(modelID)"
     }
 
     /// Takes the model's training lease, or throws `modelBusy` naming the process that holds it.
@@ -72,8 +77,8 @@ extension Registry {
 
     /// Whether a process is training the model now.
     public func isBeingTrained(model name: String) throws -> Bool {
-        guard path != ":memory:" else { return false }
-        return TrainingLease.isHeld(file: path + ".leases/\(try modelID(named: name))")
+        guard let file = leasePath(modelID: try modelID(named: name)) else { return false }
+        return TrainingLease.isHeld(file: file)
     }
 
     func refuseIfBeingTrained(_ name: String) throws {

@@ -88,7 +88,7 @@ struct Evaluate: ParsableCommand {
             return lines.joined(separator: "\n")
         }
         // Fashion-MNIST's figures come from its own classifier: the same measures, other words.
-        let fashion = r.referenceSplit.hasPrefix("fashion")
+        let fashion = r.referenceSplit.hasPrefix(DatasetChoice.fashion.rawValue)
         let item = fashion ? "class" : "digit"
         lines.append("  \(fashion ? "Fashion score      " : "MNIST score        ")\(Format.number(r.score)) / 10")
         lines.append("  Fréchet distance   \(Format.number(r.frechetDistance)) (vs \(r.referenceSplit))")
