@@ -20,6 +20,12 @@ public struct EvaluationReport: Codable {
     /// Conditional models: fraction of images classified as the digit they were asked for.
     public var requestedAccuracy: Double?
     public var requestedAccuracyPerDigit: [Double]?
+    /// Conditional models: per requested class, the Fréchet distance to the reference split's
+    /// images of that class (null where skipped: `frechetDistanceClassNotes` says why), and the
+    /// mean over the classes that have one.
+    public var frechetDistancePerClass: [Double?]?
+    public var frechetDistanceIntraMean: Double?
+    public var frechetDistanceClassNotes: [String]?
     /// Classifier models: accuracy on the test split.
     public var testAccuracy: Double?
     /// Scores taken during training (`--eval-every`): the epoch just completed. Kept in the
@@ -37,8 +43,16 @@ public final class Evaluator {
     private let classifier: any ImageClassifying
     private let testSet: Dataset
     private let dataDirectory: String
+    /// The reference split through the classifier once: the overall and the per-class
+    /// statistics both come from it.
+    private lazy var testClassified = classify(testSet.images)
     private lazy var testFeatures: Result<(mean: [Double], covariance: [Double], probabilities: [Double]), Error> =
-        Result { try self.statistics(of: testSet.images) }
+        Result {
+            let (p, f, d) = self.testClassified
+            let (mean, covariance) = try EvaluationMath.meanAndCovariance(f, dimension: d)
+            return (mean, covariance, p)
+        }
+    private var testClassGaussians: [Int: EvaluationMath.ClassGaussians] = [:]
 
     /// The dataset the classifier was trained on ("mnist", "fashion"): the only one it can judge.
     public let dataset: String
@@ -195,7 +209,7 @@ public final class Evaluator {
             count: samples, labels: labels, seed: seed)
         var report = try score(images, model: name, seed: seed, against: testFeatures.get(), split: referenceSplit)
         if let labels {
-            let (p, _, _) = classify(images)
+            let (p, f, d) = classify(images)
             var correct = [Int](repeating: 0, count: descriptor.classes), asked = correct
             for (i, label) in labels.enumerated() {
                 asked[label] += 1
@@ -203,8 +217,23 @@ public final class Evaluator {
             }
             report.requestedAccuracy = Double(correct.reduce(0, +)) / Double(samples)
             report.requestedAccuracyPerDigit = zip(correct, asked).map { Double($0) / Double(max($1, 1)) }
+            let perClass = EvaluationMath.classFrechetDistances(
+                generated: .init(features: f, labels: labels, dimension: d, classes: descriptor.classes),
+                reference: referenceGaussians(classes: descriptor.classes))
+            report.frechetDistancePerClass = perClass.distances
+            report.frechetDistanceIntraMean = perClass.mean
+            report.frechetDistanceClassNotes = perClass.notes
         }
         return report
+    }
+
+    private func referenceGaussians(classes: Int) -> EvaluationMath.ClassGaussians {
+        if let cached = testClassGaussians[classes] { return cached }
+        let (_, f, d) = testClassified
+        let gaussians = EvaluationMath.ClassGaussians(
+            features: f, labels: testSet.labels, dimension: d, classes: classes)
+        testClassGaussians[classes] = gaussians
+        return gaussians
     }
 
     /// The reference row: 10k real test digits scored the same way, their features
@@ -274,6 +303,10 @@ public final class Evaluator {
             ("classes_covered", Double(report.classesCovered)), ("kl_uniform", report.klFromUniform),
         ]
         if let accuracy = report.requestedAccuracy { rows.append(("requested_accuracy", accuracy)) }
+        for (c, fd) in (report.frechetDistancePerClass ?? []).enumerated() {
+            if let fd { rows.append(("fd_class_\(c)", fd)) }
+        }
+        if let mean = report.frechetDistanceIntraMean { rows.append(("fd_intra_mean", mean)) }
         try store.recordMetrics(
             model: model, checkpoint: checkpoint, rows, sampleCount: report.samples, evaluator: evaluator,
             details: details)

@@ -10,8 +10,10 @@ struct Evaluate: ParsableCommand {
         abstract: "Score a model with the zoo's classifier and store the metrics.",
         discussion: """
             Generators: MNIST score (max 10), Fréchet distance to the 10k test digits on the \
-            classifier's features, class coverage, KL from uniform, and requested-digit accuracy \
-            for conditional models. Classifiers: test accuracy. --reference also prints the same \
+            classifier's features, class coverage, KL from uniform, and for conditional models \
+            requested-digit accuracy and the Fréchet distance per class (each class's generated \
+            images against the test images of that class; stored as fd_class_0… and their mean \
+            fd_intra_mean). Classifiers: test accuracy. --reference also prints the same \
             figures for real test digits, to read the numbers against.
 
             Examples:
@@ -110,7 +112,19 @@ struct Evaluate: ParsableCommand {
                             separator: " "))
             }
         }
+        lines += describePerClass(r)
         return lines.joined(separator: "\n")
+    }
+
+    /// Conditional models' per-class Fréchet distances: one line, then why any class has none.
+    static func describePerClass(_ r: EvaluationReport) -> [String] {
+        guard let perClass = r.frechetDistancePerClass else { return [] }
+        let mean = r.frechetDistanceIntraMean.map { Format.number($0) } ?? "n/a"
+        return [
+            "  Fréchet per class  intra mean \(mean)   "
+                + perClass.enumerated().map { "\($0.offset):\($0.element.map { Format.number($0, digits: 2) } ?? "-")" }
+                .joined(separator: " ")
+        ] + (r.frechetDistanceClassNotes ?? []).map { "    \($0)" }
     }
 }
 

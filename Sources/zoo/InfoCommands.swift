@@ -57,12 +57,23 @@ struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the models in the registry.",
-        discussion: "Examples:\n  zoo list\n  zoo list --architecture dcgan --json")
+        discussion: """
+            Models are listed by name. --sort ranks them by a stored evaluation metric (each model's \
+            latest, from `zoo evaluate` or `zoo train --eval-every`), best first: score and \
+            requested_accuracy descending, fd ascending; models without that metric come last, by name.
+
+            Examples:
+              zoo list
+              zoo list --architecture dcgan --json
+              zoo list --sort fd
+            """)
 
     @OptionGroup var registry: RegistryOptions
     @Option(help: "Only this architecture.") var architecture: String?
     @Option(help: "Only this dataset (mnist, fashion).") var dataset: String?
     @Option(help: "Only this status (training, ready, failed).") var status: String?
+    @Option(help: "Rank by a stored metric, best first (score, fd, requested_accuracy); default: by name.")
+    var sort: RankingMetric?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -74,9 +85,8 @@ struct List: ParsableCommand {
             statusFilter = s
         }
         let store = try Locations.store(registry.path)
-        let models =
-            try store
-            .models(architecture: architecture, dataset: dataset, status: statusFilter, sort: .name)
+        let byName = try store.models(architecture: architecture, dataset: dataset, status: statusFilter, sort: .name)
+        let models = sort.map { $0.rank(byName) } ?? byName
         if json {
             print(Format.json(models.map(ModelJSON.summary)))
             return
@@ -86,8 +96,8 @@ struct List: ParsableCommand {
             return
         }
         let rows = try models.map { m -> [String] in
-            [
-                m.name, Format.printable(m.architecture), Format.printable(m.dataset), "\(m.epochs)",
+            [m.name] + (sort.map { [$0.value(of: m).map { Format.number($0) } ?? "-"] } ?? []) + [
+                Format.printable(m.architecture), Format.printable(m.dataset), "\(m.epochs)",
                 Format.count(m.parameterCount),
                 "\(Format.bytes(m.storedBytes))/\(Format.bytes(m.rawBytes))", keyMetrics(m.metrics),
                 try store.displayStatus(of: m.name, stored: m.status),
@@ -96,8 +106,8 @@ struct List: ParsableCommand {
         }
         print(
             Format.table(
-                [
-                    "NAME", "ARCHITECTURE", "DATASET", "EPOCHS", "PARAMETERS", "SIZE (stored/raw)", "METRICS", "STATUS",
+                ["NAME"] + (sort.map { [$0.rawValue.uppercased()] } ?? []) + [
+                    "ARCHITECTURE", "DATASET", "EPOCHS", "PARAMETERS", "SIZE (stored/raw)", "METRICS", "STATUS",
                     "UPDATED",
                 ], rows))
     }
@@ -110,3 +120,5 @@ struct List: ParsableCommand {
         return shown.isEmpty ? "-" : shown.joined(separator: " ")
     }
 }
+
+extension RankingMetric: ExpressibleByArgument {}

@@ -161,10 +161,19 @@ struct ModelCard {
         if latestMetrics.isEmpty {
             out.append("  none (run `zoo evaluate \(info.name)`)")
         } else {
-            for m in latestMetrics {
+            // Ten per-class distances would crowd the card: one line, beside their mean (fd_intra_mean).
+            let perClass = latestMetrics.compactMap { m in
+                Int(m.name.dropFirst("fd_class_".count)).flatMap { m.name.hasPrefix("fd_class_") ? ($0, m.value) : nil }
+            }.sorted { $0.0 < $1.0 }
+            for m in latestMetrics where !m.name.hasPrefix("fd_class_") {
                 out.append(
                     "  \(m.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(Format.number(m.value, digits: 4))  (n=\(m.sampleCount.map(String.init) ?? "?"), \(m.evaluator ?? "unknown evaluator"))"
                 )
+            }
+            if !perClass.isEmpty {
+                out.append(
+                    "  fd per class         "
+                        + perClass.map { "\($0.0):\(Format.number($0.1, digits: 2))" }.joined(separator: " "))
             }
         }
         out.append("\nCheckpoints (\(checkpoints.count))")

@@ -29,7 +29,11 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertTrue(report.frechetDistance >= 0)
 
         let rows = try store.sqlite.metrics(of: "tiny-cgan")
-        XCTAssertEqual(Set(rows.map(\.name)), ["score", "fd", "classes_covered", "kl_uniform", "requested_accuracy"])
+        // A conditional model also gets its per-class distances (see IntraClassFDTests).
+        XCTAssertEqual(
+            Set(rows.map(\.name)),
+            Set(["score", "fd", "classes_covered", "kl_uniform", "requested_accuracy", "fd_intra_mean"])
+                .union((0..<10).map { "fd_class_\($0)" }))
         for row in rows {
             XCTAssertEqual(row.sampleCount, 100)
             XCTAssertTrue(
