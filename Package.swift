@@ -40,7 +40,10 @@ let fuzzTargets: [Target] =
 
 // The built-in architecture plugins: one folder under Zoo/ each. Adding an
 // architecture = a folder, one name here, one line in Sources/ZooCatalog/Catalog.swift.
-let plugins = ["DenseGAN", "DCGAN", "ConditionalGAN", "ConditionalDCGAN", "SimpleGAN", "DCGANVariant", "Classifier"]
+let plugins = [
+    "DenseGAN", "DCGAN", "ConditionalGAN", "ConditionalDCGAN", "SimpleGAN", "DCGANVariant", "Classifier",
+    "WGANGP", "SNGAN", "LSGAN", "ACGAN", "ProjectionCGAN",
+]
 
 let package = Package(
     name: "Zoo",

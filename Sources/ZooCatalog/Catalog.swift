@@ -1,10 +1,15 @@
+import ACGAN
 import Classifier
 import ConditionalDCGAN
 import ConditionalGAN
 import DCGAN
 import DCGANVariant
 import DenseGAN
+import LSGAN
+import ProjectionCGAN
+import SNGAN
 import SimpleGAN
+import WGANGP
 import ZooKit
 
 /// Every built-in architecture plugin. A new plugin is one line here (plus its import).
@@ -16,4 +21,9 @@ public let builtinCatalog = Catalog([
     SimpleGAN.self,
     DCGANVariant.self,
     Classifier.self,
+    WGANGP.self,
+    SNGAN.self,
+    LSGAN.self,
+    ACGAN.self,
+    ProjectionCGAN.self,
 ])

@@ -8,15 +8,33 @@ public final class LeakyReLU: Layer {
     public let alpha: Float
     private let output = Tensor(shape: [0]), gradInput = Tensor(shape: [0])
     private var input: Tensor?
+    /// The input whose signs a held pattern keeps (`holdActivationPattern`).
+    private let heldSigns = Tensor(shape: [0])
+    private var holding = false
     public init(alpha: Float) { self.alpha = alpha }
     public func replica() -> Layer? { LeakyReLU(alpha: alpha) }
+
+    public func holdActivationPattern(_ hold: Bool) {
+        if hold, let x = input {
+            heldSigns.resize(x.shape)
+            heldSigns.data.update(from: x.data, count: x.count)
+        }
+        holding = hold
+    }
+
+    /// Where the slope is 1 or α: the input's signs, or the held ones.
+    private func signs(for x: Tensor) -> Tensor {
+        guard holding else { return x }
+        precondition(heldSigns.count == x.count, "LeakyReLU: a held pattern of \(heldSigns.shape) for \(x.shape)")
+        return heldSigns
+    }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         input = x
         output.resize(x.shape)
-        let xs = x.data, ys = output.data, a = alpha
+        let ss = signs(for: x).data, xs = x.data, ys = output.data, a = alpha
         Threads.parallelFor(x.count) { r in
-            zoo_leaky(xs + r.lowerBound, xs + r.lowerBound, ys + r.lowerBound, a, r.count)
+            zoo_leaky(ss + r.lowerBound, xs + r.lowerBound, ys + r.lowerBound, a, r.count)
         }
         return output
     }
@@ -24,9 +42,9 @@ public final class LeakyReLU: Layer {
     public func backward(_ dy: Tensor, needs: GradientNeeds) -> Tensor {
         guard needs.contains(.input), let x = input else { return gradInput }
         gradInput.resize(x.shape)
-        let xs = x.data, ds = dy.data, gs = gradInput.data, a = alpha
+        let ss = signs(for: x).data, ds = dy.data, gs = gradInput.data, a = alpha
         Threads.parallelFor(x.count) { r in
-            zoo_leaky(xs + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, a, r.count)
+            zoo_leaky(ss + r.lowerBound, ds + r.lowerBound, gs + r.lowerBound, a, r.count)
         }
         return gradInput
     }

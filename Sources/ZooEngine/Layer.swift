@@ -13,6 +13,15 @@ public final class Parameter {
         self.trainable = trainable
     }
 
+    /// `other` itself (value and gradient) under another name: a container layer lists its
+    /// inner layers' parameters by their paths inside it ("conv1.kernel").
+    public init(_ other: Parameter, renamed name: String) {
+        self.name = name
+        value = other.value
+        grad = other.grad
+        trainable = other.trainable
+    }
+
     /// The same name and value tensor as `other` (so updates to one are the other's), with a
     /// gradient of its own: a replica layer's parameter.
     public init(sharingValueOf other: Parameter) {
@@ -55,12 +64,24 @@ public protocol Layer: AnyObject {
     /// (GANStep's parallel discriminator). nil where a layer cannot have one (its state or
     /// randomness would be shared: BatchNorm's moving statistics, Dropout's generator).
     func replica() -> Layer?
+    /// Called once at the start of every training step, before any forward of that step:
+    /// layers with per-step state (spectral norm's power iteration) advance it here, so a
+    /// step's many passes (real, fake, penalty) all see one weight, and a test's forwards
+    /// (finite differences) see it unchanged.
+    func beginTrainingStep()
+    /// While held, a piecewise-linear activation keeps the on/off pattern of its last forward
+    /// instead of reading it from its new input, so the network is exactly affine in its input
+    /// around that forward (the gradient penalty's central difference uses it: see
+    /// `GradientPenalty`). Layers without a pattern ignore it.
+    func holdActivationPattern(_ hold: Bool)
 }
 
 public extension Layer {
     var parameters: [Parameter] { [] }
     var mixesImages: Bool { false }
     func replica() -> Layer? { nil }
+    func beginTrainingStep() {}
+    func holdActivationPattern(_ hold: Bool) {}
 }
 
 /// Layers in a row, each with a name; parameter paths are "layerName.paramName".
@@ -91,6 +112,16 @@ public final class Sequential {
             g = layers[index].layer.backward(g, needs: layerNeeds)
         }
         return g
+    }
+
+    /// Every layer's `beginTrainingStep`, in order.
+    public func beginTrainingStep() {
+        for entry in layers { entry.layer.beginTrainingStep() }
+    }
+
+    /// Every layer's `holdActivationPattern`.
+    public func holdActivationPattern(_ hold: Bool) {
+        for entry in layers { entry.layer.holdActivationPattern(hold) }
     }
 
     /// Every parameter and state tensor by path, in a stable order.

@@ -100,4 +100,19 @@ public enum CategoricalCrossEntropy {
         }
         return Float(total / Double(n))
     }
+
+    /// One row's −log softmax(z)[label] over `count` logits, writing its slopes
+    /// (softmax − one-hot) · scale into `slopes` (an auxiliary classifier head's term).
+    public static func row(
+        _ z: UnsafePointer<Float>, count k: Int, label: Int, slopes: UnsafeMutablePointer<Float>, scale: Float
+    ) -> Double {
+        precondition(label >= 0 && label < k, "label \(label) outside \(k) classes")
+        var peak = z[0]
+        for j in 1..<k { peak = max(peak, z[j]) }
+        var sum: Float = 0
+        for j in 0..<k { sum += expf(z[j] - peak) }
+        let logSum = logf(sum) + peak
+        for j in 0..<k { slopes[j] = (expf(z[j] - logSum) - (j == label ? 1 : 0)) * scale }
+        return Double(logSum - z[label])
+    }
 }

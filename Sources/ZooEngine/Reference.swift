@@ -220,4 +220,63 @@ public enum Reference {
         }
         return (dx.map(Float.init), dW.map(Float.init), db.map(Float.init))
     }
+
+    // MARK: Normalisations
+
+    /// LayerNorm over each row of x [n, f]: γ ⊙ (x − mean)/√(var + ε) + β, in Double.
+    public static func layerNormForward(x: [Float], n: Int, f: Int, gamma: [Float], beta: [Float], epsilon: Float)
+        -> [Float]
+    {
+        var y = [Float](repeating: 0, count: n * f)
+        for r in 0..<n {
+            let row = (0..<f).map { Double(x[r * f + $0]) }
+            let mean = row.reduce(0, +) / Double(f)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(f)
+            let deviation = (variance + Double(epsilon)).squareRoot()
+            for j in 0..<f { y[r * f + j] = Float(Double(gamma[j]) * (row[j] - mean) / deviation + Double(beta[j])) }
+        }
+        return y
+    }
+
+    /// The largest singular value of m [rows, columns], from the eigenvalues of mᵀm (or mmᵀ,
+    /// the smaller) by cyclic Jacobi rotations in Double: an SVD reference for spectral norm's
+    /// power iteration that shares nothing with it.
+    public static func largestSingularValue(_ m: [Float], rows: Int, columns: Int) -> Double {
+        let k = min(rows, columns)
+        var a = [Double](repeating: 0, count: k * k)
+        for i in 0..<k {
+            for j in 0..<k {
+                var sum = 0.0
+                if rows <= columns {
+                    for c in 0..<columns { sum += Double(m[i * columns + c]) * Double(m[j * columns + c]) }
+                } else {
+                    for r in 0..<rows { sum += Double(m[r * columns + i]) * Double(m[r * columns + j]) }
+                }
+                a[i * k + j] = sum
+            }
+        }
+        for _ in 0..<100 {
+            var off = 0.0
+            for p in 0..<k { for q in 0..<k where p != q { off += a[p * k + q] * a[p * k + q] } }
+            if off < 1e-22 { break }
+            for p in 0..<k {
+                for q in (p + 1)..<k where abs(a[p * k + q]) > 1e-300 {
+                    let theta = (a[q * k + q] - a[p * k + p]) / (2 * a[p * k + q])
+                    let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
+                    let c = 1 / (t * t + 1).squareRoot(), s = t * c
+                    for r in 0..<k {  // columns p, q
+                        let x = a[r * k + p], y = a[r * k + q]
+                        a[r * k + p] = c * x - s * y
+                        a[r * k + q] = s * x + c * y
+                    }
+                    for r in 0..<k {  // rows p, q
+                        let x = a[p * k + r], y = a[q * k + r]
+                        a[p * k + r] = c * x - s * y
+                        a[q * k + r] = s * x + c * y
+                    }
+                }
+            }
+        }
+        return (0..<k).map { a[$0 * k + $0] }.max().map { max($0, 0).squareRoot() } ?? 0
+    }
 }

@@ -4,13 +4,43 @@ public extension GANStep {
     /// Wires two networks with their Adam optimizers from the hyperparameters, with the latent
     /// size and (for a conditional plugin) the class count its descriptor declares, scored by
     /// `loss` (the seeds' BCE unless the plugin picks another).
+    ///
+    /// A conditional plugin's D sees the label as input unless it classifies instead
+    /// (`auxiliaryClasses`, ACGAN: D sees the image alone and outputs 1 + classes values).
     convenience init(
         generator: Sequential, discriminator: Sequential, hyperparameters h: Hyperparameters,
-        descriptor d: ArchitectureDescriptor, loss: any AdversarialLoss = NonSaturatingBCE()
+        descriptor d: ArchitectureDescriptor, loss: any AdversarialLoss = NonSaturatingBCE(),
+        auxiliaryClasses: Int = 0
+    ) {
+        let classes = d.conditional ? d.classes : nil
+        self.init(
+            generator: LabelledNetwork(generator, conditionalOn: classes),
+            discriminator: LabelledNetwork(discriminator, conditionalOn: auxiliaryClasses > 0 ? nil : classes),
+            hyperparameters: h, latentSize: d.latentSize, loss: loss)
+        self.auxiliaryClasses = auxiliaryClasses
+        auxiliaryWeight = Float(h.extras["auxiliaryWeight"] ?? 1)
+    }
+
+    /// Wires two labelled networks with their Adam optimizers and the training aids from the
+    /// hyperparameters.
+    convenience init(
+        generator: LabelledNetwork, discriminator: LabelledNetwork, hyperparameters h: Hyperparameters,
+        latentSize: Int, loss: any AdversarialLoss
     ) {
         self.init(
-            generator: generator, discriminator: discriminator, hyperparameters: h, latentSize: d.latentSize,
-            conditionalOn: d.conditional ? d.classes : nil, loss: loss)
+            generator: generator, discriminator: discriminator,
+            generatorOptimizer: Adam(
+                parameters: generator.body.trainableParameters, learningRate: h.learningRate(of: "generator"),
+                beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
+            discriminatorOptimizer: Adam(
+                parameters: discriminator.body.trainableParameters,
+                learningRate: h.learningRate(of: "discriminator"), beta1: h.beta1, beta2: h.beta2,
+                epsilon: h.epsilon),
+            latentSize: latentSize, classes: generator.classes, loss: loss)
+        labelSmoothing = h.aids.labelSmoothing
+        discriminatorSteps = h.aids.discriminatorSteps
+        loop = h.loop
+        if h.aids.emaDecay > 0 { ema = GeneratorEMA(of: generator.body, decay: h.aids.emaDecay) }
     }
 
     /// Wires two networks with their Adam optimizers from the hyperparameters;
@@ -21,18 +51,8 @@ public extension GANStep {
     ) {
         self.init(
             generator: LabelledNetwork(generator, conditionalOn: classes),
-            discriminator: LabelledNetwork(discriminator, conditionalOn: classes),
-            generatorOptimizer: Adam(
-                parameters: generator.trainableParameters, learningRate: h.learningRate(of: "generator"),
-                beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
-            discriminatorOptimizer: Adam(
-                parameters: discriminator.trainableParameters, learningRate: h.learningRate(of: "discriminator"),
-                beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon),
-            latentSize: latentSize, classes: classes ?? 0, loss: loss)
-        labelSmoothing = h.aids.labelSmoothing
-        discriminatorSteps = h.aids.discriminatorSteps
-        loop = h.loop
-        if h.aids.emaDecay > 0 { ema = GeneratorEMA(of: generator, decay: h.aids.emaDecay) }
+            discriminator: LabelledNetwork(discriminator, conditionalOn: classes), hyperparameters: h,
+            latentSize: latentSize, loss: loss)
     }
 }
 
@@ -45,13 +65,14 @@ public extension AdversarialArchitecture {
     var networks: [(name: String, network: Sequential)] {
         [("generator", gan.generator.body), ("discriminator", gan.discriminator.body)]
     }
-    /// G's body takes the noise (⊕ one-hot label), D's the image (conditional: flattened ⊕ one-hot).
+    /// G's body takes the noise (⊕ one-hot label), D's the image (when it sees the label:
+    /// flattened ⊕ one-hot).
     func inputShape(of network: String) -> [Int]? {
         let d = Self.descriptor
-        let classes = d.conditional ? d.classes : 0
+        let seen = gan.discriminator.classes
         switch network {
-        case "generator": return [d.latentSize + classes]
-        case "discriminator": return d.conditional ? [d.imageShape.reduce(1, *) + classes] : d.imageShape
+        case "generator": return [d.latentSize + gan.generator.classes]
+        case "discriminator": return seen > 0 ? [d.imageShape.reduce(1, *) + seen] : d.imageShape
         default: return nil
         }
     }

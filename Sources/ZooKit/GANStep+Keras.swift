@@ -13,6 +13,7 @@ extension GANStep {
         let b = passBuffers[0]
         let loss = self.loss
         let realTarget = 1 - labelSmoothing
+        precondition(auxiliaryClasses == 0, "the Keras loop has no auxiliary classifier head; use the joint step")
         var dLoss = 0.0, gLoss = 0.0
 
         var logits = discriminator.forward(real, oneHot: labels, training: true)

@@ -36,7 +36,7 @@ extension GANStep {
     /// `computeGradients`'s passes in `parts` slices (after `parallelParts`): D's gradients,
     /// G's upstream in dFake, and G's gradients when asked for.
     func slicedPasses(
-        parts: Int, real: Tensor, labels: Tensor?, most: Int, inverseN: Float,
+        parts: Int, real: Tensor, labels: Tensor?, classLabels: [Int], most: Int, inverseN: Float,
         perImage: Bool, needsGenerator: Bool
     ) -> PassLosses {
         let n = real.batch
@@ -60,7 +60,8 @@ extension GANStep {
                 let network = part == 0 ? discriminator : replicas[part - 1]
                 if let fake {
                     let passes = Passes(
-                        real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN,
+                        real: real, fake: fake, fakeFirstRow: 0, labels: labels, classLabels: classLabels,
+                        inverseN: inverseN,
                         perImage: perImage, needsGenerator: needsGenerator)
                     out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
                 } else {
@@ -69,7 +70,8 @@ extension GANStep {
                         generatorForward(g, noise: noise.rows(rows), labels: labels?.rows(rows), real: real),
                         rows: rows, into: passBuffers[part].noisyFake)
                     let passes = Passes(
-                        real: real, fake: fakes, fakeFirstRow: lo, labels: labels, inverseN: inverseN,
+                        real: real, fake: fakes, fakeFirstRow: lo, labels: labels, classLabels: classLabels,
+                        inverseN: inverseN,
                         perImage: perImage, needsGenerator: needsGenerator)
                     out[part] = discriminatorPasses(network, rows: rows, most: most, passes, passBuffers[part])
                     if needsGenerator { g.backward(dFake.rows(rows).reshaped(fakes.shape), needs: .parameters) }

@@ -24,6 +24,11 @@ public final class GANStep {
     public let classes: Int
     /// What D's logits are scored with.
     public var loss: any AdversarialLoss
+    /// An auxiliary classifier head (ACGAN): D outputs 1 + this many values per image, the
+    /// adversarial logit then class logits, and both D (on real and fake images) and G (on its
+    /// fakes) add `auxiliaryWeight` × the class cross-entropy toward the batch's labels.
+    public var auxiliaryClasses = 0
+    public var auxiliaryWeight: Float = 1
 
     // Reused buffers: a steady-state step allocates nothing.
     let noise = Tensor(shape: [0])
@@ -79,7 +84,8 @@ public final class GANStep {
         self.loss = loss
     }
 
-    var conditional: Bool { discriminator.classes > 0 }
+    /// G is asked for classes (D may see them as input, or classify them: ACGAN).
+    var conditional: Bool { generator.classes > 0 }
 
     /// Whether the step at `stepIndex` updates G (every `discriminatorSteps`-th step does).
     public var updatesGenerator: Bool { (stepIndex + 1) % max(1, discriminatorSteps) == 0 }
@@ -87,6 +93,8 @@ public final class GANStep {
     /// One optimisation step: D always, G (and its average) on every `discriminatorSteps`-th
     /// step. Returns D's and G's loss.
     public func step(_ batch: Batch, rng: RandomSource) -> StepResult {
+        generator.body.beginTrainingStep()
+        discriminator.body.beginTrainingStep()
         if loop == .keras {
             defer { stepIndex += 1 }
             return kerasStep(batch, rng: rng)
@@ -125,15 +133,15 @@ public final class GANStep {
         let parts = parallelParts(batch: n, perImage: perImage)
         if parts > 1 {
             total = slicedPasses(
-                parts: parts, real: real, labels: labels, most: most, inverseN: inverseN,
+                parts: parts, real: real, labels: labels, classLabels: batch.labels, most: most, inverseN: inverseN,
                 perImage: perImage, needsGenerator: needsGenerator)
         } else {
             let fake = withInstanceNoise(
                 generatorForward(generator, noise: noise, labels: labels, real: real), rows: 0..<n, into: noisyFake)
             dFake.resize(fake.shape)
             let passes = Passes(
-                real: real, fake: fake, fakeFirstRow: 0, labels: labels, inverseN: inverseN,
-                perImage: perImage, needsGenerator: needsGenerator)
+                real: real, fake: fake, fakeFirstRow: 0, labels: labels, classLabels: batch.labels,
+                inverseN: inverseN, perImage: perImage, needsGenerator: needsGenerator)
             total = discriminatorPasses(discriminator, rows: 0..<n, most: most, passes, passBuffers[0])
             if let penalty = loss.penalty {
                 total.d += penalty.accumulate(
@@ -194,6 +202,8 @@ public final class GANStep {
     /// of the batch), the labels, 1/N of the whole batch.
     struct Passes {
         let real: Tensor, fake: Tensor, fakeFirstRow: Int, labels: Tensor?
+        /// The batch's class indices (read by an auxiliary classifier head).
+        let classLabels: [Int]
         let inverseN: Float
         let perImage: Bool
         /// false: D's step alone (D-steps > 1), so no gradient for G is made.
@@ -229,16 +239,24 @@ public final class GANStep {
         // Each half a mean over N (Keras reduction), summed for D; one-sided label smoothing
         // makes the real target 1 − s.
         let realTarget = 1 - labelSmoothing
+        let width = 1 + auxiliaryClasses, auxiliaryScale = auxiliaryWeight * inverseN
         var first = rows.lowerBound
         while first < rows.upperBound {
             let size = min(chunk, rows.upperBound - first), part = first..<(first + size)
             let logits = network.forward(p.real.rows(part), oneHot: p.labels?.rows(part), training: true)
-            precondition(logits.count == size, "discriminator must output one logit per image")
+            precondition(logits.count == size * width, "discriminator must output \(width) value(s) per image")
             b.dLogitsReal.resize(logits.shape)
             for i in 0..<size {
-                let real = loss.real(logits.data[i], realTarget: realTarget)
+                let real = loss.real(logits.data[i * width], realTarget: realTarget)
                 losses.d += real.term
-                b.dLogitsReal.data[i] = real.slope * inverseN
+                b.dLogitsReal.data[i * width] = real.slope * inverseN
+                if width > 1 {
+                    losses.d +=
+                        Double(auxiliaryWeight)
+                        * CategoricalCrossEntropy.row(
+                            logits.data + i * width + 1, count: auxiliaryClasses, label: p.classLabels[first + i],
+                            slopes: b.dLogitsReal.data + i * width + 1, scale: auxiliaryScale)
+                }
             }
             network.backward(b.dLogitsReal, needs: .parameters)
             first += size
@@ -253,14 +271,28 @@ public final class GANStep {
             b.dLogitsFakeD.resize(logits.shape)
             b.dLogitsFakeG.resize(logits.shape)
             b.ratios.resize(logits.shape)
-            var shared = p.perImage && p.needsGenerator
+            // With class logits beside the adversarial one, D's and G's upstreams are not one
+            // scalar apart: two backwards.
+            var shared = p.perImage && p.needsGenerator && width == 1
             for i in 0..<size {
-                let z = logits.data[i]
+                let z = logits.data[i * width]
                 let fake = loss.fake(z), generator = loss.generator(z)
                 losses.d += fake.term
                 losses.g += generator.term
-                b.dLogitsFakeD.data[i] = fake.slope * inverseN
-                b.dLogitsFakeG.data[i] = generator.slope * inverseN
+                b.dLogitsFakeD.data[i * width] = fake.slope * inverseN
+                b.dLogitsFakeG.data[i * width] = generator.slope * inverseN
+                if width > 1 {
+                    // Both want the fake classified as the class it was drawn for.
+                    let term =
+                        Double(auxiliaryWeight)
+                        * CategoricalCrossEntropy.row(
+                            logits.data + i * width + 1, count: auxiliaryClasses, label: p.classLabels[first + i],
+                            slopes: b.dLogitsFakeD.data + i * width + 1, scale: auxiliaryScale)
+                    losses.d += term
+                    losses.g += term
+                    (b.dLogitsFakeG.data + i * width + 1).update(
+                        from: b.dLogitsFakeD.data + i * width + 1, count: auxiliaryClasses)
+                }
                 if shared, z >= sharedBackwardLowestLogit, let ratio = loss.sharedBackwardRatio(z) {  // NaN fails too
                     b.ratios.data[i] = ratio
                 } else {

@@ -30,9 +30,11 @@ final class TrainerTests: XCTestCase {
     }
 
     /// Two epochs straight == one epoch, stop, resume for one (DCGAN: BatchNorm + dropout,
-    /// and a checkpoint mid-epoch via an interruption).
+    /// and a checkpoint mid-epoch via an interruption). The GAN family's new state too: spectral
+    /// norm's power-iteration vectors (sngan), WGAN-GP's five critic steps per G step across a
+    /// stop, ACGAN's class head.
     func testResumeIsBitExact() throws {
-        for architecture in ["dcgan", "cgan"] {
+        for architecture in ["dcgan", "cgan", "sngan", "wgan-gp", "acgan"] {
             let store = try Fixtures.store(
                 at: directory.appendingPathComponent(architecture, isDirectory: true).creatingDirectory())
             let trainer = Trainer(store: store)
