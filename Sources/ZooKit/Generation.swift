@@ -20,8 +20,20 @@ public extension ModelStore {
         return try generate(with: loaded, count: count, labels: labels, seed: seed)
     }
 
-    func generate(with loaded: Loaded, count: Int, labels: [Int]?, seed: UInt64) throws -> Tensor {
+    /// `noise`: the latent vectors to draw from ([count, latent], e.g. `--noise FILE.npy`, so
+    /// the same noise can be fed to an exported model); nil draws them from `seed`.
+    func generate(with loaded: Loaded, count: Int, labels: [Int]?, seed: UInt64, noise: Tensor? = nil) throws -> Tensor
+    {
         let descriptor = loaded.architecture.descriptor
+        if let noise {
+            guard noise.shape == [count, descriptor.latentSize] else {
+                throw ZooError.invalidNoise(
+                    "it has shape \(noise.shape); \(loaded.info.name) needs [\(count), \(descriptor.latentSize)]")
+            }
+            guard noise.buffer.allSatisfy(\.isFinite) else {
+                throw ZooError.invalidNoise("it holds NaN or infinite values")
+            }
+        }
         guard let generator = loaded.architecture as? any ImageGenerating else {
             throw ZooError.notAGenerator(model: loaded.info.name, architecture: descriptor.name)
         }
@@ -38,13 +50,14 @@ public extension ModelStore {
         }
         return Self.sample(
             generator, latentSize: descriptor.latentSize, imageShape: descriptor.imageShape,
-            count: count, labels: classLabels, seed: seed)
+            count: count, labels: classLabels, seed: seed, noise: noise)
     }
 
-    /// Runs the generator in batches of at most 256 in inference mode.
+    /// Runs the generator in batches of at most 256 in inference mode, on `given` noise rows or
+    /// on noise drawn from `seed`.
     static func sample(
         _ generator: any ImageGenerating, latentSize: Int, imageShape: [Int], count: Int,
-        labels: [Int]?, seed: UInt64
+        labels: [Int]?, seed: UInt64, noise given: Tensor? = nil
     ) -> Tensor {
         let rng = RandomSource(seed: seed)
         let out = Tensor(shape: [count] + imageShape)
@@ -54,7 +67,11 @@ public extension ModelStore {
         while start < count {
             let n = min(256, count - start)
             noise.resize([n, latentSize])
-            rng.fillNormal(noise)
+            if let given {
+                noise.data.update(from: given.data + start * latentSize, count: n * latentSize)
+            } else {
+                rng.fillNormal(noise)
+            }
             let images = generator.generate(noise: noise, labels: labels.map { Array($0[start..<start + n]) })
             (out.data + start * perImage).update(from: images.data, count: n * perImage)
             start += n

@@ -18,6 +18,9 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     case wrongEvaluator(
         model: String, dataset: String, classifier: String, classifierDataset: String, suggestion: String)
     case noProgressFrame(model: String, epoch: Int, available: String)
+    /// Tensors from a file (safetensors) that do not fit the architecture: each problem names one.
+    case tensorsDoNotFit(source: String, architecture: String, problems: [String])
+    case invalidNoise(String)
 
     public var description: String {
         switch self {
@@ -65,6 +68,14 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
         case let .unknownRecipe(name, architecture, available):
             return
                 "\(architecture) has no recipe '\(name)'; use one of \(available.joined(separator: ", ")) (listed by `zoo architectures`)."
+        case let .invalidNoise(why):
+            return
+                "the --noise array cannot be used: \(why). Save a float32 array of shape [count, latent] with numpy.save."
+        case let .tensorsDoNotFit(source, architecture, problems):
+            let shown = problems.prefix(8).joined(separator: "; ")
+            let more = problems.count > 8 ? "; and \(problems.count - 8) more" : ""
+            return
+                "\(source) does not fit \(architecture): \(shown)\(more). Tensor names are NETWORK.PATH as `zoo export --format safetensors` writes them (tools/interop maps PyTorch's)."
         }
     }
 }
@@ -76,9 +87,10 @@ public extension ZooError {
         switch self {
         case .unknownArchitecture, .notConditional, .digitOutOfRange, .countOutOfRange, .samplesOutOfRange,
             .notAGenerator,
-            .notAClassifier, .invalidHyperparameter, .alreadyTrained, .unknownRecipe, .wrongEvaluator, .averageOnly:
+            .notAClassifier, .invalidHyperparameter, .alreadyTrained, .unknownRecipe, .wrongEvaluator, .averageOnly,
+            .invalidNoise:
             return true
-        case .corruptModel, .datasetTooSmall, .noProgressFrames, .noProgressFrame, .notFinished:
+        case .corruptModel, .datasetTooSmall, .noProgressFrames, .noProgressFrame, .notFinished, .tensorsDoNotFit:
             return false
         }
     }

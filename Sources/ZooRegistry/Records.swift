@@ -54,9 +54,18 @@ public struct TensorRecord: Sendable, Equatable {
     public var path: String
     public var shape: [Int]
     public var values: [Float]
+    /// On load: how the registry stores it ("float32" or "float16"). Ignored on save (the
+    /// checkpoint's `float16` choice decides).
+    public var storedDType: String?
 
-    public init(network: String, path: String, shape: [Int], values: [Float]) {
+    public init(network: String, path: String, shape: [Int], values: [Float], storedDType: String? = nil) {
         self.network = network; self.path = path; self.shape = shape; self.values = values
+        self.storedDType = storedDType
+    }
+
+    /// The same tensor: how a registry happened to store it does not count.
+    public static func == (a: TensorRecord, b: TensorRecord) -> Bool {
+        a.network == b.network && a.path == b.path && a.shape == b.shape && a.values == b.values
     }
 }
 

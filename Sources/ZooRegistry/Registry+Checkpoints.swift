@@ -295,12 +295,14 @@ extension Registry {
                             try WeightCodec.decode(
                                 blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
                                 rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: destination.pointer)
-                            return TensorRecord(network: t.network, path: t.path, shape: shape, values: [])
+                            return TensorRecord(
+                                network: t.network, path: t.path, shape: shape, values: [], storedDType: t.dtype)
                         }
                         let values: [Float] = try WeightCodec.decode(
                             blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
                             rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count)
-                        return TensorRecord(network: t.network, path: t.path, shape: shape, values: values)
+                        return TensorRecord(
+                            network: t.network, path: t.path, shape: shape, values: values, storedDType: t.dtype)
                     } catch let failure as WeightCodec.Failure {
                         throw RegistryError.corruptTensor(
                             model: name, epoch: target.epoch, step: target.step,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooKit
 import ZooRegistry
 
 struct Alias: ParsableCommand {
@@ -50,10 +51,25 @@ struct Delete: ParsableCommand {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export one model (all checkpoints) to a standalone registry file.",
-        discussion: "Example:\n  zoo export my-dcgan my-dcgan.zoo")
+        abstract: "Export a model: a registry file, safetensors weights or an ONNX generator.",
+        discussion: """
+            zoo (default): the model with every checkpoint, history and metrics, for `zoo import`.
+            safetensors: one checkpoint's tensors, named NETWORK.PATH, metadata in __metadata__.
+            onnx: the generator alone (its moving average where it has one), opset 17.
+            The format follows the file's extension (.zoo, .safetensors, .onnx) unless --format says.
+
+            Examples:
+              zoo export my-dcgan my-dcgan.zoo
+              zoo export cdcgan-mnist cdcgan.safetensors --dtype float32
+              zoo export cdcgan-mnist cdcgan.onnx
+            """)
     @Argument(help: "Model name.") var name: String
     @Argument(help: "Output file (must not exist).") var file: String
+    @Option(help: "zoo, safetensors or onnx (default: from the extension, else zoo).") var format: ExportFormat?
+    @Option(help: "Checkpoint (safetensors, onnx): latest, an alias, or an epoch number.") var checkpoint: String =
+        "latest"
+    @Flag(help: "safetensors: add the Adam moments (the latest checkpoint keeps them).") var withOptimizer = false
+    @Option(help: "safetensors: as-stored, float32 or float16.") var dtype: ModelStore.TensorType = .asStored
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
@@ -61,27 +77,81 @@ struct Export: ParsableCommand {
             throw UsageError("\(file) already exists; choose another file name")
         }
         try OutputFile.checkWritable(file)
-        try Locations.store(registry.path).export(name, to: file)
+        let chosen = format ?? ExportFormat(extensionOf: file) ?? .zoo
+        let store = try Locations.store(registry.path)
+        if chosen != .safetensors && (withOptimizer || dtype != .asStored) {
+            throw UsageError("--with-optimizer and --dtype apply to --format safetensors only")
+        }
+        switch chosen {
+        case .zoo:
+            guard checkpoint == "latest" else {
+                throw UsageError("a .zoo export carries every checkpoint; --checkpoint is for safetensors and onnx")
+            }
+            try store.export(name, to: file)
+        case .safetensors:
+            let (data, count) = try store.safetensors(
+                of: name, checkpoint: try CheckpointArgument.parse(checkpoint), withOptimizer: withOptimizer,
+                dtype: dtype, version: ZooCommand.zooVersion)
+            try OutputFile.write(data, to: file)
+            print("\(count) tensors")
+        case .onnx:
+            let data = try ONNXFile.export(store, name, checkpoint: try CheckpointArgument.parse(checkpoint))
+            try OutputFile.write(data, to: file)
+        }
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-        print("Exported \(name) to \(file) (\(Format.bytes(size)))")
+        print("Exported \(name) to \(file) (\(chosen.rawValue), \(Format.bytes(size)))")
     }
 }
+
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+    case zoo, safetensors, onnx
+
+    init?(extensionOf file: String) {
+        switch (file as NSString).pathExtension.lowercased() {
+        case "safetensors": self = .safetensors
+        case "onnx": self = .onnx
+        case "zoo", "sqlite": self = .zoo
+        default: return nil
+        }
+    }
+}
+
+extension ModelStore.TensorType: ExpressibleByArgument {}
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import a model from an exported file.",
-        discussion:
-            "Examples:\n  zoo import my-dcgan.zoo\n  zoo import my-dcgan.zoo --as dcgan-copy\n  zoo import Zoo/pretrained.sqlite --model cgan-mnist --as cgan-copy"
-    )
-    @Argument(help: "File written by `zoo export`.") var file: String
-    @Option(name: .customLong("as"), help: "Import under this name.") var newName: String?
+        abstract: "Import a model from an exported file (.zoo, a registry, or safetensors weights).",
+        discussion: """
+            Examples:
+              zoo import my-dcgan.zoo
+              zoo import my-dcgan.zoo --as dcgan-copy
+              zoo import Zoo/pretrained.sqlite --model cgan-mnist --as cgan-copy
+              zoo import weights.safetensors --architecture dcgan --name my-dcgan
+            A safetensors file must hold every tensor of the architecture (names NETWORK.PATH, as \
+            `zoo export --format safetensors` writes them), each with its shape, and nothing else.
+            """)
+    @Argument(help: "File written by `zoo export`, or a .safetensors file.") var file: String
+    @Option(name: [.customLong("as"), .customLong("name")], help: "Import under this name.") var newName: String?
     @Option(help: "The model to import, when the file holds several (a shipped zoo, a registry).") var model: String?
+    @Option(help: "safetensors: the architecture to build (see `zoo architectures`).") var architecture: String?
     @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: file) else { throw UsageError("\(file) does not exist") }
-        let info = try Locations.store(registry.path).importModel(from: file, model: model, as: newName)
+        let store = try Locations.store(registry.path)
+        if architecture != nil || (file as NSString).pathExtension.lowercased() == "safetensors" {
+            guard let architecture else {
+                throw UsageError("a safetensors file needs --architecture ARCH (see `zoo architectures`)")
+            }
+            guard let newName else { throw UsageError("a safetensors import needs --name NAME") }
+            guard model == nil else { throw UsageError("--model picks a model of a registry file, not of safetensors") }
+            let data = try InputFile.read(file, limit: InputFile.maximumWeightsBytes)
+            let info = try store.importSafetensors(data, source: file, architecture: architecture, as: newName)
+            print("Imported \(info.name) (\(architecture), from \(file))")
+            return
+        }
+        let info = try store.importModel(from: file, model: model, as: newName)
         print("Imported \(info.name)")
     }
 }

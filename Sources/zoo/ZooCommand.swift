@@ -4,6 +4,9 @@ import ArgumentParser
 /// from `String(describing: Self.self)` for each subcommand on every start, and those type
 /// lookups scanned every loaded image's protocol conformances, about 4 ms of each `zoo` run.
 struct ZooCommand: ParsableCommand {
+    /// Written into exported files' metadata.
+    static let zooVersion = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "A GAN model zoo: train, list, evaluate and draw from models by name.",
@@ -17,7 +20,7 @@ struct ZooCommand: ParsableCommand {
               zoo train dcgan --name my-dcgan --epochs 5
               zoo show my-dcgan
             """,
-        version: "0.1.0",
+        version: zooVersion,
         subcommands: [
             Architectures.self, List.self, Show.self, Train.self, Resume.self, Generate.self, Evaluate.self,
             Card.self, ProgressAnimation.self, Alias.self, Rename.self, Delete.self, Export.self, Import.self,
