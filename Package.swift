@@ -56,7 +56,8 @@ let package = Package(
         .library(name: "ZooCatalog", targets: ["ZooCatalog"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -92,6 +93,14 @@ let package = Package(
                     "ZooCatalog", "ZooKit", "ZooData",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ]),
+            // The ONNX exporter: the generator as an ONNX graph, from onnx.proto's generated
+            // messages (Generated/, tools/onnx/regenerate); its README there is not a source.
+            .target(
+                name: "ZooONNX",
+                dependencies: [
+                    "ZooEngine", "ZooKit", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                ],
+                exclude: ["Generated/README.md"]),
             .executableTarget(
                 name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "CBLAS"],
                 path: "tools/bench/Sources"),
@@ -103,6 +112,12 @@ let package = Package(
                 name: "ZooKitTests",
                 dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooData", "ZooRegistry", "CGIF"]),
             .testTarget(name: "ZooCLITests", dependencies: ["zoo"]),
+            .testTarget(
+                name: "ZooONNXTests",
+                dependencies: [
+                    "ZooONNX", "ZooCatalog", "ZooKit", "ZooEngine",
+                    .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                ]),
         ],
     swiftLanguageModes: [.v5]
 )

@@ -8,7 +8,9 @@
 public final class Conv2DTranspose: Layer {
     public let kernel: Parameter
     public let bias: Parameter?
-    let inChannels: Int, outChannels: Int, size: Int, stride: Int
+    let inChannels: Int, outChannels: Int, size: Int
+    /// Public for exporters (ZooONNX): the kernel's shape gives channels and size, not the stride.
+    public let stride: Int
     private var geometry: ConvGeometry?
     private let xChunk = Tensor(shape: [0])  // [C, chunk·H·W]: the input, channel-major
     private let cols = Tensor(shape: [0])  // [O·k·k, chunk·H·W], one chunk of samples at a time (backward)
