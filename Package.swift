@@ -90,7 +90,7 @@ let package = Package(
             .executableTarget(
                 name: "zoo",
                 dependencies: [
-                    "ZooCatalog", "ZooKit", "ZooData",
+                    "ZooCatalog", "ZooKit", "ZooData", "ZooONNX",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ]),
             // The ONNX exporter: the generator as an ONNX graph, from onnx.proto's generated

@@ -88,6 +88,17 @@ final class ExchangeCLITests: XCTestCase {
         XCTAssertEqual(r.code, 0, r.stderr)
         XCTAssertEqual(try file("a.npy"), try file("b.npy"))
 
+        // ONNX: the generator as a protobuf ModelProto (onnxruntime checks it in tools/test);
+        // safetensors-only flags are refused for it.
+        r = try zoo("export", "c", "c.onnx")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("(onnx,"), r.stdout)
+        let onnx = try file("c.onnx")
+        XCTAssertGreaterThan(onnx.count, 115_000 * 4, "cgan's generator weights are in the file")
+        XCTAssertNotNil(onnx.range(of: Data("weights_sha256".utf8)))
+        r = try zoo("export", "c", "c16.onnx", "--dtype", "float16")
+        XCTAssertEqual(r.code, 2, r.stderr)
+
         // --noise: the same vectors draw the same images from either copy; other vectors differ.
         try writeNoise("z.npy", rows: 10, cols: 100, seed: 0)
         try writeNoise("z2.npy", rows: 10, cols: 100, seed: 1)
