@@ -58,6 +58,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -90,8 +91,14 @@ let package = Package(
             .executableTarget(
                 name: "zoo",
                 dependencies: [
-                    "ZooCatalog", "ZooKit", "ZooData", "ZooONNX",
+                    "ZooCatalog", "ZooKit", "ZooData", "ZooONNX", "ZooServer",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                ]),
+            // `zoo serve`: the zoo as a read-only web gallery and JSON API (Hummingbird 2).
+            .target(
+                name: "ZooServer",
+                dependencies: [
+                    "ZooKit", "ZooEngine", "ZooRegistry", .product(name: "Hummingbird", package: "hummingbird"),
                 ]),
             // The ONNX exporter: the generator as an ONNX graph, from onnx.proto's generated
             // messages (Generated/, tools/onnx/regenerate); its README there is not a source.
@@ -112,6 +119,12 @@ let package = Package(
                 name: "ZooKitTests",
                 dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooData", "ZooRegistry", "CGIF"]),
             .testTarget(name: "ZooCLITests", dependencies: ["zoo"]),
+            .testTarget(
+                name: "ZooServerTests",
+                dependencies: [
+                    "ZooServer", "zoo", "ZooKit", "ZooCatalog", "ZooEngine", "ZooRegistry",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ]),
             .testTarget(
                 name: "ZooONNXTests",
                 dependencies: [

@@ -24,7 +24,7 @@ struct ZooCommand: ParsableCommand {
         subcommands: [
             Architectures.self, List.self, Show.self, Train.self, Resume.self, Generate.self, Evaluate.self,
             Card.self, ProgressAnimation.self, Alias.self, Rename.self, Delete.self, Export.self, Import.self,
-            Verify.self, Publish.self, Prune.self,
+            Verify.self, Publish.self, Prune.self, Serve.self,
         ])
 }
 
