@@ -41,6 +41,10 @@ enum ServerFixture {
                 at: url.appendingPathComponent("mnist"), withIntermediateDirectories: true)
             try writeSyntheticMNIST(to: url.appendingPathComponent("mnist"), count: 96)
             directory = url
+            // One workspace for the suite (a 24 MB registry): removed when the test process ends.
+            atexit {
+                if let directory = ServerFixture.directory { try? FileManager.default.removeItem(at: directory) }
+            }
             let list = try zoo(["list", "--json"], in: url)
             guard list.code == 0 else { throw TestFailure("zoo list failed: \(list.stderr)") }
             let train = try zoo(
