@@ -59,6 +59,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Hummingbird's logger type, named by ZooServer's access log.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -99,6 +101,7 @@ let package = Package(
                 name: "ZooServer",
                 dependencies: [
                     "ZooKit", "ZooEngine", "ZooRegistry", .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "Logging", package: "swift-log"),
                 ]),
             // The ONNX exporter: the generator as an ONNX graph, from onnx.proto's generated
             // messages (Generated/, tools/onnx/regenerate); its README there is not a source.
