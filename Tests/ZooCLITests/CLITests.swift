@@ -28,10 +28,16 @@ final class CLITests: XCTestCase {
     }
 
     func zoo(_ args: [String], withRegistry: Bool = true) throws -> Result {
+        try Self.run(args + (withRegistry ? ["--registry", registry] : []), in: dir, data: data)
+    }
+
+    /// Runs `zoo` with `args` in `folder`, starting from an empty registry (no shipped zoo),
+    /// MNIST from `data` and no $ZOO_REGISTRY: what every CLI test class runs it with.
+    static func run(_ args: [String], in folder: URL, data: String) throws -> Result {
         let process = Process()
         process.executableURL = Self.zooBinary
-        process.arguments = args + (withRegistry ? ["--registry", registry] : [])
-        process.currentDirectoryURL = dir
+        process.arguments = args
+        process.currentDirectoryURL = folder
         var env = ProcessInfo.processInfo.environment
         env["ZOO_PRETRAINED"] = ""  // start from an empty registry
         env["ZOO_DATA"] = data

@@ -19,25 +19,9 @@ final class ExchangeCLITests: XCTestCase {
 
     @discardableResult
     func zoo(_ args: String...) throws -> CLITests.Result {
-        let process = Process()
-        process.executableURL = CLITests.zooBinary
-        process.arguments = args + ["--registry", dir.appendingPathComponent("registry.sqlite").path]
-        process.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
-        env["ZOO_PRETRAINED"] = ""
-        env["ZOO_DATA"] = dir.appendingPathComponent("mnist").path
-        env.removeValue(forKey: "ZOO_REGISTRY")
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLITests.Result(
-            code: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try CLITests.run(
+            args + ["--registry", dir.appendingPathComponent("registry.sqlite").path], in: dir,
+            data: dir.appendingPathComponent("mnist").path)
     }
 
     func file(_ name: String) throws -> Data { try Data(contentsOf: dir.appendingPathComponent(name)) }
