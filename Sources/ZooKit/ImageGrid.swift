@@ -2,6 +2,15 @@ import ZooEngine
 
 /// Lays generated images out as one grayscale picture (for PNG files and cards).
 public enum ImageGrid {
+    /// The grid `zoo generate` (and `zoo serve`, byte for byte) lays `count` images out in when
+    /// none is asked for: one row per class for a conditional model drawing every class, else
+    /// near-square.
+    public static func defaultLayout(count: Int, rowPerClass: Bool, classes: Int) -> (rows: Int, cols: Int) {
+        if rowPerClass { return (classes, count / classes) }
+        let cols = Int(Double(count).squareRoot().rounded(.up))
+        return ((count + cols - 1) / cols, cols)
+    }
+
     /// Gray between cells so the borders stay visible around black-background digits.
     static let background: UInt8 = 96
 

@@ -172,8 +172,6 @@ public enum SampleGrid {
             }
             return (grid.rows, grid.cols)
         }
-        if rowPerDigit { return (classes, total / classes) }
-        let cols = Int(Double(total).squareRoot().rounded(.up))
-        return ((total + cols - 1) / cols, cols)
+        return ImageGrid.defaultLayout(count: total, rowPerClass: rowPerDigit, classes: classes)
     }
 }

@@ -133,9 +133,7 @@ struct Generate: ParsableCommand {
             }
             return (parts[0], parts[1])
         }
-        if rowPerDigit { return (classes, total / classes) }
-        let cols = Int(Double(total).squareRoot().rounded(.up))
-        return ((total + cols - 1) / cols, cols)
+        return ImageGrid.defaultLayout(count: total, rowPerClass: rowPerDigit, classes: classes)
     }
 }
 
