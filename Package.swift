@@ -61,6 +61,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Hummingbird's logger type, named by ZooServer's access log.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The team backend: a registry in a PostgreSQL database (ZooPostgres).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // postgres-nio's event loops (ZooPostgres waits on them from the synchronous registry API).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -85,6 +89,15 @@ let package = Package(
             name: "ZooRegistry", dependencies: ["CSQLite", "CZlib", "CSHA256", "CByteShuffle", "ZooThreadPool"],
             resources: [.embedInCode("registry.sql")]),
         .target(name: "ZooKit", dependencies: ["ZooEngine", "ZooData", "ZooRegistry", "CPNG", "CGIF", "CBLAS"]),
+        // The team backend: the same registry in a PostgreSQL database (registry-postgres.sql).
+        .target(
+            name: "ZooPostgres",
+            dependencies: [
+                "ZooRegistry", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("registry-postgres.sql")]),
     ]
         + plugins.map { name in
             .target(name: name, dependencies: ["ZooKit", "ZooEngine"], path: "Zoo/\(name)")
@@ -93,14 +106,15 @@ let package = Package(
             .executableTarget(
                 name: "zoo",
                 dependencies: [
-                    "ZooCatalog", "ZooKit", "ZooData", "ZooONNX", "ZooServer",
+                    "ZooCatalog", "ZooKit", "ZooData", "ZooONNX", "ZooServer", "ZooPostgres",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ]),
             // `zoo serve`: the zoo as a read-only web gallery and JSON API (Hummingbird 2).
             .target(
                 name: "ZooServer",
                 dependencies: [
-                    "ZooKit", "ZooEngine", "ZooRegistry", .product(name: "Hummingbird", package: "hummingbird"),
+                    "ZooKit", "ZooEngine", "ZooRegistry", "ZooPostgres",
+                    .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                 ]),
             // The ONNX exporter: the generator as an ONNX graph, from onnx.proto's generated
@@ -117,7 +131,7 @@ let package = Package(
 
         ] + fuzzTargets + [
             .testTarget(name: "ZooEngineTests", dependencies: ["ZooEngine", "ZooData"]),
-            .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
+            .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry", "ZooPostgres"]),
             .testTarget(
                 name: "ZooKitTests",
                 dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooData", "ZooRegistry", "CGIF"]),

@@ -23,6 +23,17 @@ public struct ModelInfo: Sendable, Equatable {
     public var description: String?
     /// Name of the model this one was derived from, if it still exists.
     public var parent: String?
+
+    /// Memberwise, public for backends (`@_spi(Backend)`).
+    @_spi(Backend) public init(
+        id: Int64, name: String, architecture: String, dataset: String, hyperparameters: String, seed: UInt64,
+        status: ModelStatus, error: String? = nil, createdAt: Date, updatedAt: Date, description: String? = nil,
+        parent: String? = nil
+    ) {
+        self.id = id; self.name = name; self.architecture = architecture; self.dataset = dataset;
+        self.hyperparameters = hyperparameters; self.seed = seed; self.status = status; self.error = error;
+        self.createdAt = createdAt; self.updatedAt = updatedAt; self.description = description; self.parent = parent
+    }
 }
 
 public struct ModelSummary: Sendable, Equatable {
@@ -44,6 +55,19 @@ public struct ModelSummary: Sendable, Equatable {
     public var rawBytes: Int
     /// Latest value of each metric, by metric name.
     public var metrics: [String: Double]
+
+    /// Memberwise, public for backends (`@_spi(Backend)`).
+    @_spi(Backend) public init(
+        name: String, architecture: String, dataset: String, status: ModelStatus, createdAt: Date, updatedAt: Date,
+        description: String? = nil, checkpointCount: Int, epochs: Int, steps: Int, parameterCount: Int,
+        storedBytes: Int, rawBytes: Int, metrics: [String: Double]
+    ) {
+        self.name = name; self.architecture = architecture; self.dataset = dataset; self.status = status;
+        self.createdAt = createdAt; self.updatedAt = updatedAt; self.description = description;
+        self.checkpointCount = checkpointCount; self.epochs = epochs; self.steps = steps;
+        self.parameterCount = parameterCount; self.storedBytes = storedBytes; self.rawBytes = rawBytes;
+        self.metrics = metrics
+    }
 }
 
 /// One parameter or buffer of a network, as plain values. A network name containing "#"
@@ -159,6 +183,16 @@ public struct CheckpointInfo: Sendable, Equatable {
     public var storedBytes: Int
     public var rawBytes: Int
     public var aliases: [String]
+
+    /// Memberwise, public for backends (`@_spi(Backend)`).
+    @_spi(Backend) public init(
+        id: Int64, epoch: Int, step: Int, isFinal: Bool, createdAt: Date, tensorCount: Int, parameterCount: Int,
+        storedBytes: Int, rawBytes: Int, aliases: [String]
+    ) {
+        self.id = id; self.epoch = epoch; self.step = step; self.isFinal = isFinal; self.createdAt = createdAt;
+        self.tensorCount = tensorCount; self.parameterCount = parameterCount; self.storedBytes = storedBytes;
+        self.rawBytes = rawBytes; self.aliases = aliases
+    }
 }
 
 public enum CheckpointSelector: Sendable, Equatable, CustomStringConvertible {
@@ -184,6 +218,11 @@ public struct AliasInfo: Sendable, Equatable {
     public var checkpointID: Int64
     public var epoch: Int
     public var step: Int
+
+    /// Memberwise, public for backends (`@_spi(Backend)`).
+    @_spi(Backend) public init(alias: String, checkpointID: Int64, epoch: Int, step: Int) {
+        self.alias = alias; self.checkpointID = checkpointID; self.epoch = epoch; self.step = step
+    }
 }
 
 public struct MetricRow: Sendable, Equatable {
@@ -196,6 +235,15 @@ public struct MetricRow: Sendable, Equatable {
     /// JSON text with provenance (classifier hash, seed, ...).
     public var details: String?
     public var createdAt: Date
+
+    /// Memberwise, public for backends (`@_spi(Backend)`).
+    @_spi(Backend) public init(
+        id: Int64, checkpointID: Int64? = nil, name: String, value: Double, sampleCount: Int? = nil,
+        evaluator: String? = nil, details: String? = nil, createdAt: Date
+    ) {
+        self.id = id; self.checkpointID = checkpointID; self.name = name; self.value = value;
+        self.sampleCount = sampleCount; self.evaluator = evaluator; self.details = details; self.createdAt = createdAt
+    }
 }
 
 public struct VerifyReport: Sendable, Equatable {
@@ -205,6 +253,12 @@ public struct VerifyReport: Sendable, Equatable {
     /// One human-readable line per problem; empty when all is well.
     public var problems: [String]
     public var ok: Bool { problems.isEmpty }
+
+    /// Memberwise, public for backends (`@_spi(Backend)`).
+    @_spi(Backend) public init(modelsChecked: Int, checkpointsChecked: Int, tensorsChecked: Int, problems: [String]) {
+        self.modelsChecked = modelsChecked; self.checkpointsChecked = checkpointsChecked;
+        self.tensorsChecked = tensorsChecked; self.problems = problems
+    }
 }
 
 /// A checkpoint's row before its tensors: what a load plan is decided from.
@@ -215,6 +269,12 @@ public struct CheckpointHeader: Sendable {
     /// The trainer's training position (JSON), stored unchanged.
     public let trainingPosition: Data
     public let rngState: Data
+
+    /// Memberwise, public for backends (`@_spi(Backend)`).
+    @_spi(Backend) public init(epoch: Int, step: Int, isFinal: Bool, trainingPosition: Data, rngState: Data) {
+        self.epoch = epoch; self.step = step; self.isFinal = isFinal; self.trainingPosition = trainingPosition;
+        self.rngState = rngState
+    }
 }
 
 /// One tensor a load expects, and the live memory its values go to (room for exactly

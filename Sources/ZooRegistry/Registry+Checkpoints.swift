@@ -7,34 +7,9 @@ extension Registry {
     /// updated_at commit together or not at all. Returns the checkpoint id.
     @discardableResult
     public func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool = false) throws -> Int64 {
-        // Encode before taking the write lock: compression is the slow part
-        // and readers/other writers should not wait for it.
-        let dtype: WeightCodec.DType = float16 ? .float16 : .float32
-        var seen = Set<String>()
-        let encoded = try record.tensors.map { tensor -> WeightCodec.Encoded in
-            func invalid(_ reason: String) -> RegistryError {
-                .invalidTensor(model: name, network: tensor.network, path: tensor.path, reason: reason)
-            }
-            guard !tensor.network.isEmpty, !tensor.path.isEmpty else {
-                throw invalid("network and path must not be empty")
-            }
-            guard seen.insert(tensor.network + "\u{0}" + tensor.path).inserted else {
-                throw invalid("appears twice in the checkpoint")
-            }
-            guard tensor.shape.allSatisfy({ $0 >= 0 }) else {
-                throw invalid("negative dimension in shape \(tensor.shape)")
-            }
-            let count = tensor.shape.reduce(1, *)
-            guard count == tensor.values.count else {
-                throw invalid("shape \(tensor.shape) needs \(count) values, got \(tensor.values.count)")
-            }
-            return try WeightCodec.encode(tensor.values, dtype: dtype)
-        }
-        let logMetrics = try record.log.map { try StepMetricsJSON.encode($0.metrics) }
-        guard record.epoch >= 0, record.step >= 0 else {
-            throw RegistryError.invalidArgument(
-                "checkpoint epoch and step must be non-negative (got \(record.epoch), \(record.step))")
-        }
+        // Encode before taking the write lock: compression is the slow part and readers/other
+        // writers should not wait for it.
+        let (encoded, logMetrics) = try CheckpointCodec.encode(model: name, record, float16: float16)
         return try db.transaction {
             let modelID = try modelID(named: name)
             if try db.first(
@@ -59,10 +34,10 @@ extension Registry {
                 INSERT INTO tensors (checkpoint_id, network, path, shape, elements, dtype, codec, raw_bytes, sha256, blob)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            for (tensor, coded) in zip(record.tensors, encoded) {
+            for coded in encoded {
                 try insertTensor.bind([
-                    .int(checkpointID), .text(tensor.network), .text(tensor.path), .text(Shape.json(tensor.shape)),
-                    .int(tensor.values.count), .text(coded.dtype.rawValue), .text(WeightCodec.codec),
+                    .int(checkpointID), .text(coded.network), .text(coded.path), .text(coded.shape),
+                    .int(coded.elements), .text(coded.dtype), .text(coded.codec),
                     .int(coded.rawBytes), .text(coded.sha256), .blob(coded.blob),
                 ])
                 while try insertTensor.step() {}
@@ -179,38 +154,9 @@ extension Registry {
         try db.read {
             let (modelID, target, header) = try checkpointHeader(model: name, selector)
             let plan = try makePlan(header)
-            let stored = try storedTensors(checkpoint: target.id)
-            var expected: [String: ExpectedTensor] = [:]
-            for tensor in plan.tensors { expected[tensor.key] = tensor }
-            let plannedNetworks = Set(plan.tensors.map(\.network))
-            var found = Set<String>(), destinations: [Int64: TensorDestination] = [:], wanted: [StoredTensor] = []
-            var extra: [String] = [], misShaped: [String] = []
-            for row in stored {
-                let key = "\(row.network)/\(row.path)"
-                if plannedNetworks.contains(row.network) {
-                    guard let slot = expected[key], !found.contains(key) else { extra.append(key); continue }
-                    let shape: [Int]
-                    do { shape = try Shape.parse(row.shape) } catch let failure as WeightCodec.Failure {
-                        throw RegistryError.corruptTensor(
-                            model: name, epoch: target.epoch, step: target.step,
-                            network: row.network, path: row.path, reason: failure.reason)
-                    }
-                    found.insert(key)
-                    guard shape == slot.shape else {
-                        misShaped.append("\(key) (stored \(shape), expected \(slot.shape))"); continue
-                    }
-                    destinations[row.id] = slot.destination
-                    wanted.append(row)
-                } else if plan.recordNetworks.contains(row.network) {
-                    wanted.append(row)
-                } else if !plan.skippedNetworks.contains(row.network) {
-                    extra.append(key)
-                }
-            }
-            let missing = plan.tensors.map(\.key).filter { !found.contains($0) }
-            if !missing.isEmpty || !extra.isEmpty || !misShaped.isEmpty {
-                throw RegistryError.tensorMismatch(model: name, missing: missing, extra: extra, misShaped: misShaped)
-            }
+            let (wanted, destinations) = try CheckpointCodec.match(
+                try storedTensors(checkpoint: target.id), plan: plan,
+                at: .init(model: name, epoch: target.epoch, step: target.step))
             let tensors = try decode(wanted, into: destinations, model: name, at: target)
             return CheckpointRecord(
                 epoch: target.epoch, step: target.step, isFinal: header.isFinal,
@@ -260,64 +206,22 @@ extension Registry {
             [.int(modelID), .int(step)], Registry.logRow)
     }
 
-    /// Each row's blob by primary key, inflated, hashed and converted on the engine's threads
-    /// (CThreadPool), the largest first: inflate dominates a cold load and tensors are
-    /// independent. Rows with a destination are decoded there (their records come back without
-    /// values). Each part pulls its blob in chunks; the connection is not thread-safe
-    /// (NOMUTEX), so every SQLite call takes `connection`. The first failure in row order is
-    /// reported.
+    /// Each row's blob by primary key, pulled in chunks (CheckpointCodec decodes them on the
+    /// engine's threads). The connection is not thread-safe (NOMUTEX), so every SQLite call
+    /// takes `connection`.
     private func decode(
         _ stored: [StoredTensor], into destinations: [Int64: TensorDestination], model name: String,
         at target: (id: Int64, epoch: Int, step: Int)
     ) throws -> [TensorRecord] {
-        var decoded = [Result<TensorRecord, Error>?](repeating: nil, count: stored.count)
-        let order = stored.indices.sorted { stored[$0].rawBytes > stored[$1].rawBytes }
         let connection = NSLock()
-        decoded.withUnsafeMutableBufferPointer { results in
-            let slots = ResultSlots(base: results)  // each part writes only its own index
-            WorkerPool.run(order.count) { part in
-                let i = order[part]
-                let t = stored[i]
-                slots.base[i] = Result {
-                    do {
-                        let shape = try Shape.parse(t.shape)
-                        let count = try Shape.elementCount(shape)
-                        let blob = try connection.withLock {
-                            try db.openBlob(table: "tensors", column: "blob", rowid: t.id)
-                        }
-                        defer { connection.withLock { blob.close() } }
-                        let read: WeightCodec.BlobReader = { buffer, offset in
-                            try connection.withLock { try blob.read(into: buffer, at: offset) }
-                        }
-                        if let destination = destinations[t.id] {
-                            // Mapping the pages in one call is cheaper than faulting them one by one.
-                            destination.prefault(count: count)
-                            try WeightCodec.decode(
-                                blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
-                                rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count, into: destination.pointer)
-                            return TensorRecord(
-                                network: t.network, path: t.path, shape: shape, values: [], storedDType: t.dtype)
-                        }
-                        let values: [Float] = try WeightCodec.decode(
-                            blobSize: blob.size, read: read, dtype: t.dtype, codec: t.codec,
-                            rawBytes: t.rawBytes, sha256: t.sha256, elementCount: count)
-                        return TensorRecord(
-                            network: t.network, path: t.path, shape: shape, values: values, storedDType: t.dtype)
-                    } catch let failure as WeightCodec.Failure {
-                        throw RegistryError.corruptTensor(
-                            model: name, epoch: target.epoch, step: target.step,
-                            network: t.network, path: t.path, reason: failure.reason)
-                    }
-                }
-            }
-        }
-        return try decoded.map {
-            try
-                ($0
-                ?? .failure(
-                    RegistryError.corruptTensor(
-                        model: name, epoch: target.epoch, step: target.step, network: "?", path: "?",
-                        reason: "not decoded"))).get()
+        return try CheckpointCodec.decode(
+            stored, into: destinations, at: .init(model: name, epoch: target.epoch, step: target.step)
+        ) { t in
+            let blob = try connection.withLock { try self.db.openBlob(table: "tensors", column: "blob", rowid: t.id) }
+            return CheckpointCodec.OpenedBlob(
+                size: blob.size,
+                read: { buffer, offset in try connection.withLock { try blob.read(into: buffer, at: offset) } },
+                close: { connection.withLock { blob.close() } })
         }
     }
 
@@ -341,18 +245,7 @@ extension Registry {
         }
     }
 
-    /// The decode workers' output array; each worker writes only its own index.
-    private struct ResultSlots: @unchecked Sendable {
-        let base: UnsafeMutableBufferPointer<Result<TensorRecord, Error>?>
-    }
-
-    /// A tensor row as stored, before decoding.
-    private struct StoredTensor {
-        let id: Int64
-        let network, path, shape, dtype, codec: String
-        let rawBytes: Int
-        let sha256: String
-    }
+    typealias StoredTensor = CheckpointCodec.StoredTensor
 
     static func logRow(_ s: Statement) -> TrainingLogRow {
         TrainingLogRow(

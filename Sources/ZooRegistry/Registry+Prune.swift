@@ -11,6 +11,14 @@ public struct PruneReport: Sendable, Equatable {
     public var bytesRemoved: Int
     /// Checkpoints left.
     public var checkpointsKept: Int
+
+    /// Memberwise, public for backends (`@_spi(Backend)`).
+    @_spi(Backend) public init(
+        model: String, checkpointsRemoved: Int, checkpointsThinned: Int, bytesRemoved: Int, checkpointsKept: Int
+    ) {
+        self.model = model; self.checkpointsRemoved = checkpointsRemoved; self.checkpointsThinned = checkpointsThinned;
+        self.bytesRemoved = bytesRemoved; self.checkpointsKept = checkpointsKept
+    }
 }
 
 extension Registry {

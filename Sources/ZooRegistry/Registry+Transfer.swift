@@ -74,36 +74,9 @@ extension Registry {
         let sourceName: String
         let sourceVersion: Int
         do {
-            // Opening it on its own first runs the same format checks as any registry.
-            let source = try Registry(path: path, readOnly: true)
-            sourceVersion = source.schemaVersion
-            // Only real tables are read: a view under a table's name (a recursive one never ends)
-            // is refused before any query touches it.
-            let kinds = Dictionary(
-                try source.db.query("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')") {
-                    ($0.text(0), $0.text(1))
-                }, uniquingKeysWith: { a, _ in a })
-            for (table, _) in Self.importedTables where kinds[table] != nil && kinds[table] != "table" {
-                throw RegistryError.notARegistry(
-                    path: path, reason: "its \(table) is a \(kinds[table] ?? "?"), not a table")
-            }
-            // A registry has no triggers; one in a file is someone's edit (the import only reads
-            // the file, but nothing in it is run or trusted beyond its rows).
-            let triggers = try source.db.query("SELECT name FROM sqlite_master WHERE type = 'trigger'") { $0.text(0) }
-            if let trigger = triggers.first {
-                throw RegistryError.notARegistry(
-                    path: path, reason: "it has a trigger (\(trigger)), which no registry has")
-            }
-            let names = try source.db.query("SELECT name FROM models ORDER BY name") { $0.text(0) }
-            if let model {
-                guard names.contains(model) else { throw try source.notFound(model) }
-                sourceName = model
-            } else {
-                guard names.count == 1, let only = names.first else {
-                    throw RegistryError.importNeedsModel(path: path, available: names)
-                }
-                sourceName = only
-            }
+            // Checked and closed again before the ATTACH below reads the file.
+            let opened = try Registry.openImportSource(path: path, model: model)
+            (sourceName, sourceVersion) = (opened.name, opened.source.schemaVersion)
         }
         let targetName = newName ?? sourceName
         // A file of an older schema is read as it is (version 3 renamed two columns).
@@ -205,8 +178,38 @@ extension Registry {
         return try self.model(named: targetName)
     }
 
+    /// Opens an import's source read-only with the checks every import makes, whatever the
+    /// target backend: the file's format, only real tables (a view under a table's name, a
+    /// recursive one never ends, is refused before any query touches it), no triggers (a
+    /// registry has none: one is someone's edit), and which model it brings (`model`, or the
+    /// only one).
+    static func openImportSource(path: String, model: String?) throws -> (source: Registry, name: String) {
+        let source = try Registry(path: path, readOnly: true)
+        let kinds = Dictionary(
+            try source.db.query("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')") {
+                ($0.text(0), $0.text(1))
+            }, uniquingKeysWith: { a, _ in a })
+        for (table, _) in Self.importedTables where kinds[table] != nil && kinds[table] != "table" {
+            throw RegistryError.notARegistry(
+                path: path, reason: "its \(table) is a \(kinds[table] ?? "?"), not a table")
+        }
+        let triggers = try source.db.query("SELECT name FROM sqlite_master WHERE type = 'trigger'") { $0.text(0) }
+        if let trigger = triggers.first {
+            throw RegistryError.notARegistry(path: path, reason: "it has a trigger (\(trigger)), which no registry has")
+        }
+        let names = try source.db.query("SELECT name FROM models ORDER BY name") { $0.text(0) }
+        if let model {
+            guard names.contains(model) else { throw try source.notFound(model) }
+            return (source, model)
+        }
+        guard names.count == 1, let only = names.first else {
+            throw RegistryError.importNeedsModel(path: path, available: names)
+        }
+        return (source, only)
+    }
+
     /// The source model's rows per table, against `importedTables`' limits, before any is copied.
-    private func checkImportSize(sourceID: Int64, path: String, withFrames: Bool) throws {
+    func checkImportSize(sourceID: Int64, path: String, withFrames: Bool, schema: String = "zoo_import") throws {
         var counts: [(String, String)] = [
             ("checkpoints", "SELECT count(*) FROM zoo_import.checkpoints WHERE model_id = ?1"),
             (
@@ -222,7 +225,8 @@ extension Registry {
         }
         let limits = Dictionary(Self.importedTables.map { ($0.table, $0.limit) }, uniquingKeysWith: { a, _ in a })
         for (table, sql) in counts {
-            let count = Int(try db.scalarInt(sql, [.int(sourceID)]))
+            let count = Int(
+                try db.scalarInt(sql.replacingOccurrences(of: "zoo_import.", with: "\(schema)."), [.int(sourceID)]))
             if let limit = limits[table], count > limit {
                 throw RegistryError.importRefused(
                     path: path, reason: "its model has \(count) \(table) rows, more than \(limit)")

@@ -8,13 +8,24 @@ import Glibc
 /// (`<registry>.leases/<model id>`), taken before the first step and held while the trainer
 /// runs. The kernel releases it when the process ends, however it ends (`kill -9` included),
 /// so a model left "training" without a holder is a run that was interrupted. While it is held,
-/// a second trainer of the model and a rename or delete of it are refused.
+/// a second trainer of the model and a rename or delete of it are refused. Another backend's
+/// lease (PostgreSQL: an advisory lock held by a connection) is released by its closure.
 public final class TrainingLease {
     private let descriptor: Int32
+    private let release: (() -> Void)?
     public let model: String
+
+    /// A lease held by something other than a file lock; `release` drops it (called once, when
+    /// the lease is freed).
+    public init(model: String, release: @escaping () -> Void) {
+        self.model = model
+        self.descriptor = -1
+        self.release = release
+    }
 
     init(file: String, model: String) throws {
         self.model = model
+        release = nil
         let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw RegistryError.invalidArgument(
@@ -34,6 +45,7 @@ public final class TrainingLease {
     }
 
     deinit {
+        if let release { release(); return }
         _ = flock(descriptor, LOCK_UN)
         close(descriptor)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import ZooKit
+import ZooPostgres
 import ZooRegistry
 
 /// Where `zoo serve` listens, which registry it reads, and its limits.
@@ -29,7 +30,12 @@ public struct ServerConfiguration: Sendable {
     /// A store on the registry, opened read-only for one request: SQLite refuses any write
     /// through it, so nothing the server does can change the zoo. A connection per request
     /// keeps requests on different threads from sharing one.
+    /// A `postgresql://` registry is opened the same way: one connection per request, every
+    /// transaction read-only.
     func openStore() throws -> ModelStore {
-        ModelStore(registry: try Registry(path: registryPath, readOnly: true), catalog: catalog)
+        if PostgresURL.isPostgres(registryPath) {
+            return ModelStore(registry: try PostgresRegistry(registryPath, readOnly: true), catalog: catalog)
+        }
+        return ModelStore(registry: try Registry(path: registryPath, readOnly: true), catalog: catalog)
     }
 }

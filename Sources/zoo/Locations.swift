@@ -1,6 +1,7 @@
 import Foundation
 import ZooCatalog
 import ZooKit
+import ZooPostgres
 import ZooRegistry
 
 /// Where things live when the user does not say: registry, data, shipped models.
@@ -42,6 +43,14 @@ enum Locations {
     /// starts with the shipped models, so `zoo generate cdcgan-mnist` works right after setup.
     static func store(_ option: String?) throws -> ModelStore {
         let path = registryPath(option)
+        if PostgresURL.isPostgres(path) {
+            // The team backend: a new database is migrated and seeded in one transaction.
+            let shipped = pretrainedRegistry()
+            let registry = try PostgresRegistry(path) { registry in
+                if let shipped { try ModelStore(registry: registry, catalog: builtinCatalog).importAll(from: shipped) }
+            }
+            return ModelStore(registry: registry, catalog: builtinCatalog)
+        }
         let isNew = !FileManager.default.fileExists(atPath: path)
         if isNew {
             let parent = (path as NSString).deletingLastPathComponent

@@ -29,7 +29,7 @@ struct Serve: ParsableCommand {
         guard (0...65_535).contains(port) else { throw UsageError("--port must be in 0...65535") }
         // Opened as every command opens it (a new registry starts with the shipped models); from
         // then on the server only reads it, through read-only connections.
-        _ = try Locations.store(registry.path)
+        let shown = try Locations.store(registry.path).location  // a URL's password is never shown
         if !ServerConfiguration.isLoopback(host) {
             FileHandle.standardError.write(
                 "warning: listening on \(host): anyone who can reach this machine on the network can read the zoo; use --host 127.0.0.1 to keep it local\n"
@@ -40,14 +40,13 @@ struct Serve: ParsableCommand {
         configuration.host = host
         configuration.port = port
         let server = ZooServer(configuration: configuration, views: .cli)
-        let registryPath = configuration.registryPath
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
         // ParsableCommand's run is synchronous: the server runs as a task while this thread waits.
         Task {
             do {
                 try await server.application { url in
-                    FileHandle.standardError.write("zoo serve: \(url) (registry \(registryPath))\n")
+                    FileHandle.standardError.write("zoo serve: \(url) (registry \(shown))\n")
                 }.runService()
             } catch {
                 outcome.error = error

@@ -30,6 +30,10 @@ struct ZooCommand: ParsableCommand {
 
 /// Options every command that opens the registry takes.
 struct RegistryOptions: ParsableArguments {
-    @Option(name: .customLong("registry"), help: ArgumentHelp("Registry file.", valueName: "path"))
+    @Option(
+        name: .customLong("registry"),
+        help: ArgumentHelp(
+            "Registry file, or a team registry postgresql://user[:password]@host[:port]/database.",
+            valueName: "path"))
     var path: String?
 }
