@@ -126,7 +126,7 @@ let package = Package(
                 ],
                 exclude: ["Generated/README.md"]),
             .executableTarget(
-                name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "CBLAS"],
+                name: "zoo-bench", dependencies: ["ZooCatalog", "ZooKit", "ZooEngine", "ZooPostgres", "CBLAS"],
                 path: "tools/bench/Sources"),
 
         ] + fuzzTargets + [
@@ -135,7 +135,7 @@ let package = Package(
             .testTarget(
                 name: "ZooKitTests",
                 dependencies: ["ZooKit", "ZooCatalog", "ZooEngine", "ZooData", "ZooRegistry", "CGIF"]),
-            .testTarget(name: "ZooCLITests", dependencies: ["zoo"]),
+            .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooPostgres"]),
             .testTarget(
                 name: "ZooServerTests",
                 dependencies: [

@@ -33,7 +33,10 @@ public final class PostgresRegistry {
         self.url = url
         session = try PostgresSession(url: url)
         try migrate(seed: seed)
-        if readOnly { try session.query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY") }
+        if readOnly {
+            session.setup = ["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"]
+            try session.query(session.setup[0])
+        }
     }
 
     /// Opens the registry a `postgresql://` URL names.
@@ -52,7 +55,7 @@ public final class PostgresRegistry {
     /// lost connection reruns the whole body on a new connection (see the class comment). A
     /// COMMIT whose answer is lost may have committed: the rerun then meets its own rows (a
     /// checkpoint of that step exists) and fails with that error rather than writing twice.
-    func atomically<T>(_ body: () throws -> T) throws -> T {
+    func atomically<T>(readCommitted: Bool = false, _ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         if depth > 0 {
@@ -74,7 +77,7 @@ public final class PostgresRegistry {
         var conflicts = 0
         while true {
             do {
-                return try once(body)
+                return try once(readCommitted: readCommitted, body)
             } catch let PostgresRegistryError.server(_, state, _, _)
                 where (state == ServerError.serializationFailure || state == ServerError.deadlock) && conflicts < 10
             {
@@ -83,26 +86,39 @@ public final class PostgresRegistry {
                 conflicts += 1
                 Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.02) * Double(conflicts))
             } catch let loss as ConnectionLoss {
-                guard attempt < retryDelays.count else {
-                    throw PostgresRegistryError.connectionLost(
-                        location: url.location, attempts: attempt, seconds: Int(waited.rounded()), detail: loss.detail)
+                var detail = loss.detail
+                // Reconnect, pausing before each try; the server may refuse for a while as it
+                // restarts ("the database system is starting up"), so every failure is retried.
+                while true {
+                    guard attempt < retryDelays.count else {
+                        throw PostgresRegistryError.connectionLost(
+                            location: url.location, attempts: attempt, seconds: Int(waited.rounded()), detail: detail)
+                    }
+                    let delay = retryDelays[attempt]
+                    attempt += 1
+                    report(
+                        "lost the connection to \(url.location) (\(detail)); reconnecting in \(delay) s "
+                            + "(attempt \(attempt) of \(retryDelays.count))")
+                    Thread.sleep(forTimeInterval: delay)
+                    waited += delay
+                    do {
+                        try session.connect()
+                        break
+                    } catch let loss as ConnectionLoss {
+                        detail = loss.detail
+                    } catch let PostgresRegistryError.cannotConnect(_, refused) {
+                        detail = refused
+                    }
                 }
-                let delay = retryDelays[attempt]
-                attempt += 1
-                report(
-                    "lost the connection to \(url.location) (\(loss.detail)); reconnecting in \(delay) s "
-                        + "(attempt \(attempt) of \(retryDelays.count))")
-                Thread.sleep(forTimeInterval: delay)
-                waited += delay
-                do { try session.connect() } catch is ConnectionLoss { continue }
             }
         }
     }
 
-    private func once<T>(_ body: () throws -> T) throws -> T {
+    private func once<T>(readCommitted: Bool, _ body: () throws -> T) throws -> T {
         // One snapshot per call, as SQLite's transactions read: a load never sees a checkpoint
-        // half-pruned by another process.
-        try query("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        // half-pruned by another process. (The migration reads committed data after each of its
+        // statements: it waits for a lock, then must see what the lock's last holder wrote.)
+        try query("BEGIN ISOLATION LEVEL \(readCommitted ? "READ COMMITTED" : "REPEATABLE READ")")
         depth = 1
         defer { depth = 0 }
         do {
@@ -157,7 +173,7 @@ public final class PostgresRegistry {
 
     private func migrate(seed: ((PostgresRegistry) throws -> Void)?) throws {
         let latest = PostgresSchema.latest
-        schemaVersion = try atomically {
+        schemaVersion = try atomically(readCommitted: true) {
             // One opener at a time: two processes on a new database must not both create it.
             try query("SELECT pg_advisory_xact_lock(\(Self.applicationID), 0)")
             let hasSchema = try first("SELECT to_regclass('zoo_schema') IS NOT NULL") { try $0[0].decode(Bool.self) }

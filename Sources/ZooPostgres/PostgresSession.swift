@@ -34,6 +34,8 @@ struct ConnectionLoss: Error { let detail: String }
 final class PostgresSession {
     let url: PostgresURL
     private var connection: PostgresConnection?
+    /// Statements every new connection runs first (a read-only registry's session setting).
+    var setup: [String] = []
     private let lock = NSRecursiveLock()
     private static let logger = Logger(label: "zoo.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     private static let counter = NSLock()
@@ -74,6 +76,9 @@ final class PostgresSession {
                 on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: id,
                 logger: Self.logger
             ).wait()
+            for statement in setup { try query(statement) }
+        } catch let loss as ConnectionLoss {
+            throw loss
         } catch {
             // A refused login is not a lost connection: retrying will not help.
             if let psql = error as? PSQLError, psql.code == .server, let message = psql.serverInfo?[.message] {

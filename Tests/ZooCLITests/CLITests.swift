@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 
+@testable import ZooPostgres
+
 /// End-to-end: runs the built `zoo` binary in a temporary folder with a temporary registry
 /// and synthetic MNIST-format data.
 final class CLITests: XCTestCase {
@@ -250,12 +252,30 @@ final class CLITests: XCTestCase {
     /// kill -9 at any point of a training, from the moment its row exists, leaves a model that
     /// verifies, reads as interrupted and resumes to the very weights of an unbroken run (the
     /// images drawn from both are byte-identical).
+    ///
+    /// Against the SQLite file and, when `$ZOO_TEST_POSTGRES_URL` names a server, a new
+    /// PostgreSQL database (the server rolls back the killed process's transaction and drops its
+    /// lease with its connection).
     func testKill9AtAnyPointOfATrainingLeavesAResumableModel() throws {
-        let own = dir.appendingPathComponent("kill9.sqlite").path
+        try killAndResume(own: dir.appendingPathComponent("kill9.sqlite").path)
+        if let server = ProcessInfo.processInfo.environment["ZOO_TEST_POSTGRES_URL"], !server.isEmpty {
+            let url = try PostgresURL(server)
+            let name = "zoo_cli_kill9_\(getpid())"
+            let admin = try PostgresSession(url: url)
+            try admin.query("DROP DATABASE IF EXISTS \(name)")
+            try admin.query("CREATE DATABASE \(name)")
+            defer { _ = try? admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+            try killAndResume(own: "postgresql://\(url.user)@\(url.host):\(url.port)/\(name)")
+        } else {
+            print("PostgreSQL half skipped: $ZOO_TEST_POSTGRES_URL is not set (tools/test sets it)")
+        }
+    }
+
+    func killAndResume(own: String) throws {
         func run(_ args: [String]) throws -> Result { try zoo(args + ["--registry", own], withRegistry: false) }
         let common = ["--epochs", "20", "--batch-size", "32", "--seed", "5"]
         XCTAssertEqual(try run(["train", "cgan", "--name", "straight"] + common).code, 0)
-        let reference = dir.appendingPathComponent("straight.png").path
+        let reference = dir.appendingPathComponent("straight-\(own.hasPrefix("postgresql:")).png").path
         XCTAssertEqual(try run(["generate", "straight", "--seed", "9", "--out", reference]).code, 0)
 
         for (i, delay) in [0.0, 0.05, 0.3, 0.8].enumerated() {
@@ -281,7 +301,7 @@ final class CLITests: XCTestCase {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 
-            XCTAssertEqual(try run(["verify"]).code, 0, "\(name): the registry verifies after kill -9")
+            XCTAssertEqual(try run(["verify"]).code, 0, "\(name) in \(own): the registry verifies after kill -9")
             let listed = try run(["list"]).stdout
             let status = listed.split(separator: "\n").first { $0.hasPrefix(name + " ") } ?? ""
             XCTAssertTrue(
@@ -290,7 +310,7 @@ final class CLITests: XCTestCase {
                 let resumed = try run(["resume", name])
                 XCTAssertEqual(resumed.code, 0, "\(name): \(resumed.stderr)")
             }
-            let drawn = dir.appendingPathComponent("\(name).png").path
+            let drawn = dir.appendingPathComponent("\(name)-\(own.hasPrefix("postgresql:")).png").path
             XCTAssertEqual(try run(["generate", name, "--seed", "9", "--out", drawn]).code, 0)
             XCTAssertEqual(
                 FileManager.default.contents(atPath: drawn), FileManager.default.contents(atPath: reference),

@@ -1,7 +1,7 @@
 import XCTest
 
 @testable import ZooKit
-@testable import ZooRegistry
+@_spi(Backend) @testable import ZooRegistry
 
 /// `zoo list --sort`'s order, on summaries whose metrics are known: best first in each
 /// metric's direction, ties and models without the metric by name, the latter last.

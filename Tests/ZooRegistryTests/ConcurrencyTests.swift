@@ -7,11 +7,9 @@ import XCTest
 import Glibc
 #endif
 
-final class ConcurrencyTests: XCTestCase {
-    var files: TempFiles!
-    override func setUpWithError() throws { files = try TempFiles() }
-    override func tearDown() { files.cleanUp() }
-
+/// Several connections and processes on one registry; the lease, reader/writer, two-writer and
+/// kill -9 tests run against every backend (`eachBackend`), the file-creation ones are SQLite's.
+final class ConcurrencyTests: BackendTestCase {
     /// Several connections opening one brand-new file at once (a training and a `zoo show`
     /// polling it) all get the schema, created once: none sees "table already exists".
     func testConnectionsCreatingOneNewFileAtOnceAllSucceed() throws {
@@ -67,67 +65,128 @@ final class ConcurrencyTests: XCTestCase {
     /// A model's training lease: while held, a second trainer, a rename and a delete are
     /// refused with a message naming the holder; once released (the process ends), all work.
     func testTrainingLeaseRefusesASecondWriterRenameAndDelete() throws {
-        let path = files.path("leased.sqlite")
-        let registry = try Registry(path: path)
-        try Fixture.registry(registry, model: "busy")
-        XCTAssertFalse(try registry.isBeingTrained(model: "busy"))
-        var lease = try registry.leaseTraining(model: "busy")
-        XCTAssertNotNil(lease)
-        let other = try Registry(path: path)  // another connection, as another process would open
-        XCTAssertTrue(try other.isBeingTrained(model: "busy"))
-        XCTAssertThrowsRegistryError(try other.leaseTraining(model: "busy")) {
-            guard case .modelBusy("busy", let holder) = $0 else { return false }
-            return holder?.contains("process \(getpid())") == true && $0.description.contains("is being trained")
+        try eachBackend { backend in
+            let registry = try backend.make()
+            try Fixture.registry(registry, model: "busy")
+            XCTAssertFalse(try registry.isBeingTrained(model: "busy"))
+            var lease = try registry.leaseTraining(model: "busy")
+            XCTAssertNotNil(lease)
+            let other = try Backend.open(backend.location(registry))  // as another process would open it
+            XCTAssertTrue(try other.isBeingTrained(model: "busy"))
+            XCTAssertThrowsRegistryError(try other.leaseTraining(model: "busy")) {
+                guard case .modelBusy("busy", let holder) = $0 else { return false }
+                return holder?.contains("process \(getpid())") == true && $0.description.contains("is being trained")
+            }
+            XCTAssertThrowsRegistryError(try registry.leaseTraining(model: "busy")) {  // not even the holder twice
+                if case .modelBusy("busy", _) = $0 { return true }; return false
+            }
+            XCTAssertThrowsRegistryError(try other.renameModel("busy", to: "renamed")) {
+                if case .modelBusy("busy", _) = $0 { return true }; return false
+            }
+            XCTAssertThrowsRegistryError(try other.deleteModel("busy")) {
+                if case .modelBusy("busy", _) = $0 { return true }; return false
+            }
+            lease = nil
+            XCTAssertFalse(try other.isBeingTrained(model: "busy"))
+            try other.renameModel("busy", to: "renamed")
+            XCTAssertNotNil(try other.leaseTraining(model: "renamed"), "the lease follows the model, not its name")
+            try other.deleteModel("renamed")
         }
-        XCTAssertThrowsRegistryError(try other.renameModel("busy", to: "renamed")) {
-            $0 == .modelBusy("busy", holder: nil)
-        }
-        XCTAssertThrowsRegistryError(try other.deleteModel("busy")) { $0 == .modelBusy("busy", holder: nil) }
-        lease = nil
-        XCTAssertFalse(try other.isBeingTrained(model: "busy"))
-        try other.renameModel("busy", to: "renamed")
-        XCTAssertNotNil(try other.leaseTraining(model: "renamed"), "the lease follows the model, not its name")
-        try other.deleteModel("renamed")
         let memory = try Registry.inMemory()
         try Fixture.registry(memory, model: "x")
         XCTAssertNil(try memory.leaseTraining(model: "x"), "an in-memory registry has no leases")
     }
 
     func testReaderNeverSeesBusyWhileWriterSavesCheckpoints() throws {
-        let path = files.path("shared.sqlite")
-        let writer = try Registry(path: path)
-        try Fixture.registry(writer)
-        let reader = try Registry(path: path)
-        let done = DispatchSemaphore(value: 0)
-        let outcome = Outcome()
-        let thread = Thread {
-            do {
-                for step in 1...40 {
-                    try writer.saveCheckpoint(
-                        model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, size: 256))
-                }
-            } catch { outcome.error = error }
-            done.signal()
+        try eachBackend { backend in
+            let writer = try backend.make()
+            try Fixture.registry(writer)
+            let reader = try Backend.open(backend.location(writer))
+            let done = DispatchSemaphore(value: 0)
+            let outcome = Outcome()
+            let thread = Thread {
+                do {
+                    for step in 1...40 {
+                        try writer.saveCheckpoint(
+                            model: "dcgan-mnist", Fixture.checkpoint(epoch: step, step: step, size: 256))
+                    }
+                } catch { outcome.error = error }
+                done.signal()
+            }
+            thread.start()
+            var reads = 0
+            while done.wait(timeout: .now()) == .timedOut {
+                let list = try reader.listModels()
+                XCTAssertEqual(list.count, 1)
+                _ = try reader.checkpoints(of: "dcgan-mnist")
+                reads += 1
+            }
+            XCTAssertNil(outcome.error)
+            XCTAssertEqual(try reader.listModels().first?.checkpointCount, 40)
+            XCTAssertGreaterThan(reads, 0)
         }
-        thread.start()
-        var reads = 0
-        while done.wait(timeout: .now()) == .timedOut {
-            let list = try reader.listModels()
-            XCTAssertEqual(list.count, 1)
-            _ = try reader.checkpoints(of: "dcgan-mnist")
-            reads += 1
+    }
+
+    /// Two trainings of different models write one registry at once, each through its own
+    /// connection and lease (as two processes on two machines would): every checkpoint of both
+    /// is stored whole. A second training of either model is refused while they run.
+    func testTwoWritersOfDifferentModelsAtOnce() throws {
+        try eachBackend { backend in
+            let first = try backend.make()
+            try Fixture.registry(first, model: "left")
+            try Fixture.registry(first, model: "right")
+            let location = backend.location(first)
+            let outcomes = [Outcome(), Outcome()]
+            let ready = DispatchGroup()
+            let leased = DispatchSemaphore(value: 0)
+            for (i, name) in ["left", "right"].enumerated() {
+                ready.enter()
+                Thread {
+                    defer { ready.leave() }
+                    do {
+                        let writer = try Backend.open(location)
+                        let lease = try writer.leaseTraining(model: name)
+                        leased.signal()
+                        try withExtendedLifetime(lease) {
+                            for step in 1...25 {
+                                try writer.saveCheckpoint(
+                                    model: name,
+                                    Fixture.checkpoint(epoch: step, step: step, seed: UInt64(step + 100 * i), size: 256)
+                                )
+                            }
+                        }
+                    } catch { outcomes[i].error = error }
+                }.start()
+            }
+            leased.wait()
+            leased.wait()
+            let third = try Backend.open(location)
+            XCTAssertThrowsRegistryError(try third.leaseTraining(model: "left")) {
+                if case .modelBusy("left", _) = $0 { return true }; return false
+            }
+            ready.wait()
+            XCTAssertNil(outcomes[0].error, "\(outcomes[0].error.map { "\($0)" } ?? "")")
+            XCTAssertNil(outcomes[1].error, "\(outcomes[1].error.map { "\($0)" } ?? "")")
+            XCTAssertTrue(try third.verify(model: nil).ok)
+            for (i, name) in ["left", "right"].enumerated() {
+                XCTAssertEqual(try third.checkpoints(of: name).count, 25, name)
+                XCTAssertEqual(
+                    try third.loadCheckpoint(model: name, checkpoint: .epoch(7)).tensors,
+                    Fixture.checkpoint(epoch: 7, step: 7, seed: UInt64(7 + 100 * i), size: 256).tensors)
+                XCTAssertFalse(try third.isBeingTrained(model: name), "the lease goes with its holder")
+            }
         }
-        XCTAssertNil(outcome.error)
-        XCTAssertEqual(try reader.listModels().first?.checkpointCount, 40)
-        XCTAssertGreaterThan(reads, 0)
     }
 
     /// Run in a child process by `testKilledWriterLeavesConsistentRegistry`.
     func testCrashChildWriter() throws {
-        guard let path = ProcessInfo.processInfo.environment["ZOO_CRASH_CHILD_DB"] else {
+        guard let location = ProcessInfo.processInfo.environment["ZOO_CRASH_CHILD_DB"] else {
             throw XCTSkip("only runs as the child of the crash test")
         }
-        let registry = try Registry(path: path)
+        let registry = try Backend.open(location)
+        // Held as a training holds it: kill -9 must release it too.
+        let lease = try registry.leaseTraining(model: "dcgan-mnist")
+        defer { withExtendedLifetime(lease) {} }
         var step = 0
         while true {  // until killed
             step += 1
@@ -136,49 +195,59 @@ final class ConcurrencyTests: XCTestCase {
         }
     }
 
+    /// kill -9 of a process in the middle of its checkpoints leaves only whole checkpoints (the
+    /// SQLite file's journal, the server's rollback of the dead connection's transaction), every
+    /// one loading to exactly what was saved, and the training lease free.
     func testKilledWriterLeavesConsistentRegistry() throws {
         #if os(Linux)
-        let path = files.path("crash.sqlite")
-        do {
-            let registry = try Registry(path: path)
+        try eachBackend { backend in
+            let registry = try backend.make()
             try Fixture.registry(registry)
-        }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["ZooRegistryTests.ConcurrencyTests/testCrashChildWriter"]
-        child.environment = ProcessInfo.processInfo.environment.merging(["ZOO_CRASH_CHILD_DB": path]) { $1 }
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let reader = try Registry(path: path)
-        let deadline = Date().addingTimeInterval(60)
-        while try reader.checkpoints(of: "dcgan-mnist").count < 6 {
-            guard child.isRunning, Date() < deadline else {
-                child.terminate()
-                XCTFail("child writer did not produce checkpoints (running: \(child.isRunning))")
-                return
+            let location = backend.location(registry)
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+            child.arguments = ["ZooRegistryTests.ConcurrencyTests/testCrashChildWriter"]
+            child.environment = ProcessInfo.processInfo.environment.merging(["ZOO_CRASH_CHILD_DB": location]) { $1 }
+            child.standardOutput = FileHandle.nullDevice
+            child.standardError = FileHandle.nullDevice
+            try child.run()
+            let reader = try Backend.open(location)
+            let deadline = Date().addingTimeInterval(60)
+            while try reader.checkpoints(of: "dcgan-mnist").count < 6 {
+                guard child.isRunning, Date() < deadline else {
+                    child.terminate()
+                    XCTFail("\(backend.name): child writer did not produce checkpoints (running: \(child.isRunning))")
+                    return
+                }
+                usleep(20_000)
             }
-            usleep(20_000)
-        }
-        kill(child.processIdentifier, SIGKILL)  // mid-way through some checkpoint, most likely
-        child.waitUntilExit()
-        XCTAssertEqual(child.terminationReason, .uncaughtSignal)
+            XCTAssertTrue(try reader.isBeingTrained(model: "dcgan-mnist"))
+            kill(child.processIdentifier, SIGKILL)  // mid-way through some checkpoint, most likely
+            child.waitUntilExit()
+            XCTAssertEqual(child.terminationReason, .uncaughtSignal)
 
-        let after = try Registry(path: path)
-        let report = try after.verify(model: nil)
-        XCTAssertTrue(report.ok, "\(report.problems)")
-        let checkpoints = try after.checkpoints(of: "dcgan-mnist")
-        XCTAssertGreaterThanOrEqual(checkpoints.count, 6)
-        for checkpoint in checkpoints {
-            let record = try after.loadCheckpoint(model: "dcgan-mnist", checkpoint: .id(checkpoint.id))
-            XCTAssertEqual(record.tensors.count, 3)
+            let after = try Backend.open(location)
+            let report = try after.verify(model: nil)
+            XCTAssertTrue(report.ok, "\(report.problems)")
+            let checkpoints = try after.checkpoints(of: "dcgan-mnist")
+            XCTAssertGreaterThanOrEqual(checkpoints.count, 6)
+            for checkpoint in checkpoints {
+                let record = try after.loadCheckpoint(model: "dcgan-mnist", checkpoint: .id(checkpoint.id))
+                XCTAssertEqual(record.tensors.count, 3)
+                XCTAssertEqual(
+                    record.tensors,
+                    Fixture.checkpoint(epoch: record.step, step: record.step, seed: UInt64(record.step), size: 1024)
+                        .tensors)
+            }
+            XCTAssertEqual(try after.loadCheckpoint(model: "dcgan-mnist").step, checkpoints.last?.step)
             XCTAssertEqual(
-                record.tensors,
-                Fixture.checkpoint(epoch: record.step, step: record.step, seed: UInt64(record.step), size: 1024).tensors
-            )
+                try after.trainingLog(of: "dcgan-mnist").count, checkpoints.count, "no log row without its checkpoint")
+            // The server notices the dead connection at once (the kernel closes its socket).
+            let freed = Date().addingTimeInterval(10)
+            while try after.isBeingTrained(model: "dcgan-mnist"), Date() < freed { usleep(50_000) }
+            XCTAssertFalse(try after.isBeingTrained(model: "dcgan-mnist"), "kill -9 released the lease")
+            print("crash test (\(backend.name)): \(checkpoints.count) complete checkpoints survived kill -9")
         }
-        XCTAssertEqual(try after.loadCheckpoint(model: "dcgan-mnist").step, checkpoints.last?.step)
-        print("crash test: \(checkpoints.count) complete checkpoints survived kill -9")
         #else
         throw XCTSkip("the child-process crash test relies on Linux xctest's command line")
         #endif

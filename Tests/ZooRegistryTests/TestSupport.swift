@@ -38,10 +38,11 @@ struct TestRandom {
 }
 
 enum Fixture {
-    static func registry(_ registry: Registry, model: String = "dcgan-mnist") throws {
+    static func registry(_ registry: any RegistryBackend, model: String = "dcgan-mnist") throws {
         try registry.registerArchitecture(name: "dcgan", version: 1, summary: "DCGAN", conditional: false, kind: "gan")
         try registry.createModel(
-            name: model, architecture: "dcgan", dataset: "mnist", hyperparameters: #"{"lr":0.0001}"#, seed: 42)
+            name: model, architecture: "dcgan", dataset: "mnist", hyperparameters: #"{"lr":0.0001}"#, seed: 42,
+            description: nil, parent: nil)
     }
 
     static func checkpoint(epoch: Int, step: Int, seed: UInt64 = 1, size: Int = 64) -> CheckpointRecord {

@@ -3,11 +3,13 @@
 //   zoo-bench infer --arch A --batch B [--json]
 //   zoo-bench rss --arch A [--batch B] [--steps S] [--json]
 //   zoo-bench prepare-registry --out FILE
+//   zoo-bench checkpoint-write --registry PATH|postgresql://… [--repeat N] [--json]
 //   zoo-bench engine
 import Foundation
 import ZooCatalog
 import ZooEngine
 import ZooKit
+import ZooPostgres
 import ZooRegistry
 
 struct BenchError: Error, CustomStringConvertible {
@@ -68,7 +70,8 @@ func peakRSSMegabytes() -> Double {
 
 func run(_ args: [String]) throws {
     guard let command = args.first else {
-        throw BenchError(description: "usage: zoo-bench step|infer|rss|prepare-registry|engine [options]")
+        throw BenchError(
+            description: "usage: zoo-bench step|infer|rss|prepare-registry|checkpoint-write|engine [options]")
     }
     let json = args.contains("--json")
     Threads.configure()
@@ -131,6 +134,35 @@ func run(_ args: [String]) throws {
             model, name: "bench-dcgan", hyperparameters: type.descriptor.defaults, seed: 1, rng: rng,
             description: "untrained DCGAN for the cold-start benchmark")
         print("wrote \(out) with model bench-dcgan")
+    case "checkpoint-write":
+        // A DCGAN's whole training checkpoint (weights, Adam moments after two steps, RNG) stored
+        // as a new model, `repeat` times: one `save` is one transaction of ~20 MB of tensors
+        // (encoding included, the same for both backends).
+        guard let location = option("registry", args) else {
+            throw BenchError(description: "checkpoint-write needs --registry PATH or a postgresql:// URL")
+        }
+        let repeats = try intOption("repeat", args, default: 5)
+        let type = try builtinCatalog.lookup("dcgan")
+        let (model, rng, data) = try make(type, batch: 64)
+        for _ in 0..<2 { _ = model.trainStep(data, rng: rng) }
+        let backend: any RegistryBackend =
+            PostgresURL.isPostgres(location) ? try PostgresRegistry(location) : try Registry(path: location)
+        let store = ModelStore(registry: backend, catalog: builtinCatalog)
+        var times: [Double] = []
+        for i in 0..<repeats {
+            let name = "bench-write-\(ProcessInfo.processInfo.processIdentifier)-\(i)"
+            let start = Date()
+            try store.save(model, name: name, hyperparameters: type.descriptor.defaults, seed: 1, rng: rng)
+            times.append(Date().timeIntervalSince(start) * 1000)
+        }
+        let stored = try store.checkpoints(of: "bench-write-\(ProcessInfo.processInfo.processIdentifier)-0")
+        emit(
+            [
+                "backend": store.location.hasPrefix("postgresql:") ? "postgresql" : "sqlite",
+                "median_ms": median(times), "min_ms": times.min() ?? 0, "max_ms": times.max() ?? 0,
+                "stored_mb": Double(stored.first?.storedBytes ?? 0) / 1e6,
+                "raw_mb": Double(stored.first?.rawBytes ?? 0) / 1e6,
+            ], json: json)
     case "engine":
         print(EngineBenchmark.run())
         let gemm =
