@@ -81,9 +81,7 @@ public extension ModelStore {
     func storageSpace() throws -> (bytes: Int, freeBytes: Int) { try backend.fileSpace() }
 
     /// The models a process is training now.
-    func modelsBeingTrained() throws -> [String] {
-        try models(status: .training).map(\.name).filter { try backend.isBeingTrained(model: $0) }
-    }
+    func modelsBeingTrained() throws -> [String] { try backend.modelsBeingTrained().sorted() }
 
     /// Returns free space to the file system. Refused while a model of this registry trains:
     /// compacting holds the write lock long enough to make its next checkpoint time out.
@@ -104,6 +102,12 @@ public extension ModelStore {
     func displayStatus(of name: String, stored status: ModelStatus) throws -> String {
         guard status == .training else { return status.rawValue }
         return try backend.isBeingTrained(model: name) ? "training" : "interrupted"
+    }
+
+    /// `displayStatus` of many models, the leases asked once (`trained`: `modelsBeingTrained`).
+    func displayStatus(of name: String, stored status: ModelStatus, trained: Set<String>) -> String {
+        guard status == .training else { return status.rawValue }
+        return trained.contains(name) ? "training" : "interrupted"
     }
 
     func failRun(_ name: String, error: Error) throws {

@@ -60,6 +60,21 @@ extension PostgresRegistry {
         try atomically { try isLeased(modelID: try modelID(named: name)) }
     }
 
+    /// Every leased model in one query (`zoo list` of thousands of models asks once).
+    public func modelsBeingTrained() throws -> Set<String> {
+        try atomically {
+            Set(
+                try rows(
+                    """
+                    SELECT m.name FROM models m JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted
+                        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                        AND l.classid = \(Self.applicationID)::bigint::oid AND l.objsubid = 2
+                        AND l.objid::bigint = (m.id & 2147483647)
+                    """
+                ) { try $0.text(0) })
+        }
+    }
+
     /// Whether any session of this database holds the model's lease (pg_locks sees all).
     func isLeased(modelID: Int64) throws -> Bool {
         try first(

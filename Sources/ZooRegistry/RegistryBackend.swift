@@ -43,6 +43,8 @@ public protocol RegistryBackend: AnyObject {
     func leaseTraining(model name: String) throws -> TrainingLease?
     /// Whether a process is training the model now (a "training" model that is not is interrupted).
     func isBeingTrained(model name: String) throws -> Bool
+    /// The names of the models a process trains now, at once (`zoo list` of many models).
+    func modelsBeingTrained() throws -> Set<String>
 
     // Checkpoints
     @discardableResult
@@ -82,6 +84,17 @@ public protocol RegistryBackend: AnyObject {
     func export(model name: String, to path: String) throws
     func `import`(from path: String, model: String?, as newName: String?) throws -> ModelInfo
     func verify(model name: String?) throws -> VerifyReport
+}
+
+extension RegistryBackend {
+    /// Each model whose stored status is "training", asked one by one: cheap where a lease is a
+    /// file lock (SQLite); a server backend answers in one query instead.
+    public func modelsBeingTrained() throws -> Set<String> {
+        Set(
+            try listModels(architecture: nil, dataset: nil, status: .training, sort: .name).map(\.name).filter {
+                try isBeingTrained(model: $0)
+            })
+    }
 }
 
 extension Registry: RegistryBackend {

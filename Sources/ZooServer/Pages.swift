@@ -29,8 +29,9 @@ enum Pages {
     static func index(_ store: ModelStore) throws -> String {
         let models = try store.models(sort: .name)
         var anyTraining = false
-        let rows = try models.map { m -> String in
-            let status = try store.displayStatus(of: m.name, stored: m.status)
+        let trained = Set(try store.modelsBeingTrained())
+        let rows = models.map { m -> String in
+            let status = store.displayStatus(of: m.name, stored: m.status, trained: trained)
             let descriptor = try? store.catalog.lookup(m.architecture).descriptor
             let statusCell: String
             if status == "training" {

@@ -95,12 +95,13 @@ struct List: ParsableCommand {
             print("No models. Train one: zoo train dcgan --name my-dcgan --epochs 5")
             return
         }
-        let rows = try models.map { m -> [String] in
+        let trained = Set(try store.modelsBeingTrained())
+        let rows = models.map { m -> [String] in
             [m.name] + (sort.map { [$0.value(of: m).map { Format.number($0) } ?? "-"] } ?? []) + [
                 Format.printable(m.architecture), Format.printable(m.dataset), "\(m.epochs)",
                 Format.count(m.parameterCount),
                 "\(Format.bytes(m.storedBytes))/\(Format.bytes(m.rawBytes))", keyMetrics(m.metrics),
-                try store.displayStatus(of: m.name, stored: m.status),
+                store.displayStatus(of: m.name, stored: m.status, trained: trained),
                 Format.age(m.updatedAt),
             ]
         }

@@ -73,6 +73,8 @@ final class ConcurrencyTests: BackendTestCase {
             XCTAssertNotNil(lease)
             let other = try Backend.open(backend.location(registry))  // as another process would open it
             XCTAssertTrue(try other.isBeingTrained(model: "busy"))
+            try Fixture.registry(other, model: "idle")
+            XCTAssertEqual(try other.modelsBeingTrained(), ["busy"], "all at once, as `zoo list` asks")
             XCTAssertThrowsRegistryError(try other.leaseTraining(model: "busy")) {
                 guard case .modelBusy("busy", let holder) = $0 else { return false }
                 return holder?.contains("process \(getpid())") == true && $0.description.contains("is being trained")
@@ -88,6 +90,7 @@ final class ConcurrencyTests: BackendTestCase {
             }
             lease = nil
             XCTAssertFalse(try other.isBeingTrained(model: "busy"))
+            XCTAssertEqual(try other.modelsBeingTrained(), [])
             try other.renameModel("busy", to: "renamed")
             XCTAssertNotNil(try other.leaseTraining(model: "renamed"), "the lease follows the model, not its name")
             try other.deleteModel("renamed")
