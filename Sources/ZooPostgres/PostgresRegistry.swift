@@ -157,7 +157,7 @@ public final class PostgresRegistry {
     /// Runs an insert or update whose CHECK or JSON cast may refuse a value; `message` says which.
     func checked(_ sql: String, _ values: [PGValue], invalid message: String) throws {
         do { try session.query(sql, values) } catch let error as ServerError
-            where [ServerError.checkViolation, ServerError.invalidText].contains(error.state) || error.state == "22P02"
+            where [ServerError.checkViolation, ServerError.invalidText].contains(error.state)
         {
             throw RegistryError.invalidArgument(message)
         } catch let error as ServerError {

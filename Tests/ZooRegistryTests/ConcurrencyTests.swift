@@ -75,11 +75,12 @@ final class ConcurrencyTests: BackendTestCase {
             XCTAssertTrue(try other.isBeingTrained(model: "busy"))
             try Fixture.registry(other, model: "idle")
             XCTAssertEqual(try other.modelsBeingTrained(), ["busy"], "all at once, as `zoo list` asks")
-            XCTAssertThrowsRegistryError(try other.leaseTraining(model: "busy")) {
+            XCTAssertThrowsRegistryError(try other.leaseTraining(model: "busy") as Any) {
                 guard case .modelBusy("busy", let holder) = $0 else { return false }
                 return holder?.contains("process \(getpid())") == true && $0.description.contains("is being trained")
             }
-            XCTAssertThrowsRegistryError(try registry.leaseTraining(model: "busy")) {  // not even the holder twice
+            // Not even its holder takes it twice.
+            XCTAssertThrowsRegistryError(try registry.leaseTraining(model: "busy") as Any) {
                 if case .modelBusy("busy", _) = $0 { return true }; return false
             }
             XCTAssertThrowsRegistryError(try other.renameModel("busy", to: "renamed")) {
@@ -164,7 +165,7 @@ final class ConcurrencyTests: BackendTestCase {
             leased.wait()
             leased.wait()
             let third = try Backend.open(location)
-            XCTAssertThrowsRegistryError(try third.leaseTraining(model: "left")) {
+            XCTAssertThrowsRegistryError(try third.leaseTraining(model: "left") as Any) {
                 if case .modelBusy("left", _) = $0 { return true }; return false
             }
             ready.wait()
