@@ -131,46 +131,45 @@ final class ConcurrencyTests: BackendTestCase {
         }
     }
 
-    /// Two trainings of different models write one registry at once, each through its own
-    /// connection and lease (as two processes on two machines would): every checkpoint of both
-    /// is stored whole. A second training of either model is refused while they run.
+    /// Two trainings of different models write one registry at once, each a process of its own
+    /// with its own connection and lease (as on two machines): every checkpoint of both is stored
+    /// whole. A third process's training of either model is refused while they hold them.
     func testTwoWritersOfDifferentModelsAtOnce() throws {
+        #if os(Linux)
         try eachBackend { backend in
             let first = try backend.make()
             try Fixture.registry(first, model: "left")
             try Fixture.registry(first, model: "right")
             let location = backend.location(first)
-            let outcomes = [Outcome(), Outcome()]
-            let ready = DispatchGroup()
-            let leased = DispatchSemaphore(value: 0)
-            for (i, name) in ["left", "right"].enumerated() {
-                ready.enter()
-                Thread {
-                    defer { ready.leave() }
-                    do {
-                        let writer = try Backend.open(location)
-                        let lease = try writer.leaseTraining(model: name)
-                        leased.signal()
-                        try withExtendedLifetime(lease) {
-                            for step in 1...25 {
-                                try writer.saveCheckpoint(
-                                    model: name,
-                                    Fixture.checkpoint(epoch: step, step: step, seed: UInt64(step + 100 * i), size: 256)
-                                )
-                            }
-                        }
-                    } catch { outcomes[i].error = error }
-                }.start()
+            let release = files.path("release-\(backend.name)")
+            let children = try ["left", "right"].enumerated().map { i, name -> (Process, Pipe) in
+                let child = Process()
+                child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+                child.arguments = ["ZooRegistryTests.ConcurrencyTests/testWriterChild"]
+                child.environment = ProcessInfo.processInfo.environment.merging([
+                    "ZOO_WRITER_CHILD_DB": location, "ZOO_WRITER_CHILD_MODEL": name,
+                    "ZOO_WRITER_CHILD_SEED": "\(100 * i)", "ZOO_WRITER_CHILD_RELEASE": release,
+                ]) { $1 }
+                let output = Pipe()
+                child.standardOutput = output
+                child.standardError = output
+                try child.run()
+                return (child, output)
             }
-            leased.wait()
-            leased.wait()
             let third = try Backend.open(location)
+            // Both hold their leases (and keep them until told) before the third asks.
+            let deadline = Date().addingTimeInterval(60)
+            while try third.modelsBeingTrained() != ["left", "right"], Date() < deadline { usleep(10_000) }
+            XCTAssertEqual(try third.modelsBeingTrained(), ["left", "right"], "\(backend.name)")
             XCTAssertThrowsRegistryError(try third.leaseTraining(model: "left") as Any) {
                 if case .modelBusy("left", _) = $0 { return true }; return false
             }
-            ready.wait()
-            XCTAssertNil(outcomes[0].error, "\(outcomes[0].error.map { "\($0)" } ?? "")")
-            XCTAssertNil(outcomes[1].error, "\(outcomes[1].error.map { "\($0)" } ?? "")")
+            FileManager.default.createFile(atPath: release, contents: Data())
+            for (child, output) in children {
+                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                child.waitUntilExit()
+                XCTAssertEqual(child.terminationStatus, 0, "\(backend.name) writer: \(text.suffix(2000))")
+            }
             XCTAssertTrue(try third.verify(model: nil).ok)
             for (i, name) in ["left", "right"].enumerated() {
                 XCTAssertEqual(try third.checkpoints(of: name).count, 25, name)
@@ -180,6 +179,28 @@ final class ConcurrencyTests: BackendTestCase {
                 XCTAssertFalse(try third.isBeingTrained(model: name), "the lease goes with its holder")
             }
         }
+        #else
+        throw XCTSkip("the child-process writers rely on Linux xctest's command line")
+        #endif
+    }
+
+    /// Run in child processes by `testTwoWritersOfDifferentModelsAtOnce`: leases its model, saves 25
+    /// checkpoints, and holds the lease until the parent's release file appears.
+    func testWriterChild() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let location = environment["ZOO_WRITER_CHILD_DB"], let name = environment["ZOO_WRITER_CHILD_MODEL"],
+            let seed = environment["ZOO_WRITER_CHILD_SEED"].flatMap(Int.init),
+            let release = environment["ZOO_WRITER_CHILD_RELEASE"]
+        else { throw XCTSkip("only runs as a child of the two-writers test") }
+        let writer = try Backend.open(location)
+        let lease = try writer.leaseTraining(model: name)
+        for step in 1...25 {
+            try writer.saveCheckpoint(
+                model: name, Fixture.checkpoint(epoch: step, step: step, seed: UInt64(step + seed), size: 256))
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: release), Date() < deadline { usleep(10_000) }
+        withExtendedLifetime(lease) {}
     }
 
     /// Run in a child process by `testKilledWriterLeavesConsistentRegistry`.
