@@ -24,11 +24,8 @@ extension PostgresRegistry {
             let latest = try first(
                 "SELECT checkpoint_id FROM aliases WHERE model_id = $1 AND alias = 'latest'", [.int(modelID)]
             ) { try $0.int64(0) }
-            var whole = Set(all.prefix(keepLatest).map(\.id))
-            if let latest { whole.insert(latest) }
-            let weightsOnly = Set(all.filter { $0.isFinal || userAliased.contains($0.id) }.map(\.id))
-                .subtracting(whole)
-            let doomed = all.filter { !whole.contains($0.id) && !weightsOnly.contains($0.id) }
+            let (weightsOnly, doomed) = PruneRule.split(
+                all, keepLatest: keepLatest, latest: latest, userAliased: userAliased)
             var bytes = 0
             for checkpoint in doomed {
                 bytes += try storedBytes(checkpoint: checkpoint.id, auxiliaryOnly: false)

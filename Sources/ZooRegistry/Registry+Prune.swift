@@ -47,11 +47,8 @@ extension Registry {
             let latest = try db.first(
                 "SELECT checkpoint_id FROM aliases WHERE model_id = ? AND alias = 'latest'", [.int(modelID)]
             ) { $0.int64(0) }
-            var whole = Set(all.prefix(keepLatest).map(\.id))
-            if let latest { whole.insert(latest) }
-            let weightsOnly = Set(all.filter { $0.isFinal || userAliased.contains($0.id) }.map(\.id))
-                .subtracting(whole)
-            let doomed = all.filter { !whole.contains($0.id) && !weightsOnly.contains($0.id) }
+            let (weightsOnly, doomed) = PruneRule.split(
+                all, keepLatest: keepLatest, latest: latest, userAliased: userAliased)
 
             var bytes = 0
             for checkpoint in doomed {
@@ -112,5 +109,21 @@ extension Registry {
         try db.exec("VACUUM")
         // In WAL mode the file shrinks when the log is copied back into it.
         try db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+}
+
+/// The rule `pruneCheckpoints` applies, the same for every backend.
+@_spi(Backend) public enum PruneRule {
+    public typealias Checkpoint = (id: Int64, epoch: Int, step: Int, isFinal: Bool)
+
+    /// Splits a model's checkpoints (`all`, newest first) into those kept as weights only and
+    /// those removed; the rest (the newest `keepLatest` and the one `latest` names) stay whole.
+    public static func split(
+        _ all: [Checkpoint], keepLatest: Int, latest: Int64?, userAliased: Set<Int64>
+    ) -> (weightsOnly: Set<Int64>, doomed: [Checkpoint]) {
+        var whole = Set(all.prefix(keepLatest).map(\.id))
+        if let latest { whole.insert(latest) }
+        let weightsOnly = Set(all.filter { $0.isFinal || userAliased.contains($0.id) }.map(\.id)).subtracting(whole)
+        return (weightsOnly, all.filter { !whole.contains($0.id) && !weightsOnly.contains($0.id) })
     }
 }

@@ -213,8 +213,7 @@ extension Registry {
         _ rows: ModelRows, to path: String, tensors: (Int64) throws -> [ModelRows.Tensor]
     ) throws {
         guard !FileManager.default.fileExists(atPath: path) else { throw RegistryError.fileExists(path: path) }
-        let part = path + ".part-\(getpid())"
-        do {
+        try writeRenamedIntoPlace(path) { part in
             do {
                 let target = try Registry(path: part)
                 let db = target.db
@@ -285,16 +284,6 @@ extension Registry {
                     }
                 }
             }
-            // Fold the write-ahead log into the file, so the one file renamed is the whole export.
-            try Database(path: part, readOnly: false).exec("PRAGMA wal_checkpoint(TRUNCATE)")
-            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: part + suffix) }
-            guard rename(part, path) == 0 else {
-                throw RegistryError.invalidArgument(
-                    "cannot move the export into place at \(path): \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: part + suffix) }
-            throw error
         }
     }
 }

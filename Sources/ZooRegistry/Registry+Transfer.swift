@@ -9,8 +9,7 @@ extension Registry {
         _ = try modelID(named: name)  // fail before creating a file
         // Written beside the target and renamed when complete: an interrupted export leaves
         // no file at the path to be mistaken for a good one (or to block the name).
-        let part = path + ".part-\(getpid())"
-        do {
+        try Self.writeRenamedIntoPlace(path) { part in
             // Opening creates the file with the current schema; closing it
             // right away leaves it to the ATTACH below.
             _ = try Registry(path: part)
@@ -46,16 +45,6 @@ extension Registry {
                         id)
                 }
             }
-            // Fold the write-ahead log into the file, so the one file renamed is the whole export.
-            try Database(path: part, readOnly: false).exec("PRAGMA wal_checkpoint(TRUNCATE)")
-            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: part + suffix) }
-            guard rename(part, path) == 0 else {
-                throw RegistryError.invalidArgument(
-                    "cannot move the export into place at \(path): \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: part + suffix) }
-            throw error
         }
     }
 
@@ -239,5 +228,27 @@ extension Registry {
         try db.run("ATTACH DATABASE ? AS \(schema)", [.text(path)])
         defer { try? db.run("DETACH DATABASE \(schema)") }
         return try body()
+    }
+}
+
+extension Registry {
+    /// Writes a registry file at `path` by filling a fresh one beside it (`fill` gets its path),
+    /// then renames it into place: an interrupted export leaves no file at `path` to be mistaken
+    /// for a good one (or to block the name).
+    static func writeRenamedIntoPlace(_ path: String, _ fill: (_ part: String) throws -> Void) throws {
+        let part = path + ".part-\(getpid())"
+        do {
+            try fill(part)
+            // Fold the write-ahead log into the file, so the one file renamed is the whole export.
+            try Database(path: part, readOnly: false).exec("PRAGMA wal_checkpoint(TRUNCATE)")
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: part + suffix) }
+            guard rename(part, path) == 0 else {
+                throw RegistryError.invalidArgument(
+                    "cannot move the export into place at \(path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: part + suffix) }
+            throw error
+        }
     }
 }
