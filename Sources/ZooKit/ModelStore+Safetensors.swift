@@ -130,7 +130,7 @@ public extension ModelStore {
         var info: ModelInfo?
         try backend.batch {
             info = try backend.createModel(
-                name: modelName, architecture: name, dataset: dataset, hyperparameters: try hyperparameters.json(),
+                name: modelName, architecture: name, dataset: dataset, hyperparameters: hyperparameters.json(),
                 seed: 0, description: description, parent: nil)
             try backend.saveCheckpoint(
                 model: modelName,
