@@ -15,24 +15,7 @@ struct Architectures: ParsableCommand {
     func run() throws {
         let entries: [ArchitectureDescriptor] = builtinCatalog.entries.map { type in type.descriptor }
         if json {
-            print(
-                Format.json(
-                    entries.map { d in
-                        [
-                            "name": d.name, "title": d.title, "summary": d.summary, "reference": d.reference,
-                            "kind": d.kind.rawValue,
-                            "conditional": d.conditional, "latentSize": d.latentSize,
-                            "defaults": (try? JSONSerialization.jsonObject(with: Data(d.defaults.json().utf8))) ?? [:],
-                            "recipes": d.recipes.map { r in
-                                [
-                                    "name": r.name, "summary": r.summary,
-                                    "hyperparameters":
-                                        (try? JSONSerialization.jsonObject(with: Data(r.hyperparameters.json().utf8)))
-                                        ?? [:],
-                                ] as [String: Any]
-                            },
-                        ] as [String: Any]
-                    }))
+            print(Format.json(entries.map(ArchitectureJSON.entry)))
             return
         }
         for d in entries {

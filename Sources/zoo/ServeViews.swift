@@ -23,7 +23,7 @@ extension ServerViews {
         })
 }
 
-/// One architecture as `zoo architectures --json` prints it (ZooServerTests checks the two agree).
+/// One architecture as `zoo architectures --json` and the server's /api/architectures print it.
 enum ArchitectureJSON {
     static func entry(_ d: ArchitectureDescriptor) -> [String: Any] {
         [
