@@ -110,6 +110,9 @@ final class ShippedZooTests: XCTestCase {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Zoo/pretrained.sqlite").path
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("Zoo/pretrained.sqlite not present") }
+        // The bound, "at most 25 MB", read as decimal megabytes (tools/ship-zoo refuses more).
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? .max
+        XCTAssertLessThanOrEqual(size, 25_000_000, "Zoo/pretrained.sqlite is \(size) bytes")
         // Work on a copy: opening the shipped file must never change it.
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -131,10 +134,10 @@ final class ShippedZooTests: XCTestCase {
         }
         // Every shipped generator carries its training's progress frames.
         for model in models where model.architecture != "classifier" {
-            // Every epoch's frame, or (tools/ship-zoo: --max-frames 40) 40 from the first to the last.
+            // Every epoch's frame, or (tools/ship-zoo: --max-frames 20) 20 from the first to the last.
             let frames = try registry.progressFrames(of: model.name).map(\.epoch)
             XCTAssertTrue(
-                frames.count == model.epochs || frames.count == 40, "\(model.name) ships \(frames.count) frames")
+                frames.count == model.epochs || frames.count == 20, "\(model.name) ships \(frames.count) frames")
             XCTAssertEqual(frames.first, 1, model.name)
             XCTAssertEqual(frames.last, model.epochs, model.name)
             XCTAssertEqual(frames, frames.sorted(), model.name)
