@@ -105,9 +105,12 @@ struct Generate: ParsableCommand {
         let tiled = ImageGrid.tile(images, rows: rows, cols: cols, padding: 2, scale: scale)
         try ImageGrid.writePNG(pixels: tiled.pixels, width: tiled.width, height: tiled.height, to: outPath)
         if preview { print(TerminalPreview.render(images, columns: Terminal.previewColumns(maximum: cols))) }
+        // Fashion-MNIST's labels are garments, not digits.
+        let (one, many) = loaded.info.dataset == "mnist" ? ("digit", "digits") : ("class", "classes")
         let what =
-            digit.map { "\(total) × digit \($0)" }
-            ?? (rowPerDigit ? "digits 0–9, \(total / descriptor.classes) per row" : "\(total) images")
+            digit.map { "\(total) × \(one) \($0)" }
+            ?? (rowPerDigit
+                ? "\(many) 0–\(descriptor.classes - 1), \(total / descriptor.classes) per row" : "\(total) images")
         print(
             "Wrote \(outPath) (\(tiled.width)×\(tiled.height), \(what), \(rows)×\(cols) grid, model \(name) step \(loaded.checkpoint.step), \(given == nil ? "seed \(seed)" : "noise from \(noise ?? "")"))"
         )
