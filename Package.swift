@@ -113,7 +113,7 @@ let package = Package(
             .target(
                 name: "ZooServer",
                 dependencies: [
-                    "ZooKit", "ZooEngine", "ZooRegistry", "ZooPostgres",
+                    "ZooKit", "ZooData", "ZooEngine", "ZooRegistry", "ZooPostgres",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                 ]),

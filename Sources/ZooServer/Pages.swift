@@ -1,4 +1,5 @@
 import Foundation
+import ZooData
 import ZooKit
 import ZooRegistry
 
@@ -82,7 +83,7 @@ enum Pages {
         if hasSamples, let descriptor {
             samples =
                 "<p><img id=\"grid\" alt=\"samples of \(name)\" src=\"\(samplesURL(name, descriptor.conditional ? "" : "count=64&grid=8x8"))\"></p>"
-            if descriptor.conditional { samples += tryIt(name, classes: descriptor.classes) }
+            if descriptor.conditional { samples += tryIt(name, classes: descriptor.classes, dataset: info.dataset) }
         }
         let training = try store.displayStatus(of: name, stored: info.status) == "training"
         let nav =
@@ -102,13 +103,19 @@ enum Pages {
         return page
     }
 
-    /// Digit, seed and count; the grid is fetched and shown without a reload. The page's own
-    /// query (?digit=7&count=7) fills the form and draws at once, so a link can show a result.
-    static func tryIt(_ name: String, classes: Int) -> String {
-        let options = (0..<classes).map { "<option value=\"\($0)\">\($0)</option>" }.joined()
+    /// Digit (or, for Fashion-MNIST, class by name), seed and count; the grid is fetched and
+    /// shown without a reload. The page's own query (?digit=7&count=7) fills the form and
+    /// draws at once, so a link can show a result. The API's parameter stays `digit`.
+    static func tryIt(_ name: String, classes: Int, dataset: String) -> String {
+        let names = ClassNames.names(dataset: dataset)
+        let options = (0..<classes).map { label in
+            let text = names.flatMap { $0.indices.contains(label) ? "\(label) \($0[label])" : nil } ?? "\(label)"
+            return "<option value=\"\(label)\">\(Self.escape(text))</option>"
+        }.joined()
+        let noun = names == nil ? "digit" : "class"
         return """
             <h2>Try it</h2>
-            <form id="tryit"><label>digit <select name="digit">\(options)</select></label>\
+            <form id="tryit"><label>\(noun) <select name="digit">\(options)</select></label>\
             <label>seed <input name="seed" type="number" min="0" value="0"></label>\
             <label>count <input name="count" type="number" min="1" max="\(SampleRequest.maximumCount)" value="16"></label>\
             <button type="submit">Draw</button></form>
@@ -129,7 +136,7 @@ enum Pages {
                 img.onload = () => {
                   img.dataset.count = query.get('count');
                   img.dataset.digit = query.get('digit');
-                  status.textContent = query.get('count') + ' × digit ' + query.get('digit') + ', seed ' + query.get('seed') +
+                  status.textContent = query.get('count') + ' × \(noun) ' + query.get('digit') + ', seed ' + query.get('seed') +
                     ' (' + img.naturalWidth + '×' + img.naturalHeight + ' pixels)';
                 };
                 img.src = URL.createObjectURL(blob);

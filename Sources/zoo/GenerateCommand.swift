@@ -105,10 +105,11 @@ struct Generate: ParsableCommand {
         let tiled = ImageGrid.tile(images, rows: rows, cols: cols, padding: 2, scale: scale)
         try ImageGrid.writePNG(pixels: tiled.pixels, width: tiled.width, height: tiled.height, to: outPath)
         if preview { print(TerminalPreview.render(images, columns: Terminal.previewColumns(maximum: cols))) }
-        // Fashion-MNIST's labels are garments, not digits.
-        let (one, many) = loaded.info.dataset == "mnist" ? ("digit", "digits") : ("class", "classes")
+        // Fashion-MNIST's labels are garments, not digits: "4 × class 4 (Coat)".
+        let dataset = loaded.info.dataset
+        let (one, many) = ClassNames.names(dataset: dataset) == nil ? ("digit", "digits") : ("class", "classes")
         let what =
-            digit.map { "\(total) × \(one) \($0)" }
+            digit.map { "\(total) × \(one) \(ClassNames.describe($0, dataset: dataset))" }
             ?? (rowPerDigit
                 ? "\(many) 0–\(descriptor.classes - 1), \(total / descriptor.classes) per row" : "\(total) images")
         print(

@@ -107,6 +107,7 @@ final class CLITests: XCTestCase {
         let gen = try zoo(
             "generate", "tiny-cgan", "--digit", "7", "--count", "6", "--grid", "2x3", "--scale", "1", "--out", png.path)
         XCTAssertEqual(gen.code, 0, gen.stderr)
+        XCTAssertTrue(gen.stdout.contains("(92×62, 6 × digit 7, 2×3 grid"), gen.stdout)
         let (width, height) = try pngSize(png)
         // 3 columns and 2 rows of 28-pixel digits with 2-pixel gaps around each.
         XCTAssertEqual(width, 3 * 28 + 4 * 2)
@@ -115,6 +116,7 @@ final class CLITests: XCTestCase {
         let rows = try zoo(
             "generate", "tiny-cgan", "--out", dir.appendingPathComponent("rows.png").path, "--scale", "1")
         XCTAssertEqual(rows.code, 0, rows.stderr)
+        XCTAssertTrue(rows.stdout.contains("digits 0–9, 10 per row"), rows.stdout)
         XCTAssertEqual(try pngSize(dir.appendingPathComponent("rows.png")).1, 10 * 28 + 11 * 2)
     }
 

@@ -253,3 +253,15 @@ final class IDXTests: XCTestCase {
         XCTAssertEqual(test.name, "fashion-mnist")
     }
 }
+
+/// Labels in words where the dataset's labels are not digits.
+final class ClassNamesTests: XCTestCase {
+    func testFashionLabelsAreNamedAndDigitsAreNot() {
+        XCTAssertEqual(ClassNames.describe(4, dataset: "fashion"), "4 (Coat)")
+        XCTAssertEqual(ClassNames.describe(9, dataset: "fashion-mnist"), "9 (Ankle boot)")
+        XCTAssertEqual(ClassNames.describe(7, dataset: "mnist"), "7")
+        XCTAssertEqual(ClassNames.describe(12, dataset: "fashion"), "12", "an out-of-range label prints as a number")
+        XCTAssertEqual(ClassNames.names(dataset: "fashion")?.count, 10)
+        XCTAssertNil(ClassNames.names(dataset: "mnist"))
+    }
+}

@@ -40,6 +40,15 @@ final class PageTests: XCTestCase {
             XCTAssertTrue(page.contains(part), part)
         }
         XCTAssertFalse(page.contains("No samples (not a generator)"))
+        // Fashion-MNIST's labels are garments: the form names them, and asks for a class.
+        let fashion = try await get("/models/cdcgan-fashion").text
+        for part in [
+            "<label>class <select name=\"digit\">", "<option value=\"4\">4 Coat</option>",
+            "<option value=\"0\">0 T-shirt/top</option>", "<option value=\"9\">9 Ankle boot</option>",
+        ] {
+            XCTAssertTrue(fashion.contains(part), part)
+        }
+        XCTAssertTrue(page.contains("<label>digit <select name=\"digit\">"))
         let unconditional = try await get("/models/dcgan-mnist").text
         XCTAssertFalse(unconditional.contains("tryit"))
         XCTAssertTrue(
