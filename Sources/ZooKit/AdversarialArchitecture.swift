@@ -40,6 +40,7 @@ public extension GANStep {
         labelSmoothing = h.aids.labelSmoothing
         discriminatorSteps = h.aids.discriminatorSteps
         loop = h.loop
+        latentPrior = h.latentPrior
         if h.aids.emaDecay > 0 { ema = GeneratorEMA(of: generator.body, decay: h.aids.emaDecay) }
     }
 
@@ -81,6 +82,7 @@ public extension AdversarialArchitecture {
     }
     func trainStep(_ batch: Batch, rng: RandomSource) -> StepResult { gan.step(batch, rng: rng) }
     func generate(noise: Tensor, labels: [Int]?) -> Tensor { gan.generate(noise: noise, labels: labels) }
+    var latentPrior: LatentPrior { gan.latentPrior }
 
     var auxiliaryTensors: [(network: String, path: String, tensor: Tensor)] { gan.ema?.namedTensors ?? [] }
 

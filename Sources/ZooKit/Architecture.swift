@@ -159,12 +159,15 @@ public protocol ImageGenerating: Architecture {
     func installGeneratorAverage()
     /// Runs `body` with the weights generation uses (the average when there is one) in place.
     func withGenerationWeights<T>(_ body: () throws -> T) rethrows -> T
+    /// Where the noise it was trained on comes from; generation draws from the same.
+    var latentPrior: LatentPrior { get }
 }
 
 public extension ImageGenerating {
     var hasGeneratorAverage: Bool { false }
     func installGeneratorAverage() {}
     func withGenerationWeights<T>(_ body: () throws -> T) rethrows -> T { try body() }
+    var latentPrior: LatentPrior { .gaussian }
 }
 
 /// A plugin that classifies images; the evaluator uses its probabilities and its

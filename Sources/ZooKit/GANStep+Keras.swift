@@ -27,7 +27,7 @@ extension GANStep {
         discriminatorOptimizer.step()
 
         noise.resize([n, latentSize])
-        rng.fillNormal(noise)
+        latentPrior.fill(noise, rng: rng)
         let predicted = withInstanceNoise(
             generator.forward(noise, oneHot: labels, training: false), rows: 0..<n, into: noisyFake)
         logits = discriminator.forward(predicted, oneHot: labels, training: true)
@@ -40,7 +40,7 @@ extension GANStep {
         discriminator.backward(b.dLogitsFakeD, needs: .parameters)
         discriminatorOptimizer.step()
 
-        rng.fillNormal(noise)
+        latentPrior.fill(noise, rng: rng)
         let fake = generator.forward(noise, oneHot: labels, training: true)
         logits = discriminator.forward(
             withInstanceNoise(fake, rows: 0..<n, into: noisyFake), oneHot: labels, training: true)

@@ -71,6 +71,8 @@ public final class GANStep {
     public var ema: GeneratorEMA?
     /// The order of the updates (the tutorial's joint step, or the Keras article's three calls).
     public var loop: GANLoop = .joint
+    /// Where G's noise comes from (`LatentPrior`; the seeds': N(0, I)).
+    public var latentPrior = LatentPrior.gaussian
     let realNoise = Tensor(shape: [0]), fakeNoise = Tensor(shape: [0])
     let noisyReal = Tensor(shape: [0]), noisyFake = Tensor(shape: [0])
 
@@ -118,7 +120,7 @@ public final class GANStep {
         let n = batch.images.batch
 
         noise.resize([n, latentSize])
-        rng.fillNormal(noise)
+        latentPrior.fill(noise, rng: rng)
         // Fakes are asked for the real batch's labels, so D sees the same label mix twice.
         let labels = batchLabels(batch)
         let real = realImagesForD(batch, rng: rng)

@@ -70,7 +70,7 @@ public extension ModelStore {
             if let given {
                 noise.data.update(from: given.data + start * latentSize, count: n * latentSize)
             } else {
-                rng.fillNormal(noise)
+                generator.latentPrior.fill(noise, rng: rng)
             }
             let images = generator.generate(noise: noise, labels: labels.map { Array($0[start..<start + n]) })
             (out.data + start * perImage).update(from: images.data, count: n * perImage)

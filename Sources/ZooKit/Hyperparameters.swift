@@ -20,6 +20,8 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var aids: TrainingAids
     /// How a GAN step updates the two networks (the seeds differ; see `GANLoop`).
     public var loop: GANLoop
+    /// Where G's noise comes from (the seeds': N(0, I)); generation draws from the same.
+    public var latentPrior: LatentPrior = .gaussian
 
     public init(
         batchSize: Int = 256, epochs: Int, learningRates: [String: Float],
@@ -57,7 +59,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case batchSize, epochs, learningRates, beta1, beta2, epsilon, extras, recipe, aids, loop
+        case batchSize, epochs, learningRates, beta1, beta2, epsilon, extras, recipe, aids, loop, latentPrior
         // Before per-network rates: a GAN's two, and a classifier's one stored as the generator's.
         case generatorLearningRate, discriminatorLearningRate
     }
@@ -90,6 +92,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         recipe = try c.decodeIfPresent(String.self, forKey: .recipe)
         aids = try c.decodeIfPresent(TrainingAids.self, forKey: .aids) ?? TrainingAids()
         loop = try c.decodeIfPresent(GANLoop.self, forKey: .loop) ?? .joint
+        latentPrior = try c.decodeIfPresent(LatentPrior.self, forKey: .latentPrior) ?? .gaussian
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -105,6 +108,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         try c.encodeIfPresent(recipe, forKey: .recipe)
         if aids != TrainingAids() { try c.encode(aids, forKey: .aids) }
         if loop != .joint { try c.encode(loop, forKey: .loop) }
+        if !latentPrior.isGaussian { try c.encode(latentPrior, forKey: .latentPrior) }
     }
 
     public static let standardHelp: [(name: String, meaning: String)] =
@@ -116,6 +120,10 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
                 "Adam learning rate of each network (--lr NETWORK=RATE; --generator-lr, --discriminator-lr)"
             ),
             ("beta1, beta2, epsilon", "Adam moment decay rates and epsilon (Keras defaults)"),
+            (
+                "latentPrior",
+                "G's noise: N(0, I), or K Gaussians N(s·e_c, I) (--latent-mixture K, --latent-mixture-scale s)"
+            ),
         ] + TrainingAids.help
 
     /// The ranges a run accepts. The messages name the flags; stored values (a model from
@@ -159,6 +167,7 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
             }
         }
         try aids.validate()
+        try latentPrior.validate()
     }
 
     public func json() -> String {

@@ -57,6 +57,10 @@ public struct TrainingRequest {
     public var instanceNoise: Float?
     public var instanceNoiseEpochs: Int?
     public var emaDecay: Float?
+    /// G's noise: a mixture of this many Gaussians (0: the seeds' N(0, I)); nil: the recipe's.
+    public var latentMixture: Int?
+    /// The mixture's scale (nil: `LatentPrior.defaultScale` when a mixture is asked for).
+    public var latentMixtureScale: Float?
     /// Use only the first N training images (quick runs and tests).
     public var limit: Int?
     public var description: String?
@@ -127,6 +131,18 @@ public final class Trainer {
         if let e = request.instanceNoiseEpochs { h.aids.instanceNoiseEpochs = e }
         if let d = request.emaDecay { h.aids.emaDecay = d }
         try h.aids.validate()
+        if let k = request.latentMixture {
+            h.latentPrior =
+                k == 0
+                ? .gaussian : LatentPrior(components: k, scale: request.latentMixtureScale ?? LatentPrior.defaultScale)
+        } else if let scale = request.latentMixtureScale {
+            h.latentPrior.scale = scale
+        }
+        if type.descriptor.kind != .gan && !h.latentPrior.isGaussian {
+            throw ZooError.invalidHyperparameter(
+                "--latent-mixture shapes a generator's noise; a \(type.descriptor.kind.rawValue) has none")
+        }
+        try h.latentPrior.validate(latentSize: type.descriptor.latentSize)
         if type.descriptor.kind != .gan && h.aids != TrainingAids() {
             throw ZooError.invalidHyperparameter(
                 "the GAN training aids (--d-steps, --label-smoothing, --instance-noise, --ema) do not apply to a \(type.descriptor.kind.rawValue)"

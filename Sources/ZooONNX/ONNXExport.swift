@@ -6,7 +6,7 @@ import ZooKit
 /// Exports a GAN's generator as an ONNX model (opset 17), so it can be run outside the zoo
 /// (onnxruntime, any ONNX reader):
 ///
-///     noise  float32 [N, latent]        N(0, 1) noise, N dynamic
+///     noise  float32 [N, latent]        N(0, 1) noise (metadata latent_prior names another), N dynamic
 ///     labels int64   [N]                class indices 0..<classes (conditional models only)
 ///     images float32 [N, C, H, W]       in [-1, 1], as `zoo generate` draws them
 ///

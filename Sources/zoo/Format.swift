@@ -97,6 +97,7 @@ extension Format {
                     + (a.instanceNoiseEpochs > 0 ? "\(a.instanceNoiseEpochs) epochs" : "the run"))
         }
         if a.emaDecay > 0 { parts.append("generator EMA \(a.emaDecay)") }
+        if !h.latentPrior.isGaussian { parts.append("noise: \(h.latentPrior.summary)") }
         return parts.joined(separator: ", ")
     }
 }

@@ -102,6 +102,7 @@ enum HTMLCard {
                 ))
             rows.append(
                 ("generator EMA decay", a.emaDecay > 0 ? "\(a.emaDecay) (samples drawn from the average)" : "off"))
+            rows.append(("generator noise", h.latentPrior.summary))
         }
         return rows
     }

@@ -27,12 +27,13 @@ enum ONNXFile {
             }
             return bytes.withUnsafeBytes { SHA256.hex($0) }
         }
-        return try ONNXExport.generatorModel(
-            of: generator, descriptor: descriptor,
-            metadata: [
-                "model": name, "architecture": descriptor.name, "dataset": loaded.info.dataset,
-                "checkpoint": "epoch \(loaded.checkpoint.epoch), step \(loaded.checkpoint.step)",
-                "weights_sha256": weights, "zoo_version": ZooCommand.zooVersion,
-            ])
+        var metadata = [
+            "model": name, "architecture": descriptor.name, "dataset": loaded.info.dataset,
+            "checkpoint": "epoch \(loaded.checkpoint.epoch), step \(loaded.checkpoint.step)",
+            "weights_sha256": weights, "zoo_version": ZooCommand.zooVersion,
+        ]
+        // The graph takes noise as input: a reader must draw it as the model was trained.
+        if !generator.latentPrior.isGaussian { metadata["latent_prior"] = generator.latentPrior.summary }
+        return try ONNXExport.generatorModel(of: generator, descriptor: descriptor, metadata: metadata)
     }
 }

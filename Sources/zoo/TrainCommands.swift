@@ -50,6 +50,11 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs over which the instance noise reaches 0 (default: the whole run).") var instanceNoiseEpochs:
         Int?
     @Option(help: "Decay of the generator's moving average, used to draw (e.g. 0.999; 0: none).") var ema: Float?
+    @Option(
+        help:
+            "Draw G's noise from a mixture of K Gaussians N(s·e_c, I) instead of N(0, I) (0: N(0, I); generation uses the same)."
+    ) var latentMixture: Int?
+    @Option(help: "The mixture's s, each mean's distance from the origin (default: 4).") var latentMixtureScale: Float?
     @Option(help: "Score the model on 2,000 samples every K epochs (stored: `zoo show` draws the curve).")
     var evalEvery: Int?
     @Option(help: "Classifier for --eval-every (default: the dataset's, mnist-classifier or fashion-classifier).")
@@ -81,6 +86,8 @@ struct Train: ParsableCommand {
         request.instanceNoise = instanceNoise
         request.instanceNoiseEpochs = instanceNoiseEpochs
         request.emaDecay = ema
+        request.latentMixture = latentMixture
+        request.latentMixtureScale = latentMixtureScale
         request.description = modelDescription
         let trainer = Trainer(store: try Locations.store(registry.path))
         trainer.keepCheckpoints = try TrainingSession.kept(keepCheckpoints)
