@@ -26,24 +26,27 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public init(
         batchSize: Int = 256, epochs: Int, learningRates: [String: Float],
         beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, extras: [String: Double] = [:],
-        recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint
+        recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint,
+        latentPrior: LatentPrior = .gaussian
     ) {
         self.batchSize = batchSize; self.epochs = epochs
         self.learningRates = learningRates
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.extras = extras
-        self.recipe = recipe; self.aids = aids; self.loop = loop
+        self.recipe = recipe; self.aids = aids; self.loop = loop; self.latentPrior = latentPrior
     }
 
     /// A GAN's: the generator's and the discriminator's rates.
     public init(
         batchSize: Int = 256, epochs: Int, generatorLearningRate: Float, discriminatorLearningRate: Float,
         beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, extras: [String: Double] = [:],
-        recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint
+        recipe: String? = nil, aids: TrainingAids = TrainingAids(), loop: GANLoop = .joint,
+        latentPrior: LatentPrior = .gaussian
     ) {
         self.init(
             batchSize: batchSize, epochs: epochs,
             learningRates: ["generator": generatorLearningRate, "discriminator": discriminatorLearningRate],
-            beta1: beta1, beta2: beta2, epsilon: epsilon, extras: extras, recipe: recipe, aids: aids, loop: loop)
+            beta1: beta1, beta2: beta2, epsilon: epsilon, extras: extras, recipe: recipe, aids: aids, loop: loop,
+            latentPrior: latentPrior)
     }
 
     /// The rate of one network. Present for every network the architecture trains once the
