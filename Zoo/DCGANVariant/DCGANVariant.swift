@@ -13,7 +13,15 @@ public final class DCGANVariant: AdversarialArchitecture {
         kind: .gan, conditional: false, latentSize: 100,
         recipes: [
             Recipe(
-                Recipe.defaultName, "Adam 2e-4 (β1 0.5), batch 128, 30 epochs, generator EMA 0.999; the joint step",
+                Recipe.defaultName,
+                "Adam 2e-4 (β1 0.5), batch 128, 30 epochs, generator EMA 0.999, noise from a mixture of 10 Gaussians; "
+                    + "the joint step",
+                Hyperparameters(
+                    batchSize: 128, epochs: 30, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+                    beta1: 0.5, extras: ["leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999),
+                    latentPrior: LatentPrior(components: 10, scale: LatentPrior.defaultScale))),
+            Recipe(
+                "gaussian", "the default before the latent mixture: N(0, I) noise, otherwise the same",
                 Hyperparameters(
                     batchSize: 128, epochs: 30, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
                     beta1: 0.5, extras: ["leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999))),
