@@ -132,9 +132,9 @@ public final class Trainer {
         if let d = request.emaDecay { h.aids.emaDecay = d }
         try h.aids.validate()
         if let k = request.latentMixture {
-            h.latentPrior =
-                k == 0
-                ? .gaussian : LatentPrior(components: k, scale: request.latentMixtureScale ?? LatentPrior.defaultScale)
+            // K 0 with a scale is refused by `validate` below rather than silently dropped.
+            h.latentPrior = LatentPrior(
+                components: k, scale: request.latentMixtureScale ?? (k == 0 ? 0 : LatentPrior.defaultScale))
         } else if let scale = request.latentMixtureScale {
             h.latentPrior.scale = scale
         }

@@ -115,6 +115,12 @@ final class LatentPriorTests: XCTestCase {
                     $0.recipe = "gaussian"; $0.latentMixtureScale = 2
                 }, "needs --latent-mixture K"
             ),
+            (
+                "dense-gan",
+                {
+                    $0.latentMixture = 0; $0.latentMixtureScale = 2
+                }, "needs --latent-mixture K"
+            ),
             ("classifier", { $0.latentMixture = 10 }, "a classifier has none"),
         ]
         for (index, case_) in bad.enumerated() {
