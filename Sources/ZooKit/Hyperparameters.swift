@@ -49,6 +49,13 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
             latentPrior: latentPrior)
     }
 
+    /// A copy with `change` applied: a recipe written as another recipe's variant.
+    public func modified(_ change: (inout Hyperparameters) -> Void) -> Hyperparameters {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+
     /// The rate of one network. Present for every network the architecture trains once the
     /// values passed `validate(networks:)` (decoding and training check it).
     public func learningRate(of network: String) -> Float { learningRates[network] ?? 0 }

@@ -5,6 +5,11 @@ import ZooKit
 /// from the TensorFlow tutorial's: G's dense layer has a bias and no BatchNorm or activation,
 /// every convolution has a bias, and D has no dropout. LeakyReLU at Keras's default slope 0.3.
 public final class DCGANVariant: AdversarialArchitecture {
+    static let mixtureDefaults = Hyperparameters(
+        batchSize: 128, epochs: 30, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+        beta1: 0.5, extras: ["leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999),
+        latentPrior: LatentPrior(components: 10, scale: LatentPrior.defaultScale))
+
     public static let descriptor = ArchitectureDescriptor(
         name: "dcgan-variant", title: "DCGAN (article variant)",
         summary:
@@ -16,15 +21,10 @@ public final class DCGANVariant: AdversarialArchitecture {
                 Recipe.defaultName,
                 "Adam 2e-4 (β1 0.5), batch 128, 30 epochs, generator EMA 0.999, noise from a mixture of 10 Gaussians; "
                     + "the joint step",
-                Hyperparameters(
-                    batchSize: 128, epochs: 30, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                    beta1: 0.5, extras: ["leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999),
-                    latentPrior: LatentPrior(components: 10, scale: LatentPrior.defaultScale))),
+                mixtureDefaults),
             Recipe(
                 "gaussian", "the default before the latent mixture: N(0, I) noise, otherwise the same",
-                Hyperparameters(
-                    batchSize: 128, epochs: 30, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                    beta1: 0.5, extras: ["leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999))),
+                mixtureDefaults.modified { $0.latentPrior = .gaussian }),
             Recipe(
                 Recipe.seedName,
                 "the article's loop: batches of 32, D on a real then a fake batch (two updates), then G; Keras Adam 1e-3",

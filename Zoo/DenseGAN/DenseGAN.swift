@@ -4,6 +4,11 @@ import ZooKit
 /// The seed "GANs module" dense GAN (DESIGN.md). D ends in a logit: sigmoid + BCE is
 /// computed as BCE-from-logits, the same function without float saturation.
 public final class DenseGAN: AdversarialArchitecture {
+    static let mixtureDefaults = Hyperparameters(
+        batchSize: 128, epochs: 40, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+        beta1: 0.5, extras: ["leakyAlpha": 0.2], aids: TrainingAids(labelSmoothing: 0.1, emaDecay: 0.999),
+        latentPrior: LatentPrior(components: 10, scale: LatentPrior.defaultScale))
+
     public static let descriptor = ArchitectureDescriptor(
         name: "dense-gan", title: "Dense GAN",
         summary: "Fully connected GAN: 100→256→512→1024→784 generator with BatchNorm, 784→512→256→1 discriminator.",
@@ -14,16 +19,13 @@ public final class DenseGAN: AdversarialArchitecture {
                 Recipe.defaultName,
                 "Adam 2e-4 (β1 0.5), batch 128, 40 epochs, label smoothing 0.1, generator EMA 0.999, noise from a mixture "
                     + "of 10 Gaussians (the seed's 1e-3 does not train)",
-                Hyperparameters(
-                    batchSize: 128, epochs: 40, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                    beta1: 0.5, extras: ["leakyAlpha": 0.2], aids: TrainingAids(labelSmoothing: 0.1, emaDecay: 0.999),
-                    latentPrior: LatentPrior(components: 10, scale: LatentPrior.defaultScale))),
+                mixtureDefaults),
             Recipe(
                 "gaussian",
                 "the default before the latent mixture: N(0, I) noise, 100 epochs, otherwise the same",
-                Hyperparameters(
-                    batchSize: 128, epochs: 100, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                    beta1: 0.5, extras: ["leakyAlpha": 0.2], aids: TrainingAids(labelSmoothing: 0.1, emaDecay: 0.999))),
+                mixtureDefaults.modified {
+                    $0.latentPrior = .gaussian; $0.epochs = 100
+                }),
             Recipe(
                 Recipe.seedName, "the seed module's values: Adam 1e-3 (β1 0.9), batch 256, 20 epochs",
                 Hyperparameters(
