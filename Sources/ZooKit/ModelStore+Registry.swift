@@ -59,13 +59,11 @@ public extension ModelStore {
     /// Stores one checkpoint (with its log rows and progress frame) in one transaction, and in
     /// the same transaction prunes the model to its newest `keepLatest` checkpoints (nil: keeps
     /// all; see `pruneCheckpoints`), so the file never holds more than that plus the new one.
+    /// Not wrapped in `batch`: the backend compresses before it takes the write lock, and a
+    /// second training on the same registry must not wait out that compression.
     @discardableResult
     func checkpoint(model name: String, _ record: CheckpointRecord, keepLatest: Int? = nil) throws -> Int64 {
-        try backend.batch {
-            let id = try backend.saveCheckpoint(model: name, record, float16: false)
-            if let keepLatest { try backend.pruneCheckpoints(model: name, keepLatest: keepLatest) }
-            return id
-        }
+        try backend.saveCheckpoint(model: name, record, float16: false, keepLatest: keepLatest)
     }
 
     /// Deletes the checkpoints a model no longer needs: all but the newest `keepLatest`, except

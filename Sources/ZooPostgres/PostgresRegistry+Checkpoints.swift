@@ -8,8 +8,11 @@ extension PostgresRegistry {
     /// Stores a checkpoint atomically: its tensors, training position and RNG state, log rows,
     /// progress frame, the `latest` alias and the model's updated_at commit together or not at
     /// all (a process killed meanwhile leaves nothing: the server rolls the transaction back).
+    /// With `keepLatest`, the same transaction prunes the model to its newest checkpoints.
     @discardableResult
-    public func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool) throws -> Int64 {
+    public func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool, keepLatest: Int?)
+        throws -> Int64
+    {
         // Encoded before the transaction: compression is the slow part.
         let (encoded, logMetrics) = try CheckpointCodec.encode(model: name, record, float16: float16)
         return try atomically {
@@ -61,6 +64,7 @@ extension PostgresRegistry {
                 ON CONFLICT (model_id, alias) DO UPDATE SET checkpoint_id = excluded.checkpoint_id
                 """, [.int(modelID), .int(checkpointID)])
             try query("UPDATE models SET updated_at = $1 WHERE id = $2", [.double(now), .int(modelID)])
+            if let keepLatest { try pruneCheckpoints(model: name, keepLatest: keepLatest) }
             return checkpointID
         }
     }

@@ -4,9 +4,13 @@ import ZooThreadPool
 extension Registry {
     /// Stores a checkpoint atomically: every tensor, the optimizer and RNG
     /// state, the new training-log rows, the `latest` alias and the model's
-    /// updated_at commit together or not at all. Returns the checkpoint id.
+    /// updated_at commit together or not at all. With `keepLatest`, the same transaction
+    /// prunes the model to its newest `keepLatest` checkpoints (`pruneCheckpoints`). Returns
+    /// the checkpoint id.
     @discardableResult
-    public func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool = false) throws -> Int64 {
+    public func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool, keepLatest: Int?)
+        throws -> Int64
+    {
         // Encode before taking the write lock: compression is the slow part and readers/other
         // writers should not wait for it.
         let (encoded, logMetrics) = try CheckpointCodec.encode(model: name, record, float16: float16)
@@ -60,6 +64,7 @@ extension Registry {
                 ON CONFLICT (model_id, alias) DO UPDATE SET checkpoint_id = excluded.checkpoint_id
                 """, [.int(modelID), .int(checkpointID)])
             try db.run("UPDATE models SET updated_at = ? WHERE id = ?", [.double(now), .int(modelID)])
+            if let keepLatest { try pruneCheckpoints(model: name, keepLatest: keepLatest) }
             return checkpointID
         }
     }

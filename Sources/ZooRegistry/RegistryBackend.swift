@@ -47,8 +47,13 @@ public protocol RegistryBackend: AnyObject {
     func modelsBeingTrained() throws -> Set<String>
 
     // Checkpoints
+    /// Encodes (compresses) the record before taking the write lock, then stores it — and, with
+    /// `keepLatest`, prunes the model to its newest `keepLatest` checkpoints — in one transaction.
+    /// The lock is never held while compressing: a 100 MB checkpoint takes seconds to compress,
+    /// longer than another process waits for the lock.
     @discardableResult
-    func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool) throws -> Int64
+    func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool, keepLatest: Int?) throws
+        -> Int64
     func checkpoints(of name: String) throws -> [CheckpointInfo]
     func loadCheckpoint(model name: String, checkpoint selector: CheckpointSelector, networks: Set<String>?) throws
         -> CheckpointRecord
@@ -87,6 +92,12 @@ public protocol RegistryBackend: AnyObject {
 }
 
 extension RegistryBackend {
+    /// Stores one checkpoint and prunes nothing.
+    @discardableResult
+    public func saveCheckpoint(model name: String, _ record: CheckpointRecord, float16: Bool = false) throws -> Int64 {
+        try saveCheckpoint(model: name, record, float16: float16, keepLatest: nil)
+    }
+
     /// Each model whose stored status is "training", asked one by one: cheap where a lease is a
     /// file lock (SQLite); a server backend answers in one query instead.
     public func modelsBeingTrained() throws -> Set<String> {

@@ -116,6 +116,43 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(try weights(store, "kept-2"), try weights(store, "kept-all"))
     }
 
+    /// A checkpoint is compressed before the registry's write lock is taken. Two trainings on
+    /// one file: one compressing a 100 MB checkpoint inside its transaction held the lock past
+    /// the 5 s busy timeout, and the other died with "database is locked". Shown without a
+    /// clock: while another connection holds the write lock, a record the codec refuses fails
+    /// with the codec's own error; asking for the lock first would fail with "database is
+    /// locked" after the timeout instead.
+    func testCheckpointIsCompressedBeforeTheWriteLockIsTaken() throws {
+        let store = try Fixtures.store(at: directory)
+        let other = try Registry(path: directory.appendingPathComponent("registry.sqlite").path)
+        let locked = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        var holderError: Error?
+        let holder = Thread {
+            do {
+                try other.batch {
+                    locked.signal()
+                    release.wait()
+                }
+            } catch {
+                holderError = error
+                locked.signal()
+            }
+        }
+        holder.start()
+        locked.wait()
+        defer { release.signal() }
+        XCTAssertNil(holderError, "the other connection holds the write lock")
+        let refused = CheckpointRecord(
+            epoch: 1, step: 1, isFinal: false, trainingPosition: Data(), rngState: Data(),
+            tensors: [TensorRecord(network: "generator", path: "w", shape: [4, 4], values: [1, 2, 3])])
+        XCTAssertThrowsError(try store.checkpoint(model: "any", refused, keepLatest: 2)) { error in
+            guard case RegistryError.invalidTensor(_, "generator", "w", _) = error else {
+                return XCTFail("the codec's error, before any lock: got \(error)")
+            }
+        }
+    }
+
     /// A training killed before its first checkpoint left a model stuck at "training" with
     /// nothing to resume from. Now the untrained state commits with the row: a copy of the
     /// registry taken during the first step resumes to the same weights as the full run.

@@ -88,6 +88,32 @@ final class PruneTests: BackendTestCase {
         }
     }
 
+    /// A checkpoint saved with `keepLatest` prunes in its own transaction: kept to K, and when the
+    /// pruning fails the new checkpoint goes too (no file is left with K + 1 or a half-save).
+    func testSaveWithKeepLatestPrunesInTheSameTransaction() throws {
+        try eachBackend { backend in
+            let registry = try backend.make()
+            try Fixture.registry(registry)
+            for step in [10, 20, 30] {
+                try registry.saveCheckpoint(model: "dcgan-mnist", Self.trainingCheckpoint(epoch: step / 10, step: step))
+            }
+            XCTAssertThrowsRegistryError(
+                try registry.saveCheckpoint(
+                    model: "dcgan-mnist", Self.trainingCheckpoint(epoch: 4, step: 40), float16: false, keepLatest: 0)
+            ) {
+                if case .invalidArgument = $0 { return true } else { return false }
+            }
+            XCTAssertEqual(try registry.checkpoints(of: "dcgan-mnist").map(\.step), [10, 20, 30], backend.name)
+            XCTAssertEqual(try registry.aliases(of: "dcgan-mnist").first { $0.alias == "latest" }?.step, 30)
+
+            try registry.saveCheckpoint(
+                model: "dcgan-mnist", Self.trainingCheckpoint(epoch: 4, step: 40), float16: false, keepLatest: 2)
+            XCTAssertEqual(try registry.checkpoints(of: "dcgan-mnist").map(\.step), [30, 40], backend.name)
+            XCTAssertEqual(try registry.aliases(of: "dcgan-mnist").first { $0.alias == "latest" }?.step, 40)
+            XCTAssertEqual(try registry.verify(model: nil).problems, [])
+        }
+    }
+
     func testCompactGivesTheSpaceBackToTheFileSystem() throws {
         let path = files.path("zoo.sqlite")
         let registry = try Registry(path: path)
