@@ -139,7 +139,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(
             (dcgan?["defaults"] as? [String: Any])?["recipe"] as? String, "default",
             "defaults is an object, not a JSON string")
-        XCTAssertEqual((dcgan?["recipes"] as? [[String: Any]])?.map { $0["name"] as? String }, ["default", "seed"])
+        XCTAssertEqual(
+            (dcgan?["recipes"] as? [[String: Any]])?.map { $0["name"] as? String }, ["default", "gaussian", "seed"])
 
         let seed = try zoo(
             "train", "simple-gan", "--name", "seed-simple", "--recipe", "seed", "--epochs", "2", "--limit", "64")

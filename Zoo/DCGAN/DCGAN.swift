@@ -3,6 +3,11 @@ import ZooKit
 
 /// The TensorFlow DCGAN tutorial's networks (DESIGN.md), NCHW.
 public final class DCGAN: AdversarialArchitecture {
+    static let mixtureDefaults = Hyperparameters(
+        batchSize: 128, epochs: 50, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
+        beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999),
+        latentPrior: LatentPrior(components: 10, scale: LatentPrior.defaultScale))
+
     public static let descriptor = ArchitectureDescriptor(
         name: "dcgan", title: "DCGAN",
         summary:
@@ -11,10 +16,13 @@ public final class DCGAN: AdversarialArchitecture {
         kind: .gan, conditional: false, latentSize: 100,
         recipes: [
             Recipe(
-                Recipe.defaultName, "Radford et al.'s Adam (2e-4, β1 0.5) at batch 128, generator EMA 0.999",
-                Hyperparameters(
-                    batchSize: 128, epochs: 50, generatorLearningRate: 2e-4, discriminatorLearningRate: 2e-4,
-                    beta1: 0.5, extras: ["dropout": 0.3, "leakyAlpha": 0.3], aids: TrainingAids(emaDecay: 0.999))),
+                Recipe.defaultName,
+                "Radford et al.'s Adam (2e-4, β1 0.5) at batch 128, generator EMA 0.999, noise from a mixture of 10 "
+                    + "Gaussians",
+                mixtureDefaults),
+            Recipe(
+                "gaussian", "the default before the latent mixture: N(0, I) noise, otherwise the same",
+                mixtureDefaults.modified { $0.latentPrior = .gaussian }),
             Recipe(
                 Recipe.seedName, "the TensorFlow tutorial exactly: Adam 1e-4 (β1 0.9), batch 256, 50 epochs",
                 Hyperparameters(
